@@ -1,0 +1,1 @@
+"""espnet2_ext: PerformSinger, multimodal duration-free singing voice synthesis on ESPnet2."""
