@@ -14,7 +14,7 @@ $(STAMP): requirements.txt setup.py
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -U "pip<26" wheel "setuptools<74"
 	$(VENV)/bin/pip install -r requirements.txt
-	$(VENV)/bin/pip install --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip install --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	@touch $(STAMP)
 
 demo: $(STAMP)

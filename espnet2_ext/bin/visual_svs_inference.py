@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Duration-free singing synthesis from lyrics, notes, a reference voice and a silent video.
+
+    dump/raw/<set>/{text,label,score.scp,spembs.scp,lip.scp}
+        -> VisualSVSTask preprocessor (phones, MIDI, lip crops)
+        -> model.inference(..., lip=(1, T_v, 88, 88))   durations are predicted, never read
+        -> mel (T, n_mels) -> vocoder -> wav
+        -> wav muxed onto the silent input video -> mp4
+
+espnet's own ``svs_inference`` drops every input it does not know (``lip``) and writes no wav
+without a parallel_wavegan vocoder; this entry point always writes a wav (see
+``espnet2_ext.vocoder.build``: our trained HiFi-GAN, the packaged pretrained one when the mel
+configuration matches, Griffin-Lim otherwise) and logs which vocoder it used.
+
+Outputs (``--output_dir``; the recipe runs one job per key-file split and merges):
+    feats.ark/.scp   generated mel, denormalised (T, n_mels)
+    f0.ark/.scp      predicted F0 in Hz (T,), when the model predicts it
+    durations        ``<utt> d1 ... dN`` predicted phone durations in mel frames
+    wav.scp          ``<utt> <wav dir>/<utt>.wav``
+    <wav_dir>/<utt>.wav, <attn_dir>/<utt>.npy (N, T_v), <video_dir>/<utt>.mp4
+"""
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+import espnet2_ext  # noqa: F401  (first: registers classes, silences nltk)
+import kaldiio
+import numpy as np
+import soundfile as sf
+import torch
+from espnet2.fileio.read_text import read_2columns_text
+from espnet2.utils import config_argparse
+from espnet2.utils.types import str2bool, str2triple_str, str_or_none
+from tqdm import tqdm
+
+from espnet2_ext.tasks.visual_svs import VisualSVSTask
+
+
+def mux_video(video: str, wav: str, out: Path) -> None:
+    """Put ``wav`` as the audio track of the (silent) ``video``; write ``out`` atomically."""
+    import imageio_ffmpeg
+
+    tmp = out.with_name(out.stem + ".tmp.mp4")
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
+        "-i", video, "-i", wav,
+        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-shortest",
+        str(tmp),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"ffmpeg failed to mux {wav} onto {video}: {proc.stderr.strip()}")
+    os.replace(tmp, out)
+
+
+def _to_numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def inference(args: argparse.Namespace) -> None:
+    torch.set_num_threads(max(1, args.nthreads))
+    device = "cuda" if args.ngpu > 0 else "cpu"
+    model, train_args = VisualSVSTask.build_model_from_file(args.train_config, args.model_file, device)
+    model.eval()
+    fbank_conf = dict(train_args.feats_extract_conf)
+    fs = int(fbank_conf["fs"])
+
+    from espnet2_ext.vocoder.build import build_vocoder
+
+    vocoder = build_vocoder(args.vocoder, fbank_conf, checkpoint=args.vocoder_checkpoint)
+    logging.info(f"vocoder: {getattr(vocoder, 'name', type(vocoder).__name__)}")
+
+    loader = VisualSVSTask.build_streaming_iterator(
+        args.data_path_and_name_and_type,
+        dtype="float32",
+        batch_size=1,
+        key_file=args.key_file,
+        num_workers=0,
+        preprocess_fn=VisualSVSTask.build_preprocess_fn(train_args, False),
+        collate_fn=VisualSVSTask.build_collate_fn(train_args, False),
+        allow_variable_data_keys=False,
+        inference=True,
+    )
+    videos: Dict[str, str] = read_2columns_text(args.video_scp) if args.video_scp else {}
+
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    wav_dir = Path(args.wav_dir) if args.wav_dir else out / "wav"
+    attn_dir = Path(args.attn_dir) if args.attn_dir else out / "attn"
+    video_dir = Path(args.video_dir) if args.video_dir else out / "video"
+    for d in (wav_dir, attn_dir, video_dir):
+        d.mkdir(parents=True, exist_ok=True)
+
+    decode_conf = dict(
+        use_teacher_forcing=False,
+        sampler=args.sampler,
+        steps=args.steps,
+        seed=args.seed,
+    )
+    n_done, total_audio, total_time = 0, 0.0, 0.0
+    with kaldiio.WriteHelper(f"ark,scp:{out}/feats.ark,{out}/feats.scp") as feats_w, \
+            kaldiio.WriteHelper(f"ark,scp:{out}/f0.ark,{out}/f0.scp") as f0_w, \
+            open(out / "durations", "w", encoding="utf-8") as dur_w, \
+            open(out / "wav.scp", "w", encoding="utf-8") as wav_w:
+        for keys, batch in tqdm(loader, desc="decoding", unit="utt", disable=not args.progress):
+            key = keys[0]
+            lip = batch.pop("lip", None)
+            lip_lengths = batch.pop("lip_lengths", None)
+            batch = {k: v[0] for k, v in batch.items() if not k.endswith("_lengths")}
+            extra = {}
+            if lip is not None:
+                extra = dict(lip=lip.to(device), lip_lengths=lip_lengths.to(device))
+            batch = {k: v.to(device) for k, v in batch.items()}
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                output = model.inference(**batch, **extra, **decode_conf)
+            # feat_gen_denorm exists when the model normalises its features (global_mvn)
+            mel = output.get("feat_gen_denorm", output.get("feat_gen"))
+            if mel is None:
+                raise RuntimeError(f"{key}: the model returned no mel spectrogram (feat_gen)")
+            mel = _to_numpy(mel).astype(np.float32)
+            wav = np.asarray(vocoder(mel), dtype=np.float32)
+            elapsed = time.perf_counter() - t0
+            total_time += elapsed
+            total_audio += len(wav) / fs
+            n_done += 1
+
+            feats_w(key, mel)
+            if output.get("f0") is not None:
+                f0_w(key, _to_numpy(output["f0"]).astype(np.float32).reshape(-1))
+            if output.get("duration") is not None:
+                dur = _to_numpy(output["duration"]).astype(np.int64).reshape(-1)
+                dur_w.write(f"{key} {' '.join(map(str, dur.tolist()))}\n")
+            if output.get("attn") is not None:
+                np.save(attn_dir / f"{key}.npy", _to_numpy(output["attn"]).astype(np.float32))
+            wav_path = wav_dir / f"{key}.wav"
+            tmp = wav_path.with_name(key + ".tmp.wav")
+            peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+            if peak > 1.0:
+                wav = wav / peak * 0.99
+            sf.write(tmp, wav, fs, subtype="PCM_16")
+            os.replace(tmp, wav_path)
+            wav_w.write(f"{key} {wav_path.resolve()}\n")
+            if key in videos and args.mux_video:
+                mux_video(videos[key], str(wav_path), video_dir / f"{key}.mp4")
+            logging.info(f"{key}: {len(wav) / fs:.2f} s of audio in {elapsed:.2f} s")
+    if n_done == 0:
+        raise RuntimeError("no utterance was decoded: check --data_path_and_name_and_type and --key_file")
+    logging.info(
+        f"decoded {n_done} utterances, {total_audio:.1f} s of audio, RTF {total_time / max(total_audio, 1e-9):.3f}"
+    )
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = config_argparse.ArgumentParser(
+        description="Duration-free SVS inference with the lip stream",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--ngpu", type=int, default=0)
+    parser.add_argument("--nthreads", type=int, default=1)
+    parser.add_argument("--data_path_and_name_and_type", type=str2triple_str, required=True, action="append")
+    parser.add_argument("--key_file", type=str_or_none)
+    parser.add_argument("--train_config", type=str_or_none, help="config.yaml of the training")
+    parser.add_argument("--model_file", type=str, required=True)
+    parser.add_argument("--sampler", default="ddim", help="diffusion sampler: ddim | ddpm | dpm_solver")
+    parser.add_argument("--steps", type=int, default=10, help="sampling steps (ddpm uses all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
+    parser.add_argument(
+        "--vocoder", default="auto", choices=["auto", "griffin_lim", "hifigan_pretrained", "hifigan"],
+    )
+    parser.add_argument("--vocoder_checkpoint", type=str_or_none, default=None)
+    parser.add_argument("--video_scp", type=str_or_none, help="silent input videos to dub")
+    parser.add_argument("--mux_video", type=str2bool, default=True)
+    parser.add_argument("--wav_dir", type=str_or_none, help="default: <output_dir>/wav")
+    parser.add_argument("--attn_dir", type=str_or_none, help="default: <output_dir>/attn")
+    parser.add_argument("--video_dir", type=str_or_none, help="default: <output_dir>/video")
+    parser.add_argument("--progress", type=str2bool, default=True)
+    return parser
+
+
+def main(cmd=None):
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
+    inference(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""VisualSVSTask: espnet2's SVS task plus the ``lip`` data stream.
+
+    data dir:  text, singing (wav.scp), score.scp, label, pitch.scp, spembs.scp, lip.scp (npy)
+        -> VisualSVSPreprocessor: espnet's SVSPreprocessor (phones, MIDI, durations from label/score)
+           + lip (T_v, 96, 96) uint8 -> (T_v, 88, 88) float32 (crop, /255, standardise)
+        -> CommonCollateFn (pads ``lip`` to (B, T_v, 88, 88), adds ``lip_lengths``)
+        -> VisualESPnetSVSModel (model_type ``visual_svs``, the default here) -> svs(..., lip=...)
+
+Additions to espnet's SVSTask:
+* ``lip`` is an optional data name in training and in inference;
+* ``--lip_crop_size``, ``--lip_mean``, ``--lip_std``: how crops are normalised when loaded;
+* ``--stage_one_checkpoint``: stage two of PerformSinger's training starts from the stage-one model,
+  checking that every expected key is loaded (espnet's ``--init_param`` does not check);
+* ``build_model_from_file`` loads strictly: a checkpoint that does not match the config is an
+  error, never a silently half-initialised model.
+"""
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Dict, Optional, Tuple, Union
+
+import numpy as np
+import torch
+import yaml
+
+import espnet2_ext  # noqa: F401  (registers our classes before the registries are read)
+from espnet2.tasks import svs as svs_task
+from espnet2.tasks.svs import SVSTask
+from espnet2.train.class_choices import ClassChoices
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+from espnet2.utils.types import str_or_none
+
+from espnet2_ext.tasks.preprocessor import VisualSVSPreprocessor
+
+_visual_model_type_choices = ClassChoices(
+    "model_type",
+    classes=svs_task.model_type_choices.classes,
+    type_check=AbsESPnetModel,
+    default="visual_svs",
+)
+
+
+class VisualSVSTask(SVSTask):
+    """SVS task whose batches may carry lip-ROI videos (``lip``)."""
+
+    class_choices_list = [
+        _visual_model_type_choices if c.name == "model_type" else c
+        for c in SVSTask.class_choices_list
+    ]
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        super().add_task_arguments(parser)
+        group = parser.add_argument_group(description="Visual (lip) stream")
+        group.add_argument(
+            "--lip_crop_size",
+            type=int,
+            default=88,
+            help="Side of the square crop taken from the stored 96x96 mouth ROI "
+            "(centre crop in evaluation, random crop + horizontal flip in training).",
+        )
+        group.add_argument("--lip_mean", type=float, default=0.421, help="Mean of lip pixels in [0, 1].")
+        group.add_argument("--lip_std", type=float, default=0.165, help="Std of lip pixels in [0, 1].")
+        group.add_argument(
+            "--stage_one_checkpoint",
+            type=str_or_none,
+            default=None,
+            help="Stage-one model file (e.g. exp/svs_stylesinger/valid.loss.best.pth) to initialise "
+            "every non-visual parameter of a two-stage model from. Every key must match.",
+        )
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return super().optional_data_names(train, inference) + ("lip",)
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool):
+        if not args.use_preprocessor:
+            return None
+        return VisualSVSPreprocessor(
+            train=train,
+            token_type=args.token_type,
+            token_list=args.token_list,
+            bpemodel=args.bpemodel,
+            non_linguistic_symbols=args.non_linguistic_symbols,
+            text_cleaner=args.cleaner,
+            g2p_type=args.g2p,
+            fs=args.fs,
+            hop_length=args.feats_extract_conf["hop_length"],
+            lip_crop_size=getattr(args, "lip_crop_size", 88),
+            lip_mean=getattr(args, "lip_mean", 0.421),
+            lip_std=getattr(args, "lip_std", 0.165),
+        )
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace):
+        model = super().build_model(args)
+        ckpt = getattr(args, "stage_one_checkpoint", None)
+        if ckpt:
+            from espnet2_ext.svs.performsinger.stage_init import load_stage_one
+
+            loaded = load_stage_one(model.svs, ckpt)
+            logging.info(f"Stage two initialised from {ckpt}: {len(loaded)} tensors loaded")
+        return model
+
+    @classmethod
+    def build_model_from_file(
+        cls,
+        config_file: Optional[Union[Path, str]] = None,
+        model_file: Optional[Union[Path, str]] = None,
+        device: str = "cpu",
+    ) -> Tuple[AbsESPnetModel, argparse.Namespace]:
+        """Build the model of a finished training and load its weights strictly."""
+        if config_file is None:
+            if model_file is None:
+                raise ValueError("Give config_file, model_file, or both.")
+            config_file = Path(model_file).parent / "config.yaml"
+        config_file = Path(config_file)
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{config_file}: no such config (pass --train_config)")
+        with config_file.open("r", encoding="utf-8") as f:
+            args = argparse.Namespace(**yaml.safe_load(f))
+        # Weights come from model_file: do not re-read training-time initialisers.
+        args.stage_one_checkpoint = None
+        svs_conf = dict(getattr(args, "svs_conf", None) or {})
+        for key, conf in list(svs_conf.items()):
+            if isinstance(conf, dict) and conf.get("pretrained"):
+                svs_conf[key] = {**conf, "pretrained": None}
+        args.svs_conf = svs_conf
+        model = cls.build_model(args)
+        model.to(device)
+        if model_file is not None:
+            state = torch.load(model_file, map_location=device, weights_only=False)
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise RuntimeError(
+                    f"{model_file} does not match {config_file}: "
+                    f"missing keys {missing[:10]}{'...' if len(missing) > 10 else ''}, "
+                    f"unexpected keys {unexpected[:10]}{'...' if len(unexpected) > 10 else ''}"
+                )
+        return model, args
