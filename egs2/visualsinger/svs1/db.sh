@@ -1,0 +1,4 @@
+# Where the corpora live. Empty VISUALSINGER: the recipe generates its embedded demo corpus.
+# VISUALSINGER: utterance layout (docs/design.md); VISUALSINGER_RAW: song-level performance videos.
+VISUALSINGER=${VISUALSINGER:-}
+VISUALSINGER_RAW=${VISUALSINGER_RAW:-}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# PerformSinger on VisualSinger-style data (the embedded demo corpus by default).
+#   ./run.sh                                  all 8 stages, CPU demo configs
+#   ./run.sh --stage 6 --stop_stage 8 --train_config conf/train_sma.yaml     an ablation
+#   ./run.sh --local_data_opts "--corpus /data/VisualSinger"                 the real corpus
+set -e
+set -u
+set -o pipefail
+
+fs=22050
+n_fft=1024
+n_shift=256
+win_length=1024
+
+train_set=train
+valid_set=dev
+test_sets="test test_ood"
+
+stage_one_config=conf/train_stylesinger.yaml
+train_config=conf/train_performsinger.yaml
+inference_config=conf/decode_ddim.yaml
+
+# shellcheck disable=SC1091
+. ./db.sh
+
+./svs.sh \
+    --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" --win_length "${win_length}" \
+    --train_set "${train_set}" --valid_set "${valid_set}" --test_sets "${test_sets}" \
+    --stage_one_config "${stage_one_config}" --train_config "${train_config}" \
+    --inference_config "${inference_config}" \
+    --local_data_opts "--corpus '${VISUALSINGER}' --raw_performances '${VISUALSINGER_RAW}'" \
+    "$@"

@@ -1,0 +1,482 @@
+#!/usr/bin/env bash
+# Stage script of the multimodal, duration-free SVS recipe (PerformSinger).
+#
+#   1 data prep      local/data.sh                      -> data/{train,dev,test,test_ood}
+#   2 audio feats    wav formatting, F0, GE2E d-vectors -> dump/raw/<set>/{wav.scp,pitch.scp,spembs.scp}
+#   3 lip ROI        face + mouth tracking, 96x96 crops -> dump/raw/<set>/{lip.scp,lip_report.json}
+#   4 tokens/stats   token list, reference sets 2-4, espnet stats -> dump/token_list, exp/svs_stats
+#   5 stage one      no-video acoustic model (+ lip-reading pretraining of the lip encoder)
+#                                                       -> exp/svs_<stage_one>, exp/lip_pretrain
+#   6 stage two      visual model from stage one        -> exp/svs_<system>
+#   7 decoding       duration-free inference, vocoder, dubbed video -> exp/svs_*/decode_<tag>/<set>
+#   8 scoring        MCD, FFE, Cos, LSE, duration metrics, plots    -> scores.json, exp/RESULTS.md
+#
+# Every step leaves a .done marker; a re-run skips finished steps. --stage N re-enters at stage N.
+
+set -e
+set -u
+set -o pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+min() {
+    local a b
+    a=$1
+    for b in "$@"; do
+        if [ "${b}" -le "${a}" ]; then a="${b}"; fi
+    done
+    echo "${a}"
+}
+SECONDS=0
+
+# General configuration
+stage=1
+stop_stage=8
+nj=2                 # parallel jobs of stages 2, 3 and 7
+ngpu=0               # GPUs per training job (0: CPU)
+num_nodes=1
+gpu_inference=false
+dumpdir=dump
+expdir=exp
+python=python3
+
+# Data
+fs=22050
+n_fft=1024
+n_shift=256
+win_length=1024
+n_mels=80
+fmin=0
+fmax=8000
+local_data_opts=""   # options of local/data.sh (e.g. "--corpus /path/VisualSinger")
+train_set=train
+valid_set=dev
+test_sets="test test_ood"
+ref_settings="2 3 4" # the paper's reference-voice settings decoded besides setting 1
+max_excluded_fraction=0.1  # stage 3 fails when more utterances have no detectable face
+
+# Training
+stage_one_config=conf/train_stylesinger.yaml   # stage 5 (no video)
+train_config=conf/train_performsinger.yaml     # stage 6
+init_from_stage_one=true   # false for single-stage systems (VCFM-S, HPMDubbing)
+lip_pretrain=auto          # auto: pretrain the lip encoder by lip reading when the config names no weights
+lip_pretrain_config=conf/lip_pretrain.yaml
+tag=""                     # experiment name suffix
+train_args=""              # extra arguments of the trainer
+
+# Decoding and scoring
+inference_config=conf/decode_ddim.yaml
+inference_tag=""
+inference_model=valid.loss.best.pth
+decode_systems=""          # exp dir names (svs_x) to decode; default: the ones of stages 5 and 6
+vocoder=auto               # auto | griffin_lim | hifigan_pretrained | hifigan
+vocoder_checkpoint=""
+train_vocoder=false        # train HiFi-GAN on this recipe's mel pipeline before decoding
+vocoder_max_steps=2000
+syncnet_weights=""         # SyncNet weights for LSE-C/LSE-D (none ship offline)
+wavlm_dir=""               # WavLM speaker-verification model dir for Cos (d-vector Cos otherwise)
+num_plots=4
+
+help_message=$(cat << EOF
+Usage: $0 --stage <stage> --stop_stage <stop_stage> [options]
+
+Stages: 1 data prep, 2 audio features, 3 lip ROI, 4 tokens/stats, 5 stage-one training,
+        6 stage-two training, 7 decoding, 8 scoring.
+
+Options:
+    --stage, --stop_stage   # Stages to run (default: ${stage} .. ${stop_stage})
+    --nj                    # Parallel jobs (default: ${nj})
+    --ngpu                  # GPUs for training (default: ${ngpu})
+    --fs, --n_fft, --n_shift, --win_length, --n_mels, --fmin, --fmax  # mel pipeline
+    --local_data_opts       # Options of local/data.sh (default: "${local_data_opts}")
+    --stage_one_config      # Stage-one (no video) config (default: ${stage_one_config})
+    --train_config          # Stage-two config (default: ${train_config})
+    --init_from_stage_one   # Initialise the stage-two model from stage one (default: ${init_from_stage_one})
+    --lip_pretrain          # auto | true | false (default: ${lip_pretrain})
+    --tag                   # Suffix of the experiment dir (default: config name)
+    --train_args            # Extra trainer arguments (default: "${train_args}")
+    --inference_config      # Decoding config (default: ${inference_config})
+    --inference_model       # Model file in the exp dir (default: ${inference_model})
+    --decode_systems        # Exp dirs to decode and score (default: those of stages 5 and 6)
+    --vocoder               # auto | griffin_lim | hifigan_pretrained | hifigan (default: ${vocoder})
+    --vocoder_checkpoint    # HiFi-GAN checkpoint (default: none)
+    --train_vocoder         # Train HiFi-GAN on the training set first (default: ${train_vocoder})
+    --syncnet_weights       # SyncNet weights for LSE (default: none -> null with the reason)
+EOF
+)
+
+log "$0 $*"
+. utils/parse_options.sh
+
+if [ $# -ne 0 ]; then
+    log "${help_message}"
+    log "Error: No positional arguments are required."
+    exit 2
+fi
+
+. ./path.sh
+. ./cmd.sh
+
+system_name() {  # conf/train_foo.yaml -> svs_foo
+    local base
+    base=$(basename "$1" .yaml)
+    echo "svs_${base#train_}"
+}
+stage_one_exp=${expdir}/$(system_name "${stage_one_config}")
+if [ -n "${tag}" ]; then
+    svs_exp=${expdir}/svs_${tag}
+else
+    svs_exp=${expdir}/$(system_name "${train_config}")
+fi
+if [ -z "${inference_tag}" ]; then
+    inference_tag=decode_$(basename "${inference_config}" .yaml | sed 's/^decode_//')_${vocoder}
+fi
+if [ -z "${decode_systems}" ]; then
+    decode_systems="$(basename "${stage_one_exp}") $(basename "${svs_exp}")"
+fi
+data_feats=${dumpdir}/raw
+token_list=${dumpdir}/token_list/phn/tokens.txt
+stats_dir=${expdir}/svs_stats_raw_phn
+fbank_opts="--fs ${fs} --n_fft ${n_fft} --hop_length ${n_shift} --win_length ${win_length} --n_mels ${n_mels} --fmin ${fmin} --fmax ${fmax}"
+fbank_conf="{fs: ${fs}, n_fft: ${n_fft}, hop_length: ${n_shift}, win_length: ${win_length}, n_mels: ${n_mels}, fmin: ${fmin}, fmax: ${fmax}}"
+all_sets="${train_set} ${valid_set} ${test_sets}"
+
+# Runs a per-utterance python tool on JOB=1:nj splits of <scp>; the tool gets the split as $in.JOB.
+# usage: split_and_run <name> <scp> <logdir> <cmd...with JOB>
+split_scps() {
+    local scp=$1 dir=$2 n=$3
+    local split_files=""
+    for n_i in $(seq "${n}"); do split_files+=" ${dir}/keys.${n_i}.scp"; done
+    # shellcheck disable=SC2086
+    utils/split_scp.pl "${scp}" ${split_files}
+}
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+    log "Stage 1: Data preparation (local/data.sh ${local_data_opts}) -> data/"
+    if [ -f data/.done ]; then
+        log "data/.done exists: skipping (delete it to prepare again)"
+    else
+        # shellcheck disable=SC2086
+        local/data.sh --fs "${fs}" ${local_data_opts}
+        for dset in ${all_sets}; do
+            utils/validate_data_dir.sh --no-feats "data/${dset}"
+        done
+        touch data/.done
+    fi
+fi
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+    log "Stage 2: Audio features (wav at ${fs} Hz, F0, GE2E d-vectors) -> ${data_feats}/<set>"
+    for dset in ${all_sets}; do
+        out=${data_feats}/${dset}
+        if [ -f "${out}/.audio.done" ]; then
+            log "${out}/.audio.done exists: skipping ${dset}"
+            continue
+        fi
+        mkdir -p "${out}"
+        for f in text utt2spk spk2utt label score.scp video.scp mouth_gt.scp; do
+            [ -f "data/${dset}/${f}" ] && cp "data/${dset}/${f}" "${out}/${f}"
+        done
+        _nj=$(min "${nj}" "$(wc -l < "data/${dset}/wav.scp")")
+        logdir=${out}/logs/audio
+        mkdir -p "${logdir}"
+        split_scps "data/${dset}/wav.scp" "${logdir}" "${_nj}"
+        ${train_cmd} JOB=1:"${_nj}" "${logdir}/format_wav.JOB.log" \
+            ${python} -m espnet2_ext.bin.format_wav --in_scp "${logdir}/keys.JOB.scp" \
+                --out_dir "${out}/data/wav" --out_scp "${logdir}/wav.JOB.scp" --fs "${fs}"
+        for n_i in $(seq "${_nj}"); do cat "${logdir}/wav.${n_i}.scp"; done | sort > "${out}/wav.scp"
+        split_scps "${out}/wav.scp" "${logdir}" "${_nj}"
+        ${train_cmd} JOB=1:"${_nj}" "${logdir}/f0.JOB.log" \
+            ${python} -m espnet2_ext.bin.extract_f0 --wav_scp "${logdir}/keys.JOB.scp" \
+                --fs "${fs}" --hop_length "${n_shift}" \
+                --out_ark "${out}/data/pitch.JOB.ark" --out_scp "${logdir}/pitch.JOB.scp"
+        ${train_cmd} JOB=1:"${_nj}" "${logdir}/dvector.JOB.log" \
+            ${python} -m espnet2_ext.bin.extract_dvector --wav_scp "${logdir}/keys.JOB.scp" \
+                --out_ark "${out}/data/spembs.JOB.ark" --out_scp "${logdir}/spembs.JOB.scp"
+        for n_i in $(seq "${_nj}"); do cat "${logdir}/pitch.${n_i}.scp"; done | sort > "${out}/pitch.scp"
+        for n_i in $(seq "${_nj}"); do cat "${logdir}/spembs.${n_i}.scp"; done | sort > "${out}/spembs.scp"
+        utils/validate_data_dir.sh --no-feats "${out}"
+        touch "${out}/.audio.done"
+    done
+fi
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+    log "Stage 3: Lip ROI extraction (face + mouth tracking, 96x96 crops) -> ${data_feats}/<set>/lip.scp"
+    for dset in ${all_sets}; do
+        out=${data_feats}/${dset}
+        if [ -f "${out}/.lip.done" ]; then
+            log "${out}/.lip.done exists: skipping ${dset}"
+            continue
+        fi
+        logdir=${out}/logs/lip
+        mkdir -p "${logdir}"
+        _nj=$(min "${nj}" "$(wc -l < "${out}/video.scp")")
+        split_scps "${out}/video.scp" "${logdir}" "${_nj}"
+        gt_opt=""
+        [ -f "${out}/mouth_gt.scp" ] && gt_opt="--mouth_gt_scp ${out}/mouth_gt.scp"
+        ${train_cmd} JOB=1:"${_nj}" "${logdir}/lip.JOB.log" \
+            ${python} -m espnet2_ext.bin.extract_lip_roi --video_scp "${logdir}/keys.JOB.scp" ${gt_opt} \
+                --out_dir "${out}/data/lip" --out_scp "${logdir}/lip.JOB.scp" --report "${logdir}/report.JOB.json"
+        reports=""
+        for n_i in $(seq "${_nj}"); do reports+=" ${logdir}/report.${n_i}.json"; done
+        # shellcheck disable=SC2086
+        ${python} -m espnet2_ext.bin.merge_lip_reports --reports ${reports} \
+            --out "${out}/lip_report.json" --max_excluded_fraction "${max_excluded_fraction}"
+        for n_i in $(seq "${_nj}"); do cat "${logdir}/lip.${n_i}.scp"; done | sort > "${out}/lip.scp"
+        n_all=$(wc -l < "${out}/video.scp")
+        n_lip=$(wc -l < "${out}/lip.scp")
+        if [ "${n_lip}" -lt "${n_all}" ]; then
+            log "${dset}: $((n_all - n_lip)) utterance(s) have no usable face; see ${out}/lip_report.json"
+            utils/fix_data_dir.sh "${out}"
+        fi
+        log "${dset}: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r.get(k) for k in ('detection_rate', 'center_err_px_median', 'center_err_px_p95', 'face_width_px_median')})" "${out}/lip_report.json")"
+        touch "${out}/.lip.done"
+    done
+fi
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+    log "Stage 4: Token list, reference sets, statistics -> ${token_list}, ${stats_dir}"
+    if [ ! -f "${dumpdir}/token_list/.done" ]; then
+        mkdir -p "$(dirname "${token_list}")"
+        {
+            echo "<blank>"
+            echo "<unk>"
+            cut -d ' ' -f 2- "${data_feats}/${train_set}/text" | tr ' ' '\n' | grep -v '^$' | LC_ALL=C sort -u
+            echo "<sos/eos>"
+        } > "${token_list}.tmp"
+        mv "${token_list}.tmp" "${token_list}"
+        touch "${dumpdir}/token_list/.done"
+    fi
+    # The paper's settings 2-4: another utterance of the same singer, another seen singer,
+    # an unseen singer as the reference voice (test utterances, d-vector of the reference).
+    for setting in ${ref_settings}; do
+        out=${data_feats}/test_ref${setting}
+        [ -f "${out}/.done" ] && continue
+        ${python} -m espnet2_ext.bin.make_reference_sets --dump_dir "${data_feats}/test" \
+            --pool_dir "${data_feats}/test_ood" --out_dir "${out}" --setting "${setting}" --seed 0
+        touch "${out}/.done"
+    done
+    if [ ! -f "${stats_dir}/.done" ]; then
+        _opts=""
+        for dset in "${train_set}" "${valid_set}"; do
+            key=train
+            [ "${dset}" = "${valid_set}" ] && key=valid
+            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/text,text,text "
+            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/wav.scp,singing,sound "
+            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration "
+            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score "
+            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/pitch.scp,pitch,kaldi_ark "
+            _opts+="--${key}_shape_file ${data_feats}/${dset}/text "
+        done
+        # shellcheck disable=SC2086
+        ${train_cmd} "${stats_dir}/logs/stats.log" \
+            ${python} -m espnet2_ext.bin.visual_svs_train --collect_stats true --config "${stage_one_config}" \
+                --use_preprocessor true --token_type phn --token_list "${token_list}" \
+                --normalize none --pitch_normalize none --energy_normalize none \
+                --fs "${fs}" --feats_extract_conf "${fbank_conf}" \
+                --batch_type unsorted --batch_size 1 --num_workers 0 --ngpu 0 \
+                --output_dir "${stats_dir}" ${_opts}
+        touch "${stats_dir}/.done"
+    fi
+fi
+
+# Data arguments of training: every stream of the dump, shape files from the stats dir.
+train_data_opts() {
+    local key dset _opts=""
+    for key in train valid; do
+        dset=${train_set}
+        [ "${key}" = valid ] && dset=${valid_set}
+        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/text,text,text "
+        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/wav.scp,singing,sound "
+        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration "
+        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score "
+        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/pitch.scp,pitch,kaldi_ark "
+        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/spembs.scp,spembs,kaldi_ark "
+        if [ "${1:-}" = lip ]; then
+            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/lip.scp,lip,npy "
+        fi
+        _opts+="--${key}_shape_file ${stats_dir}/${key}/singing_shape "
+    done
+    echo "${_opts}"
+}
+
+# Reads a key of the svs_conf of a YAML config ("" when absent).
+conf_get() {
+    ${python} -c "import sys, yaml; c = yaml.safe_load(open(sys.argv[1])) or {}
+v = c
+for k in sys.argv[2].split('.'):
+    v = v.get(k) if isinstance(v, dict) else None
+print('' if v is None else v)" "$1" "$2"
+}
+
+# Trains <config> into <exp dir> with espnet's trainer (resumable).
+train_system() {
+    local config=$1 exp=$2
+    shift 2
+    local extra=("$@")
+    mkdir -p "${exp}"
+    local use_lip
+    use_lip=$(conf_get "${config}" svs_conf.use_visual)
+    [ "$(conf_get "${config}" svs)" = hpmdubbing ] && use_lip=True
+    local lip_opt=""
+    [ "${use_lip}" = True ] && lip_opt=lip
+    log "Training ${config} -> ${exp} (log: ${exp}/train.log)"
+    # shellcheck disable=SC2046,SC2086
+    ${cuda_cmd} --gpu "${ngpu}" "${exp}/train.log" \
+        ${python} -m espnet2_ext.bin.visual_svs_train \
+            --config "${config}" --use_preprocessor true --token_type phn --token_list "${token_list}" \
+            --fs "${fs}" --feats_extract_conf "${fbank_conf}" \
+            --normalize global_mvn --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+            --resume true --output_dir "${exp}" --ngpu "${ngpu}" \
+            $(train_data_opts ${lip_opt}) "${extra[@]}" ${train_args}
+}
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+    log "Stage 5: Stage-one training (${stage_one_config}, no video) -> ${stage_one_exp}"
+    if [ -f "${stage_one_exp}/.done" ]; then
+        log "${stage_one_exp}/.done exists: skipping"
+    else
+        train_system "${stage_one_config}" "${stage_one_exp}"
+        touch "${stage_one_exp}/.done"
+    fi
+    pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
+    if [ "${lip_pretrain}" = true ] || { [ "${lip_pretrain}" = auto ] && [ -z "${pretrained}" ]; }; then
+        log "Stage 5: Lip-reading pretraining of the lip encoder (${lip_pretrain_config}) -> ${expdir}/lip_pretrain"
+        if [ -f "${expdir}/lip_pretrain/.done" ]; then
+            log "${expdir}/lip_pretrain/.done exists: skipping"
+        else
+            mkdir -p "${expdir}/lip_pretrain"
+            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/lip_pretrain/train.log" \
+                ${python} -m espnet2_ext.bin.pretrain_lip_encoder \
+                    --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
+                    --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
+                    --config "${lip_pretrain_config}" --out_dir "${expdir}/lip_pretrain" --resume
+            touch "${expdir}/lip_pretrain/.done"
+        fi
+    fi
+fi
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+    log "Stage 6: Stage-two training (${train_config}) -> ${svs_exp}"
+    if [ -f "${svs_exp}/.done" ]; then
+        log "${svs_exp}/.done exists: skipping"
+    else
+        opts=()
+        if [ "${init_from_stage_one}" = true ]; then
+            if [ ! -f "${stage_one_exp}/${inference_model}" ]; then
+                log "Error: ${stage_one_exp}/${inference_model} not found: run stage 5 first, or pass --init_from_stage_one false"
+                exit 1
+            fi
+            opts+=(--stage_one_checkpoint "${stage_one_exp}/${inference_model}")
+        fi
+        pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
+        if [ -z "${pretrained}" ] && [ -f "${expdir}/lip_pretrain/lip_encoder.pth" ] && [ "${lip_pretrain}" != false ]; then
+            log "Lip encoder initialised from ${expdir}/lip_pretrain/lip_encoder.pth (lip-reading pretraining)"
+            opts+=(--svs_conf "lip_encoder_conf.pretrained=${expdir}/lip_pretrain/lip_encoder.pth")
+        fi
+        train_system "${train_config}" "${svs_exp}" "${opts[@]}"
+        touch "${svs_exp}/.done"
+    fi
+fi
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
+    log "Stage 7: Decoding ${decode_systems} (${inference_config}, vocoder ${vocoder}) -> ${expdir}/svs_*/${inference_tag}"
+    if "${train_vocoder}" && [ -z "${vocoder_checkpoint}" ]; then
+        log "Stage 7: HiFi-GAN training on ${train_set} (${vocoder_max_steps} steps) -> ${expdir}/vocoder"
+        if [ ! -f "${expdir}/vocoder/.done" ]; then
+            mkdir -p "${expdir}/vocoder"
+            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/vocoder/train.log" \
+                ${python} -m espnet2_ext.bin.train_vocoder --wav_scp "${data_feats}/${train_set}/wav.scp" \
+                    --fbank_conf "${fbank_conf}" --out_dir "${expdir}/vocoder" --max_steps "${vocoder_max_steps}" --resume
+            touch "${expdir}/vocoder/.done"
+        fi
+        vocoder_checkpoint=${expdir}/vocoder/generator.pth
+        [ "${vocoder}" = auto ] && vocoder=hifigan
+    fi
+    voc_opts="--vocoder ${vocoder}"
+    [ -n "${vocoder_checkpoint}" ] && voc_opts+=" --vocoder_checkpoint ${vocoder_checkpoint}"
+    decode_sets="${test_sets}"
+    for setting in ${ref_settings}; do decode_sets+=" test_ref${setting}"; done
+    for system in ${decode_systems}; do
+        exp=${expdir}/${system}
+        if [ ! -f "${exp}/${inference_model}" ]; then
+            log "Error: ${exp}/${inference_model} not found (train ${system} first)"
+            exit 1
+        fi
+        for dset in ${decode_sets}; do
+            dir=${exp}/${inference_tag}/${dset}
+            [ -f "${dir}/.done" ] && { log "${dir}/.done exists: skipping"; continue; }
+            logdir=${dir}/logs
+            mkdir -p "${logdir}"
+            _nj=$(min "${nj}" "$(wc -l < "${data_feats}/${dset}/text")")
+            split_scps "${data_feats}/${dset}/text" "${logdir}" "${_nj}"
+            streams="--data_path_and_name_and_type ${data_feats}/${dset}/text,text,text"
+            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration"
+            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score"
+            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/spembs.scp,spembs,kaldi_ark"
+            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/lip.scp,lip,npy"
+            # shellcheck disable=SC2086
+            ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
+                ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
+                    --model_file "${exp}/${inference_model}" --train_config "${exp}/config.yaml" \
+                    --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
+                    --wav_dir "${dir}/wav" --attn_dir "${dir}/attn" --video_dir "${dir}/video" \
+                    --video_scp "${data_feats}/${dset}/video.scp" --progress false ${streams} ${voc_opts}
+            for f in wav.scp feats.scp f0.scp durations; do
+                for n_i in $(seq "${_nj}"); do cat "${logdir}/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
+            done
+            touch "${dir}/.done"
+        done
+    done
+    # The paper's GT row: the ground truth mel through the same vocoder.
+    for dset in ${test_sets}; do
+        dir=${expdir}/gt/${inference_tag}/${dset}
+        [ -f "${dir}/.done" ] && continue
+        mkdir -p "${dir}"
+        # shellcheck disable=SC2086
+        ${decode_cmd} "${dir}/logs/vocode.log" \
+            ${python} -m espnet2_ext.bin.vocode_gt --wav_scp "${data_feats}/${dset}/wav.scp" \
+                --label "${data_feats}/${dset}/label" --fbank_conf "${fbank_conf}" --out_dir "${dir}" \
+                --video_scp "${data_feats}/${dset}/video.scp" ${voc_opts}
+        touch "${dir}/.done"
+    done
+fi
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
+    log "Stage 8: Scoring (MCD, FFE, Cos, LSE, durations, plots) -> scores.json, ${expdir}/RESULTS.md"
+    score_opts="--fs ${fs} --hop_length ${n_shift} --plots ${num_plots}"
+    [ -n "${syncnet_weights}" ] && score_opts+=" --syncnet_weights ${syncnet_weights}"
+    [ -n "${wavlm_dir}" ] && score_opts+=" --wavlm_dir ${wavlm_dir}"
+    decode_dirs=""
+    for system in gt ${decode_systems}; do
+        for dir in "${expdir}/${system}/${inference_tag}"/*/; do
+            [ -f "${dir}/.done" ] || continue
+            dir=${dir%/}
+            dset=$(basename "${dir}")
+            ref=${data_feats}/${dset}
+            log "Scoring ${dir}"
+            # shellcheck disable=SC2086
+            ${decode_cmd} "${dir}/logs/score.log" \
+                ${python} -m espnet2_ext.bin.score_svs --decode_dir "${dir}" --ref_dir "${ref}" \
+                    ${score_opts} --out "${dir}/scores.json"
+            decode_dirs+=" ${dir}"
+        done
+    done
+    ${python} -m espnet2_ext.bin.make_results_table --exp_dir "${expdir}" --out "${expdir}/RESULTS.md"
+    # shellcheck disable=SC2086
+    ${python} -m espnet2_ext.bin.make_listening_kit --decode_dirs ${decode_dirs} \
+        --out "${expdir}/listening_kit" --n 10 --seed 0
+    cat "${expdir}/RESULTS.md"
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -1,0 +1,38 @@
+"""Generate the embedded demo corpus (VisualSinger layout, see docs/design.md).
+
+    python -m espnet2_ext.bin.make_demo_corpus --out downloads/demo_corpus --seed 0 --fs 22050 \
+        [--num_singers 6 --num_ood 2 --utts_per_singer 30 --ood_utts_per_singer 8 --scale 1.0]
+"""
+
+import argparse
+import logging
+
+from espnet2_ext.data.demo_corpus import make_demo_corpus
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="output corpus directory")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fs", type=int, default=22050)
+    p.add_argument("--num_singers", type=int, default=6)
+    p.add_argument("--num_ood", type=int, default=2, help="last singers generated with --ood_utts_per_singer")
+    p.add_argument("--utts_per_singer", type=int, default=30)
+    p.add_argument("--ood_utts_per_singer", type=int, default=8)
+    p.add_argument("--scale", type=float, default=1.0, help="multiplies the utterance counts")
+    p.add_argument("--video_size", type=int, default=192)
+    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty directory")
+    return p
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = get_parser().parse_args(argv)
+    stats = make_demo_corpus(a.out, a.seed, a.fs, a.num_singers, a.num_ood, a.utts_per_singer,
+                             a.ood_utts_per_singer, a.scale, a.video_size, a.overwrite)
+    logging.info("demo corpus in %s: %d utterances, %.1f min, generated in %.1f s", a.out,
+                 stats["utterances"], stats["seconds"] / 60, stats["elapsed"])
+
+
+if __name__ == "__main__":
+    main()

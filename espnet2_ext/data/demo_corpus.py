@@ -1,0 +1,163 @@
+"""Deterministic generator of the embedded demo corpus (VisualSinger layout, docs/design.md).
+
+    lyric lines --phones.py--> syllables --random durations + melody--> phone segments
+      --synth_audio--> <utt>.wav      --synth_video--> <utt>.mp4 + <utt>.mouth.npy
+      --textgrid_io--> <utt>.TextGrid (tiers "words", "phones")   + <utt>.notes
+
+Phone durations are drawn at random (syllable log-uniform in [0.15, 0.8] s, initial 40-150 ms,
+random SP/AP between syllables), so they cannot be predicted from phone identity or pitch: the
+video is the only cue to the timing. Every utterance has its own seed derived from
+(seed, singer, index), so files are byte-identical for the same seed.
+"""
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+import soundfile as sf
+
+from espnet2_ext.data.phones import lyric_chars, lyric_to_phones
+from espnet2_ext.data.synth_audio import SingerVoice, synthesize
+from espnet2_ext.data.synth_video import FPS, FaceLook, encode_mp4, frame_shapes, mouth_tracks, render_frames
+from espnet2_ext.data.textgrid_io import write_textgrid
+
+LYRICS = [
+    "月亮照在小河上", "我在远方想着你", "春风吹过绿草地", "星星点亮了夜空", "你的笑容像花开",
+    "走过山路和海边", "天空飘着白云朵", "雨水落在我心上", "我们一起唱首歌", "梦里回到老家门",
+    "长长的路慢慢走", "风中有你的声音", "花开花落又一年", "红红的太阳升起", "小鸟飞过高山顶",
+    "今夜的风很温柔", "大海的歌声不停", "你是我心中的光", "远方的人请听我", "雪花飘飘满天飞",
+    "我的爱像一条河", "明天会更加美好", "秋天的叶子变黄", "回头看见你的脸", "轻轻唱给妈妈听",
+    "青山绿水在眼前", "灯火照亮回家路", "时间带走了少年", "心里话说给你听", "阳光洒满小窗台",
+    "我愿陪你到白头", "一起看过的日出", "江水向东流不回", "城里下着小雨", "你的手那么温暖",
+    "天上的云在飘", "唱一首快乐的歌", "思念像风一样长", "草原上的马儿跑", "夜里想起你的歌",
+    "春天的花儿开了", "船儿飘在湖面上", "抬头看见满月亮", "我们的故事很长",
+]
+
+# (name, voice, face): two female-range, two male-range seen singers and one of each held out.
+SINGERS: List[Tuple[SingerVoice, FaceLook]] = [
+    (SingerVoice("singerA", 1.18, -6.0, 0.06, 0.004, 5.6, 35.0, 5), FaceLook((185, 70, 85), 1.0)),
+    (SingerVoice("singerB", 0.88, -9.5, 0.03, 0.010, 5.1, 55.0, -6), FaceLook((160, 80, 80), 1.05)),
+    (SingerVoice("singerC", 1.26, -4.5, 0.18, 0.006, 5.9, 60.0, 8), FaceLook((200, 60, 95), 0.95)),
+    (SingerVoice("singerD", 0.94, -7.5, 0.12, 0.016, 5.3, 25.0, -3), FaceLook((150, 75, 70), 1.1)),
+    (SingerVoice("singerE", 1.12, -8.0, 0.10, 0.008, 5.5, 45.0, 3), FaceLook((190, 85, 95), 1.0)),
+    (SingerVoice("singerF", 0.84, -5.5, 0.07, 0.012, 5.8, 40.0, -8), FaceLook((165, 70, 75), 1.0)),
+]
+
+
+@dataclass
+class Utterance:
+    """Timing and content of one generated utterance."""
+
+    utt: str
+    words: List[Tuple[float, float, str]]  # (st, et, char or SP/AP)
+    phones: List[Tuple[float, float, str, int, int]]  # (st, et, phone, midi, syllable index or -1)
+    duration: float
+
+
+def _melody(n: int, shift: int, rng) -> List[int]:
+    steps = [-4, -3, -2, 0, 2, 3, 4, 5, -5, 7, -7]
+    m = int(rng.integers(52, 60))
+    out = []
+    for _ in range(n):
+        out.append(int(np.clip(m + shift, 36, 79)))
+        m = int(np.clip(m + rng.choice(steps), 50, 62))
+    return out
+
+
+def plan_utterance(utt: str, voice: SingerVoice, rng: np.random.Generator) -> Utterance:
+    """Random lyric excerpt, melody and phone durations of one 2.5-5 s utterance."""
+    target = rng.uniform(2.5, 5.0)
+    start = int(rng.integers(len(LYRICS)))
+    chars = lyric_chars(LYRICS[start] + LYRICS[(start + 1) % len(LYRICS)])
+    t = float(rng.uniform(0.15, 0.45))
+    words = [(0.0, t, "SP")]
+    phones = [(0.0, t, "SP", 0, -1)]
+    sylls = []
+    for ch in chars:
+        d = float(np.exp(rng.uniform(np.log(0.15), np.log(0.8))))
+        if sylls and t + d + 0.15 > target:
+            break
+        sylls.append((ch, d))
+        t += d
+    text = "".join(ch for ch, _ in sylls)
+    groups = lyric_to_phones(text)
+    midis = _melody(len(sylls), voice.key_shift, rng)
+    t = phones[0][1]
+    for k, ((ch, d), phs, midi) in enumerate(zip(sylls, groups, midis)):
+        if k > 0 and rng.random() < 0.2:  # rest between syllables
+            rest = "AP" if rng.random() < 0.45 else "SP"
+            rd = float(rng.uniform(0.15, 0.35) if rest == "AP" else rng.uniform(0.08, 0.4))
+            words.append((t, t + rd, rest))
+            phones.append((t, t + rd, rest, 0, -1))
+            t += rd
+        st = t
+        if len(phs) == 2:
+            di = min(float(rng.uniform(0.04, 0.15)), 0.45 * d)
+            phones.append((t, t + di, phs[0], midi, k))
+            phones.append((t + di, t + d, phs[1], midi, k))
+        else:
+            phones.append((t, t + d, phs[0], midi, k))
+        t += d
+        words.append((st, t, ch))
+    end = t + float(rng.uniform(0.15, 0.45))
+    end = np.ceil(round(end * FPS, 6)) / FPS  # whole number of video frames
+    words.append((t, end, "SP"))
+    phones.append((t, end, "SP", 0, -1))
+    return Utterance(utt, words, phones, float(end))
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_utterance(out_dir: Path, utt: Utterance, voice: SingerVoice, look: FaceLook, fs: int,
+                    rng: np.random.Generator, size: int = 192) -> None:
+    """Synthesise and write wav, mp4, mouth.npy, TextGrid and notes of one utterance."""
+    n = int(round(utt.duration * fs))
+    segs = [(p, st, et, m) for st, et, p, m, _ in utt.phones]
+    wav = synthesize(segs, [s for *_, s in utt.phones], voice, fs, n, rng)
+    n_v = int(round(utt.duration * FPS))
+    shapes = frame_shapes(mouth_tracks([(p, st, et) for st, et, p, _, _ in utt.phones], utt.duration), n_v)
+    frames, centres = render_frames(shapes, rng, size, look)
+    base = out_dir / utt.utt
+    _atomic(base.with_suffix(".wav"), lambda p: sf.write(str(p), wav, fs, subtype="PCM_16", format="WAV"))
+    encode_mp4(frames, base.with_suffix(".mp4"))
+    _atomic(Path(str(base) + ".mouth.npy"), lambda p: np.save(p, centres.astype(np.float32)))
+    write_textgrid(base.with_suffix(".TextGrid"), [("words", utt.words),
+                   ("phones", [(st, et, p) for st, et, p, _, _ in utt.phones])], utt.duration)
+    notes = "".join(f"{p} {m}\n" for _, _, p, m, _ in utt.phones)
+    _atomic(base.with_suffix(".notes"), lambda p: p.write_text(notes))
+
+
+def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int = 6, num_ood: int = 2,
+                     utts_per_singer: int = 30, ood_utts_per_singer: int = 8, scale: float = 1.0,
+                     size: int = 192, overwrite: bool = False) -> dict:
+    """Generate the corpus into ``out``; returns statistics (utterances, seconds, elapsed)."""
+    out = Path(out)
+    if not 1 <= num_singers <= len(SINGERS):
+        raise ValueError(f"--num_singers must be in 1..{len(SINGERS)}")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty (pass --overwrite to replace its files)")
+    (out / ".done").unlink(missing_ok=True)
+    t0 = time.time()
+    total, count = 0.0, 0
+    for si, (voice, look) in enumerate(SINGERS[:num_singers]):
+        ood = si >= num_singers - num_ood
+        n = max(1, int(round((ood_utts_per_singer if ood else utts_per_singer) * scale)))
+        (out / voice.name).mkdir(parents=True, exist_ok=True)
+        for ui in range(n):
+            rng = np.random.default_rng(np.random.SeedSequence([seed, si, ui]))
+            utt = plan_utterance(f"{voice.name}_{ui:04d}", voice, rng)
+            write_utterance(out / voice.name, utt, voice, look, fs, rng, size)
+            total += utt.duration
+            count += 1
+        logging.info("%s: %d utterances", voice.name, n)
+    stats = {"utterances": count, "seconds": round(total, 2), "elapsed": round(time.time() - t0, 1)}
+    (out / ".done").write_text(f"{stats}\n")
+    return stats
