@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Repairs a Kaldi-style data directory in place.
 #
-#   data/<set>/* --copy--> data/<set>/.backup/*   (originals of the files that change; an older
-#                                                 backup of the same name is kept as <file>.<n>)
+#   data/<set>/* --copy--> data/<set>/.backup/*   (all original tables, when anything changes; an
+#                                                 older backup of the same name is kept as <file>.<n>)
 #                --keep utterances present in every utterance table (and, with segments, whose
 #                  recording is in wav.scp); drop empty, key-only and duplicate-key lines
 #                --sort (LC_ALL=C), rebuild spk2utt, filter speaker/recording tables
@@ -43,7 +43,7 @@ perl -I"${utils}/lib" -MDataDir -e '
         print STDERR "fix_data_dir.sh: $dir: nothing to fix ($total utterances)\n";
         exit 0;
     }
-    my $bdir = DataDir::backup($dir, [grep { -e "$dir/$_" } @changed]);
+    my $bdir = DataDir::backup($dir, [sort keys %$t]);
     if (@removed) {
         DataDir::rotate("$bdir/removed_utts");
         DataDir::write_atomic("$bdir/removed_utts", \@removed);

@@ -128,9 +128,9 @@ sub launch {
     close($fh);
     my $status;
     if ($tee) {
-        $status = system('bash', '-c', "set -o pipefail; ( $cmd ) 2>&1 | tee -a \"\$0\"", $log);
+        $status = system('bash', '-c', "set -o pipefail; ( $cmd ) < /dev/null 2>&1 | tee -a \"\$0\"", $log);
     } else {
-        $status = system('bash', '-c', "set -o pipefail; ( $cmd ) >> \"\$0\" 2>&1", $log);
+        $status = system('bash', '-c', "set -o pipefail; ( $cmd ) < /dev/null >> \"\$0\" 2>&1", $log);
     }
     my $code = $status == -1 ? 127 : ($status & 127) ? 128 + ($status & 127) : $status >> 8;
     open($fh, '>>', $log) or POSIX::_exit(1);

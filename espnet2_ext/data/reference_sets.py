@@ -1,0 +1,74 @@
+"""Decoding sets for the paper's reference settings 2-4 (the reference audio is another utterance).
+
+    dump/raw/test --copy--> dump/raw/test_ref<k>/ with spembs.scp replaced:
+      setting 2: another utterance of the same singer
+      setting 3: an utterance of a different (seen) singer of the same set
+      setting 4: an utterance of an unseen singer (from --pool_dir, e.g. dump/raw/test_ood)
+    + ref_utt: <utt> <reference utt>
+"""
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from espnet2_ext.features.scp import read_scp
+
+
+def choose_references(utt2spk: Dict[str, str], pool_utt2spk: Dict[str, str], setting: int,
+                      seed: int = 0) -> Dict[str, str]:
+    """utt -> reference utt for one setting (seeded, deterministic)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for utt in sorted(utt2spk):
+        spk = utt2spk[utt]
+        if setting == 2:
+            cands = [u for u, s in pool_utt2spk.items() if s == spk and u != utt]
+        elif setting == 3:
+            cands = [u for u, s in pool_utt2spk.items() if s != spk]
+        elif setting == 4:
+            cands = [u for u, s in pool_utt2spk.items() if s not in set(utt2spk.values())]
+        else:
+            raise ValueError(f"--setting must be 2, 3 or 4, got {setting}")
+        if not cands:
+            raise ValueError(f"setting {setting}: no reference utterance available for {utt} (singer {spk})")
+        out[utt] = sorted(cands)[int(rng.integers(len(cands)))]
+    return out
+
+
+def make_reference_set(dump_dir: Path, out_dir: Path, setting: int, seed: int = 0,
+                       pool_dir: Optional[Path] = None, overwrite: bool = False) -> Dict[str, str]:
+    """Copy ``dump_dir`` to ``out_dir`` with spembs.scp (and ref_utt) from reference utterances."""
+    dump_dir, out_dir = Path(dump_dir), Path(out_dir)
+    # settings 2 and 3 draw references from the set itself; only setting 4 uses the pool
+    pool_dir = Path(pool_dir) if (pool_dir is not None and setting == 4) else dump_dir
+    if setting == 4 and pool_dir == dump_dir:
+        raise ValueError("setting 4 needs --pool_dir with unseen singers (e.g. dump/raw/test_ood)")
+    for d in {dump_dir, pool_dir}:
+        for name in ("utt2spk", "spembs.scp"):
+            if not (d / name).is_file():
+                raise ValueError(f"{d / name}: missing (run stage 2 first)")
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} exists (pass --overwrite true)")
+    utt2spk = dict(read_scp(dump_dir / "utt2spk"))
+    pool_u2s = dict(read_scp(pool_dir / "utt2spk"))
+    pool_emb = dict(read_scp(pool_dir / "spembs.scp"))
+    refs = choose_references(utt2spk, pool_u2s, setting, seed)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    shutil.copytree(dump_dir, tmp, symlinks=True)
+    missing: List[str] = [r for r in refs.values() if r not in pool_emb]
+    if missing:
+        shutil.rmtree(tmp)
+        raise ValueError(f"{pool_dir / 'spembs.scp'}: no entry for reference {missing[0]}")
+    (tmp / "spembs.scp").write_text("".join(f"{u} {pool_emb[refs[u]]}\n" for u in sorted(refs)))
+    (tmp / "ref_utt").write_text("".join(f"{u} {refs[u]}\n" for u in sorted(refs)))
+    if out_dir.exists():
+        logging.info("replacing %s", out_dir)
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    return refs

@@ -1,0 +1,47 @@
+"""GE2E speaker d-vectors (stage 2) with resemblyzer's pretrained VoiceEncoder on CPU.
+
+    (N,) wav at fs --resample 16 kHz, resemblyzer.preprocess_wav (normalise, trim silence;
+      falls back to the untrimmed audio when trimming leaves < min_seconds)--> VoiceEncoder
+      --mean of partial embeddings, L2-normalised--> (256,) float32
+"""
+
+import logging
+
+import numpy as np
+
+_ENCODER = None
+
+
+def get_encoder():
+    global _ENCODER
+    if _ENCODER is None:
+        import torch
+        from resemblyzer import VoiceEncoder
+
+        torch.set_num_threads(1)
+        _ENCODER = VoiceEncoder(device="cpu", verbose=False)
+    return _ENCODER
+
+
+def dvector(wav: np.ndarray, fs: int, utt: str = "", min_seconds: float = 0.5) -> np.ndarray:
+    """(256,) float32 unit-norm d-vector of a waveform."""
+    from resemblyzer import preprocess_wav
+
+    from espnet2_ext.features.format_wav import resample
+
+    wav = np.asarray(wav, dtype=np.float32)
+    if fs != 16000:  # resample here: resemblyzer would use librosa's much slower resampler
+        wav, fs = resample(wav, fs, 16000), 16000
+    trimmed = preprocess_wav(wav, source_sr=fs)
+    if len(trimmed) < min_seconds * 16000:
+        logging.info("%s: silence trimming left %.2f s; using the untrimmed audio", utt, len(trimmed) / 16000)
+        trimmed = wav
+        peak = np.abs(trimmed).max()
+        if peak > 0:
+            trimmed = trimmed / peak * 0.5
+    if len(trimmed) < 1600:
+        trimmed = np.pad(trimmed, (0, 1600 - len(trimmed)))
+    emb = get_encoder().embed_utterance(trimmed.astype(np.float32))
+    if not np.all(np.isfinite(emb)):
+        raise ValueError(f"{utt}: d-vector is not finite")
+    return emb.astype(np.float32)

@@ -1,0 +1,34 @@
+"""F0 extraction (stage 2): wav -> (T_feats, 1) float32 Hz, 0 = unvoiced, on the mel frame grid.
+
+    (N,) float wav --parselmouth autocorrelation pitch (step hop/fs, 60-1000 Hz)--> f0 at times
+      t_k --interpolate to frame centres j * hop / fs (espnet's centred STFT)--> (1 + N // hop, 1)
+"""
+
+import numpy as np
+
+
+def num_frames(n_samples: int, hop_length: int) -> int:
+    """Frames of espnet's centred STFT for ``n_samples`` samples."""
+    return 1 + n_samples // hop_length
+
+
+def extract_f0(wav: np.ndarray, fs: int, hop_length: int, f0_min: float = 60.0, f0_max: float = 1000.0) -> np.ndarray:
+    """F0 track (1 + N // hop, 1) float32 in Hz (0 where unvoiced)."""
+    import parselmouth
+
+    wav = np.asarray(wav, dtype=np.float64)
+    t_out = np.arange(num_frames(len(wav), hop_length)) * hop_length / fs
+    min_len = 3.0 / f0_min  # parselmouth needs a few periods of the lowest pitch
+    if len(wav) / fs < min_len:
+        return np.zeros((len(t_out), 1), np.float32)
+    snd = parselmouth.Sound(wav, sampling_frequency=fs)
+    pitch = snd.to_pitch_ac(time_step=hop_length / fs, pitch_floor=f0_min, pitch_ceiling=f0_max)
+    f0 = pitch.selected_array["frequency"]
+    times = pitch.xs()
+    # nearest analysis frame (keeps voiced/unvoiced decisions crisp); outside the range -> unvoiced
+    idx = np.clip(np.searchsorted(times, t_out), 0, len(times) - 1)
+    prev = np.clip(idx - 1, 0, len(times) - 1)
+    near = np.where(np.abs(times[prev] - t_out) < np.abs(times[idx] - t_out), prev, idx)
+    out = f0[near]
+    out[(t_out < times[0] - hop_length / fs) | (t_out > times[-1] + hop_length / fs)] = 0.0
+    return out.astype(np.float32)[:, None]

@@ -1,0 +1,105 @@
+"""Demo corpus generator: determinism, label consistency, visemes, layout parser."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from espnet2_ext.data.demo_corpus import make_demo_corpus
+from espnet2_ext.data.synth_video import base_face, frame_shapes, mouth_tracks, render_frames
+from espnet2_ext.data.textgrid_io import read_textgrid
+from espnet2_ext.data.visualsinger import prepare, validate_data_dir
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    kw = dict(num_singers=2, num_ood=0, utts_per_singer=2)
+    t = time.time()
+    stats = make_demo_corpus(root / "s0a", seed=0, **kw)
+    elapsed = time.time() - t
+    make_demo_corpus(root / "s0b", seed=0, **kw)
+    make_demo_corpus(root / "s1", seed=1, **kw)
+    return root, stats, elapsed
+
+
+def _files(d):
+    return sorted(p.relative_to(d) for p in d.rglob("*") if p.is_file() and p.name != ".done")
+
+
+def test_same_seed_identical_bytes(corpora):
+    root, stats, elapsed = corpora
+    assert stats["utterances"] == 4 and elapsed < 30
+    files = _files(root / "s0a")
+    assert len(files) == 4 * 5 and files == _files(root / "s0b")
+    for f in files:
+        assert (root / "s0a" / f).read_bytes() == (root / "s0b" / f).read_bytes(), f
+
+
+def test_different_seed_differs(corpora):
+    root, _, _ = corpora
+    for ext in (".wav", ".TextGrid", ".notes", ".mouth.npy", ".mp4"):
+        a = (root / "s0a" / "singerA" / f"singerA_0000{ext}").read_bytes()
+        b = (root / "s1" / "singerA" / f"singerA_0000{ext}").read_bytes()
+        assert a != b, ext
+
+
+def test_labels_consistent_and_durations_sum(corpora, tmp_path):
+    root, _, _ = corpora
+    counts = prepare(root / "s0a", tmp_path / "data", ood_singers=[], progress=False)
+    assert sum(counts.values()) == 4
+    for d in (tmp_path / "data").iterdir():
+        validate_data_dir(d)
+        for line in (d / "score.scp").read_text().splitlines():
+            utt, path = line.split()
+            spk = utt.split("_")[0]
+            tg = read_textgrid(root / "s0a" / spk / f"{utt}.TextGrid")
+            tg_phones = [iv.text for iv in tg["phones"]]
+            notes = [ln.split()[0] for ln in (root / "s0a" / spk / f"{utt}.notes").read_text().splitlines()]
+            score = json.loads(open(path).read())["note"]
+            score_phones = [p for n in score for p in n[4].split("_")]
+            assert tg_phones == notes == score_phones
+            assert all(len(n[4].split("_")) <= 4 for n in score)
+            wav, fs = sf.read(root / "s0a" / spk / f"{utt}.wav")
+            dur = sum(iv.xmax - iv.xmin for iv in tg["phones"])
+            assert abs(dur - len(wav) / fs) < 1e-4
+            assert 2.5 <= dur <= 5.5
+            mouth = np.load(root / "s0a" / spk / f"{utt}.mouth.npy")
+            assert mouth.shape == (int(round(dur * 25)), 2) and mouth.dtype == np.float32
+            midis = [n[3] for n in score if n[4] not in ("SP", "AP")]
+            assert all(36 <= m <= 79 for m in midis)
+
+
+def _dark_area(frame, centre, size=192):
+    x, y = centre
+    g = frame.astype(np.float32).mean(axis=2)
+    roi = g[int(y) - 20:int(y) + 20, int(x) - 30:int(x) + 30]
+    return float((roi < 70).sum())
+
+
+def test_mouth_opening_follows_phones():
+    segs = [("SP", 0, 0.4), ("b", 0, 0), ("a", 0.4, 1.0), ("m", 1.0, 1.4), ("a", 1.4, 2.0), ("p", 2.0, 2.4),
+            ("u", 2.4, 3.0), ("SP", 3.0, 3.4)]
+    segs = [s for s in segs if s[2] > s[1]]
+    shapes = frame_shapes(mouth_tracks(segs, 3.4), 85)
+    frames, centres = render_frames(shapes, np.random.default_rng(0))
+
+    def mean_open(a, b):
+        return np.mean([_dark_area(frames[i], centres[i]) for i in range(int(a * 25) + 3, int(b * 25) - 3)])
+
+    open_a = (mean_open(0.4, 1.0) + mean_open(1.4, 2.0)) / 2
+    closed_m = (mean_open(1.0, 1.4) + mean_open(2.0, 2.4)) / 2
+    rest = mean_open(0.0, 0.4)
+    assert open_a > 5 * max(closed_m, 1.0)
+    assert open_a > 5 * max(rest, 1.0)
+    # rounded u is narrower than a (width of the lip region)
+    assert shapes[int(2.7 * 25), 2] > 0.8 and shapes[int(0.7 * 25), 0] > 0.8
+    # the ground-truth centre moves with the head
+    assert np.ptp(centres[:, 0]) > 1.0
+    face, mouth = base_face(192)
+    assert face.shape == (192, 192, 3) and 80 < mouth[0] < 110 and 100 < mouth[1] < 125
