@@ -32,7 +32,8 @@ def dvector(wav: np.ndarray, fs: int, utt: str = "", min_seconds: float = 0.5) -
     wav = np.asarray(wav, dtype=np.float32)
     if fs != 16000:  # resample here: resemblyzer would use librosa's much slower resampler
         wav, fs = resample(wav, fs, 16000), 16000
-    trimmed = preprocess_wav(wav, source_sr=fs)
+    # preprocess_wav divides by the RMS: skip it for all-zero audio
+    trimmed = preprocess_wav(wav, source_sr=fs) if np.any(wav) else wav
     if len(trimmed) < min_seconds * 16000:
         logging.info("%s: silence trimming left %.2f s; using the untrimmed audio", utt, len(trimmed) / 16000)
         trimmed = wav

@@ -22,11 +22,14 @@ inference_config=conf/decode_ddim.yaml
 
 # shellcheck disable=SC1091
 . ./db.sh
+local_data_opts=""
+[ -n "${VISUALSINGER}" ] && local_data_opts+="--corpus ${VISUALSINGER} "
+[ -n "${VISUALSINGER_RAW}" ] && local_data_opts+="--raw_performances ${VISUALSINGER_RAW} "
 
 ./svs.sh \
     --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" --win_length "${win_length}" \
     --train_set "${train_set}" --valid_set "${valid_set}" --test_sets "${test_sets}" \
     --stage_one_config "${stage_one_config}" --train_config "${train_config}" \
     --inference_config "${inference_config}" \
-    --local_data_opts "--corpus '${VISUALSINGER}' --raw_performances '${VISUALSINGER_RAW}'" \
+    --local_data_opts "${local_data_opts}" \
     "$@"

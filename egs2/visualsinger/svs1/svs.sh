@@ -258,8 +258,11 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     for setting in ${ref_settings}; do
         out=${data_feats}/test_ref${setting}
         [ -f "${out}/.done" ] && continue
+        pool_opt=""
+        [ "${setting}" = 4 ] && pool_opt="--pool_dir ${data_feats}/test_ood"
+        # shellcheck disable=SC2086
         ${python} -m espnet2_ext.bin.make_reference_sets --dump_dir "${data_feats}/test" \
-            --pool_dir "${data_feats}/test_ood" --out_dir "${out}" --setting "${setting}" --seed 0
+            ${pool_opt} --out_dir "${out}" --setting "${setting}" --seed 0
         touch "${out}/.done"
     done
     if [ ! -f "${stats_dir}/.done" ]; then

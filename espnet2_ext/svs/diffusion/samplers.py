@@ -3,8 +3,9 @@
     eps_fn(x_t (B, T, D), t (B,) long) -> eps (B, T, D)
     x_start (B, T, D) at step t_start  (pure noise, or q_sample(aux_mel, K-1) for shallow diffusion)
         ddpm  : ancestral sampling through every step t_start .. 0     (DDPM eq. 11, Ho et al. 2020)
-        ddim  : eta = 0, ``steps`` evaluations on an even grid          (DDIM eq. 12, Song et al. 2021)
-        dpm_solver : DPM-Solver++(2M), data prediction, ``steps`` evals (Lu et al. 2022, alg. 2)
+        ddim  : eta = 0, ``steps`` evaluations on a grid even in t      (DDIM eq. 12, Song et al. 2021)
+        dpm_solver : DPM-Solver++(2M), data prediction, ``steps`` evals on a grid even in log-SNR
+                                                                        (Lu et al. 2022, alg. 2)
     -> x_0 (B, T, D), zero on padded frames
 
 Every x_0 prediction can be clipped to [-clip, clip] (the data range); DDIM and DPM-Solver then
@@ -32,6 +33,23 @@ def timestep_grid(t_start: int, steps: int) -> List[int]:
         return [t_start]
     grid = torch.linspace(t_start, 0, steps, dtype=torch.float64).round().long().tolist()
     return sorted(set(grid), reverse=True)
+
+
+def logsnr_grid(sched: DiffusionSchedule, t_start: int, steps: int) -> List[int]:
+    """Up to ``steps`` distinct step indices, t_start .. 0, evenly spaced in log-SNR lambda (nearest step).
+
+    DPM-Solver's recommended spacing: with a linear beta schedule an even grid in t puts most of
+    the log-SNR range into the very last interval, which high-order solvers handle badly.
+    """
+    if steps < 1:
+        raise ValueError(f"number of sampling steps must be >= 1, got {steps}")
+    abar = sched.alphas_cumprod[: t_start + 1].double()
+    lam = 0.5 * torch.log(abar / (1.0 - abar))  # decreasing in t
+    if steps == 1:
+        return [t_start]
+    targets = torch.linspace(float(lam[t_start]), float(lam[0]), steps, dtype=torch.float64)
+    idx = (lam[None, :] - targets[:, None]).abs().argmin(dim=1)
+    return sorted(set(idx.tolist()), reverse=True)
 
 
 def _x0_eps(eps_fn: EpsFn, sched: DiffusionSchedule, x: torch.Tensor, t: int,
@@ -89,9 +107,15 @@ def ddim_sample(eps_fn: EpsFn, sched: DiffusionSchedule, x_start: torch.Tensor, 
 def dpm_solver_sample(eps_fn: EpsFn, sched: DiffusionSchedule, x_start: torch.Tensor,
                       mask: Optional[torch.Tensor] = None, t_start: Optional[int] = None, steps: int = 10,
                       clip: Optional[float] = None) -> torch.Tensor:
-    """DPM-Solver++(2M) in log-SNR time lambda = log(alpha / sigma); first order on the first step."""
+    """DPM-Solver++(2M) in log-SNR time lambda = log(alpha / sigma).
+
+    The first step is first order (no history yet); with fewer than 15 steps the step into the
+    last grid point is first order too ("lower order final"): on an even grid of steps the last
+    log-SNR interval is several times longer than the previous one and the second-order
+    extrapolation would amplify the model error.
+    """
     t_start = sched.num_steps - 1 if t_start is None else t_start
-    grid = timestep_grid(t_start, steps)
+    grid = logsnr_grid(sched, t_start, steps)
     abar = sched.alphas_cumprod
     alpha, sigma = abar.sqrt(), (1.0 - abar).sqrt()
     lam = torch.log(alpha) - torch.log(sigma)
@@ -104,8 +128,8 @@ def dpm_solver_sample(eps_fn: EpsFn, sched: DiffusionSchedule, x_start: torch.Te
         else:
             s = grid[i + 1]
             h = lam[s] - lam[t]
-            if x0_prev is None:
-                d = x0
+            if x0_prev is None or (i + 2 == len(grid) and len(grid) < 15):
+                d = x0  # first order on the first step, and on the last one for short grids
             else:
                 r = h_prev / h
                 d = (1.0 + 0.5 / r) * x0 - (0.5 / r) * x0_prev
