@@ -33,6 +33,7 @@ def test_tiny_decoder_overfits_one_mel():
         sched.step()
     assert float(loss.detach()) < 0.5 * first
     dec.eval()
+    # the same draw the sampler starts from (same generator seed, first draw)
     noise = torch.randn(1, T, D, generator=torch.Generator().manual_seed(1))
     noise_err = float(((noise - target) ** 2).mean())  # ~ 1 + var(target) = 3
     for sampler, steps in (("ddim", 10), ("ddpm", 100), ("dpm_solver", 10)):

@@ -88,3 +88,20 @@ def test_timestep_grid():
     assert g == sorted(set(g), reverse=True)
     with pytest.raises(ValueError):
         timestep_grid(99, 0)
+
+
+def test_logsnr_grid_spreads_log_snr_evenly():
+    from espnet2_ext.svs.diffusion.samplers import logsnr_grid
+
+    s = DiffusionSchedule("linear", 100)
+    g = logsnr_grid(s, 99, 10)
+    assert g[0] == 99 and g[-1] == 0 and g == sorted(set(g), reverse=True) and len(g) == 10
+    abar = s.alphas_cumprod.double()
+    lam = 0.5 * torch.log(abar / (1 - abar))
+
+    def max_over_mean_gap(grid):
+        gaps = torch.diff(lam[grid])
+        return float(gaps.max() / gaps.mean())
+
+    # the even-in-t grid crams most of the log-SNR range into its last interval
+    assert max_over_mean_gap(g) < 2.0 < max_over_mean_gap(timestep_grid(99, 10))

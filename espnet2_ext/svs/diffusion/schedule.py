@@ -21,7 +21,7 @@ def make_betas(schedule: str, num_steps: int, beta_min: float = 1e-4, beta_max: 
 
     Args:
         schedule: "linear" (beta_min .. beta_max, DiffSinger/RMSSinger) or "cosine"
-            (Nichol & Dhariwal 2021; betas clipped to beta_max, beta_min unused).
+            (Nichol & Dhariwal 2021, betas clipped to 0.999; beta_min / beta_max unused).
         num_steps: number of diffusion steps N (>= 1).
         beta_min: first beta of the linear schedule.
         beta_max: last beta of the linear schedule / upper clip of the cosine one.
@@ -37,7 +37,7 @@ def make_betas(schedule: str, num_steps: int, beta_min: float = 1e-4, beta_max: 
         x = torch.arange(num_steps + 1, dtype=torch.float64) / num_steps
         f = torch.cos((x + s) / (1 + s) * math.pi / 2) ** 2
         abar = f / f[0]
-        return (1 - abar[1:] / abar[:-1]).clamp(min=1e-8, max=beta_max)
+        return (1 - abar[1:] / abar[:-1]).clamp(min=1e-8, max=0.999)
     raise ValueError(f"unknown beta_schedule {schedule!r}; choose 'linear' or 'cosine'")
 
 
