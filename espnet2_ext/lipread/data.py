@@ -1,0 +1,119 @@
+"""Frame-level phone targets for lip-reading pretraining.
+
+    lip.scp  <utt> <path.npy>         (T_v, 96, 96) uint8 mouth crops at 25 fps
+    label    <utt> st et ph st et ph ...  (seconds)
+        -> frame i gets the phone whose interval holds its centre (i + 0.5) / fps
+           (IGNORE when none does, or the phone is not in the vocabulary)
+        -> crop 88 (random + horizontal flip when training, centre otherwise), /255,
+           (x - 0.421) / 0.165
+        -> (T_v, 88, 88) float32, (T_v,) int64
+"""
+
+import os
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+IGNORE = -100
+LIP_MEAN, LIP_STD = 0.421, 0.165
+
+
+def read_scp(path: str) -> Dict[str, str]:
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parts = line.split(maxsplit=1)
+            if len(parts) != 2:
+                raise ValueError(f"{path}:{i}: expected '<utt> <path>', got {line.strip()!r}")
+            out[parts[0]] = parts[1].strip()
+    return out
+
+
+def read_label(path: str) -> Dict[str, List[Tuple[float, float, str]]]:
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            utt, rest = parts[0], parts[1:]
+            if len(rest) % 3:
+                raise ValueError(f"{path}:{i}: expected '<utt> st et ph ...' triples, got {len(rest)} fields")
+            try:
+                out[utt] = [(float(rest[j]), float(rest[j + 1]), rest[j + 2]) for j in range(0, len(rest), 3)]
+            except ValueError as e:
+                raise ValueError(f"{path}:{i}: bad time value ({e})") from e
+    return out
+
+
+def frame_targets(segments, n_frames: int, vocab: Dict[str, int], fps: float = 25.0) -> np.ndarray:
+    """(T_v,) class id per video frame, IGNORE where no interval / unknown phone."""
+    y = np.full(n_frames, IGNORE, dtype=np.int64)
+    centres = (np.arange(n_frames) + 0.5) / fps
+    for st, et, ph in segments:
+        if ph in vocab:
+            y[(centres >= st) & (centres < et)] = vocab[ph]
+    return y
+
+
+def crop_normalise(lip: np.ndarray, size: int = 88, train: bool = False, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+    """(T_v, H, W) uint8 -> (T_v, size, size) float32, same crop/flip for every frame."""
+    _, h, w = lip.shape
+    if h < size or w < size:
+        raise ValueError(f"lip ROI {h}x{w} is smaller than the crop {size}x{size}")
+    if train:
+        top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    else:
+        top, left = (h - size) // 2, (w - size) // 2
+    x = lip[:, top : top + size, left : left + size].astype(np.float32) / 255.0
+    if train and rng.random() < 0.5:
+        x = x[:, :, ::-1]
+    return np.ascontiguousarray((x - LIP_MEAN) / LIP_STD, dtype=np.float32)
+
+
+class LipFrameDataset(torch.utils.data.Dataset):
+    """Utterances present in both ``lip_scp`` and ``label`` (others are reported and skipped)."""
+
+    def __init__(self, lip_scp: str, label: str, vocab: Dict[str, int], train: bool, fps: float = 25.0, seed: int = 0):
+        lips, labels = read_scp(lip_scp), read_label(label)
+        self.utts = sorted(set(lips) & set(labels))
+        if not self.utts:
+            raise ValueError(f"no utterance is in both {lip_scp} and {label}")
+        self.skipped = sorted(set(lips) ^ set(labels))
+        self.lips, self.labels, self.vocab = lips, labels, vocab
+        self.train, self.fps = train, fps
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def __getitem__(self, i: int):
+        utt = self.utts[i]
+        path = self.lips[utt]
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{utt}: lip file {path} not found")
+        lip = np.load(path)
+        if lip.ndim != 3:
+            raise ValueError(f"{path}: expected (T_v, H, W) mouth crops, got shape {lip.shape}")
+        x = crop_normalise(lip, train=self.train, rng=self.rng)
+        y = frame_targets(self.labels[utt], lip.shape[0], self.vocab, self.fps)
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def build_vocab(label: str) -> List[str]:
+    return sorted({ph for segs in read_label(label).values() for _, _, ph in segs})
+
+
+def collate(batch):
+    """-> lip (B, T_v, 88, 88), lip_lengths (B,), targets (B, T_v) padded with IGNORE."""
+    lens = torch.tensor([x.shape[0] for x, _ in batch])
+    t = int(lens.max())
+    lip = torch.zeros(len(batch), t, *batch[0][0].shape[1:])
+    y = torch.full((len(batch), t), IGNORE, dtype=torch.long)
+    for i, (x, yy) in enumerate(batch):
+        lip[i, : len(x)] = x
+        y[i, : len(yy)] = yy
+    return lip, lens, y

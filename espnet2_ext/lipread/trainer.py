@@ -1,0 +1,127 @@
+"""Training loop of lip-reading pretraining (resumable, atomic outputs).
+
+    train set --LipReader--> cross-entropy on labelled frames --Adam--> per epoch:
+        valid frame accuracy -> log.json;  checkpoint.pth (model + optimiser + epoch + vocab);
+        lip_encoder.pth (this project's layout) of the best valid epoch
+"""
+
+import json
+import logging
+import os
+import time
+from typing import Dict
+
+import torch
+
+from espnet2_ext.lipread.data import IGNORE, LipFrameDataset, build_vocab, collate
+from espnet2_ext.lipread.model import LipReader
+from espnet2_ext.svs.lip_checkpoint import save_lip_encoder
+
+CONFIG_DEFAULTS = dict(
+    encoder_conf={},  # LipEncoder options; must match the SVS configs' lip_encoder_conf
+    head_hidden=128,
+    epochs=10,
+    lr=1e-3,
+    weight_decay=1e-4,
+    batch_size=4,
+    seed=0,
+    fps=25.0,
+    num_threads=1,
+)
+
+
+def _atomic_save(obj, path: str) -> None:
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_json(obj, path: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def evaluate(model: LipReader, loader) -> float:
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for lip, lens, y in loader:
+            pred = model(lip, lens).argmax(-1)
+            m = y != IGNORE
+            correct += int((pred[m] == y[m]).sum())
+            total += int(m.sum())
+    return correct / max(total, 1)
+
+
+def train(args, conf: Dict) -> Dict:
+    """args: train_lip_scp, train_label, valid_lip_scp, valid_label, out_dir, resume. Returns the log."""
+    unknown = sorted(set(conf) - set(CONFIG_DEFAULTS))
+    if unknown:
+        raise ValueError(f"{args.config}: unknown keys {unknown}; known: {sorted(CONFIG_DEFAULTS)}")
+    conf = {**CONFIG_DEFAULTS, **conf}
+    torch.set_num_threads(int(conf["num_threads"]))
+    torch.manual_seed(int(conf["seed"]))
+    out = args.out_dir
+    ckpt_path = os.path.join(out, "checkpoint.pth")
+    enc_path = os.path.join(out, "lip_encoder.pth")
+    log_path = os.path.join(out, "log.json")
+    os.makedirs(out, exist_ok=True)
+    if not args.resume and any(os.path.exists(p) for p in (ckpt_path, enc_path)):
+        raise FileExistsError(f"{out} already holds a pretraining run; pass --resume or use another --out_dir")
+    state = None
+    if args.resume and os.path.exists(ckpt_path):
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        phones = state["phones"]
+    else:
+        phones = build_vocab(args.train_label)
+    vocab = {p: i for i, p in enumerate(phones)}
+    tr = LipFrameDataset(args.train_lip_scp, args.train_label, vocab, train=True, fps=conf["fps"], seed=conf["seed"])
+    va = LipFrameDataset(args.valid_lip_scp, args.valid_label, vocab, train=False, fps=conf["fps"])
+    for ds, name in ((tr, "train"), (va, "valid")):
+        if ds.skipped:
+            logging.warning(f"{name}: {len(ds.skipped)} utterances lack lip or label, skipped (e.g. {ds.skipped[:3]})")
+    g = torch.Generator().manual_seed(int(conf["seed"]))
+    tr_loader = torch.utils.data.DataLoader(tr, batch_size=int(conf["batch_size"]), shuffle=True, collate_fn=collate, generator=g)
+    va_loader = torch.utils.data.DataLoader(va, batch_size=int(conf["batch_size"]), shuffle=False, collate_fn=collate)
+    enc_conf = {k: v for k, v in dict(conf["encoder_conf"]).items() if k not in ("pretrained", "freeze")}
+    model = LipReader(enc_conf, len(phones), int(conf["head_hidden"]))
+    opt = torch.optim.AdamW(model.parameters(), lr=float(conf["lr"]), weight_decay=float(conf["weight_decay"]))
+    log = dict(phones=phones, chance=None, epochs=[])
+    start = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        log = state["log"]
+        start = state["epoch"]
+        logging.info(f"resumed from {ckpt_path} after epoch {start}")
+    if log["chance"] is None:  # accuracy of always guessing the most frequent training class
+        counts = torch.zeros(len(phones))
+        for i in range(len(tr)):
+            y = tr[i][1]
+            y = y[y != IGNORE]
+            counts += torch.bincount(y, minlength=len(phones)).float()
+        log["chance"] = float(counts.max() / counts.sum().clamp(min=1))
+    for epoch in range(start, int(conf["epochs"])):
+        model.train()
+        t0, tot, n = time.time(), 0.0, 0
+        for lip, lens, y in tr_loader:
+            logits = model(lip, lens)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            tot, n = tot + float(loss), n + 1
+        acc = evaluate(model, va_loader)
+        rec = dict(epoch=epoch + 1, train_loss=tot / max(n, 1), valid_frame_acc=acc, seconds=time.time() - t0)
+        log["epochs"].append(rec)
+        logging.info(f"epoch {epoch + 1}: train loss {rec['train_loss']:.4f}, valid frame acc {acc:.4f} (chance {log['chance']:.4f})")
+        best = max(r["valid_frame_acc"] for r in log["epochs"])
+        if acc >= best:
+            save_lip_encoder(model.encoder, enc_path, enc_conf, overwrite=True)
+            log["best_epoch"] = epoch + 1
+        _atomic_save(dict(model=model.state_dict(), optimizer=opt.state_dict(), epoch=epoch + 1, log=log, phones=phones, conf=conf), ckpt_path)
+        _atomic_json(log, log_path)
+    return log

@@ -1,0 +1,102 @@
+"""Lip encoder: mouth-crop video -> per-frame visual features VF (paper eq. 3).
+
+    lip (B, T_v, 88, 88) normalised grayscale
+      -> (B, 1, T_v, 88, 88)
+      -> frontend3D: Conv3d(1->C, k=(5,7,7), s=(1,2,2), p=(2,3,3)) -> BN3d -> PReLU
+                     -> MaxPool3d((1,3,3), (1,2,2), (0,1,1))           (B, C, T_v, 22, 22)
+      -> valid frames only, per frame: ResNet-18 trunk + global avg pool  (n_valid, 8w)
+      -> [Linear(8w -> output_dim) when 8w != output_dim]                (n_valid, D)
+      -> scattered back, padded frames = 0                               (B, T_v, D)
+
+This is the TDAVSS / LRW lip-reading front end. Its parameter names match the public LRW models
+so their weights load directly (see ``lip_checkpoint``). Padded input frames are zeroed before
+the temporal convolution, and the 2D trunk runs on valid frames only (so padding neither costs
+time nor enters the BatchNorm statistics).
+"""
+
+import logging
+from typing import Optional
+
+import torch
+
+from espnet2_ext.svs.lip_checkpoint import load_lip_encoder
+from espnet2_ext.svs.resnet import ResNetTrunk
+
+DEFAULT_CONF = dict(
+    output_dim=512,  # D, size of VF
+    frontend_channels=64,  # C, channels of the 3D front end
+    trunk_channels=64,  # w, ResNet-18 widths w-2w-4w-8w (64 = standard; 8/16 for CPU demos)
+    act="prelu",  # "prelu" (LRW models) or "relu"
+    pretrained=None,  # path to a checkpoint (this project's layout or the public LRW layout)
+    freeze=False,  # no gradients, always in eval mode (BatchNorm statistics frozen)
+)
+
+
+def make_pad_mask_bt(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B,) -> (B, T) bool, True on valid frames."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class LipEncoder(torch.nn.Module):
+    """Visual front end of eq. 3.
+
+    Args:
+        conf: options, see ``DEFAULT_CONF`` (unknown keys are an error).
+    """
+
+    def __init__(self, conf: Optional[dict] = None):
+        super().__init__()
+        conf = dict(conf or {})
+        unknown = sorted(set(conf) - set(DEFAULT_CONF))
+        if unknown:
+            raise ValueError(f"unknown lip_encoder_conf keys {unknown}; known: {sorted(DEFAULT_CONF)}")
+        self.conf = {**DEFAULT_CONF, **conf}
+        c, w = int(self.conf["frontend_channels"]), int(self.conf["trunk_channels"])
+        act = self.conf["act"]
+        self.frontend3D = torch.nn.Sequential(
+            torch.nn.Conv3d(1, c, (5, 7, 7), (1, 2, 2), (2, 3, 3), bias=False),
+            torch.nn.BatchNorm3d(c),
+            torch.nn.PReLU(num_parameters=c) if act == "prelu" else torch.nn.ReLU(inplace=True),
+            torch.nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)),
+        )
+        self.trunk = ResNetTrunk(in_channels=c, width=w, act=act)
+        self.output_dim = int(self.conf["output_dim"])
+        self.proj = None
+        if self.trunk.out_channels != self.output_dim:
+            self.proj = torch.nn.Linear(self.trunk.out_channels, self.output_dim)
+        self.frozen = bool(self.conf["freeze"])
+        if self.conf["pretrained"]:
+            layout = load_lip_encoder(self, self.conf["pretrained"])
+            if self.frozen and self.proj is not None and layout == "lrw":
+                raise ValueError(
+                    f"{self.conf['pretrained']}: a frozen LRW encoder with output_dim "
+                    f"{self.output_dim} != {self.trunk.out_channels} would keep a random projection; "
+                    f"set output_dim={self.trunk.out_channels}"
+                )
+        elif self.frozen:
+            logging.warning("LipEncoder: freeze=True without pretrained weights freezes a random encoder")
+        if self.frozen:
+            for p in self.parameters():
+                p.requires_grad_(False)
+            super().train(False)
+
+    def train(self, mode: bool = True):
+        # A frozen encoder stays in eval mode: BatchNorm keeps its pretrained statistics.
+        return super().train(False if self.frozen else mode)
+
+    def forward(self, lip: torch.Tensor, lip_lengths: torch.Tensor) -> torch.Tensor:
+        """lip (B, T_v, H, W) float, lip_lengths (B,) -> (B, T_v, output_dim), padded frames 0."""
+        if lip.dim() != 4:
+            raise ValueError(f"LipEncoder expects lip of shape (B, T_v, H, W), got {tuple(lip.shape)}")
+        b, t = lip.shape[:2]
+        valid = make_pad_mask_bt(lip_lengths.to(lip.device), t)  # (B, T_v)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            x = (lip * valid[:, :, None, None]).unsqueeze(1)  # (B, 1, T_v, H, W)
+            x = self.frontend3D(x)  # (B, C, T_v, H', W')
+            x = x.transpose(1, 2)[valid]  # (n_valid, C, H', W')
+            y = self.trunk(x)  # (n_valid, 8w)
+            if self.proj is not None:
+                y = self.proj(y)  # (n_valid, D)
+            out = y.new_zeros(b, t, self.output_dim)
+            out[valid] = y
+        return out

@@ -1,0 +1,357 @@
+"""PerformSinger: duration-free singing voice synthesis from lyrics, notes, a reference voice and a
+silent singing video (PerformSinger sec. 3, eq. 1-7).
+
+    phones (B, N) + MIDI (B, N) --PhonemeEncoder--> CF (B, N, H)                      eq. 1-2
+    spembs (B, 256) --Linear--> SF (B, 1, H);  CF <- CF + SF                           eq. 3
+    [use_visual] lip (B, T_v, 88, 88) --LipEncoder--> VF (B, T_v, 512)                 eq. 3
+                 CF <- fusion(CF, VF)  (VCFM eq. 4-6, or SMA)  + attention (B, N, T_v)
+    CF --DurationModule--> log(d + 1) (B, N);  L_D
+    LengthRegulator(CF, d)  d = GT frames (training, teacher forcing) or predicted (inference)
+        -> (B, T, H) + SF + NoteEmbedding(LR(MIDI)) = frame content
+    StyleExtractor(frame content, reference mel (+ F0)) -> content + style (B, T, H);  L_C
+    F0DiffusionPredictor(cond) -> F0 (B, T) Hz;  L_P = f0_loss + uv_loss
+    cond <- cond + F0Embedding(F0)   (GT F0 in training, predicted F0 at inference)
+    MelDiffusionDecoder(cond) -> normalised mel (B, T, odim);  L_R (+ aux mel L1 when shallow)
+
+    L = lambda_R L_R + lambda_D L_D + lambda_P L_P + lambda_C L_C + lambda_F sum(fusion aux)   eq. 7
+
+Reference for the style extractor: the target mel in training (replaced by the "mean reference",
+one frame of normalised mel 0 = the corpus mean under global MVN, with probability
+``style_conf.ref_dropout``); at inference the mel given as ``feats`` (e.g. the reference
+utterance's), else the mean reference. The timbre always comes from ``spembs``.
+
+``use_visual: false`` is the StyleSinger-style duration-free baseline, i.e. stage one of the
+two-stage training; stage two adds ``lip_encoder.`` and ``fusion.`` and starts from it
+(``stage_init.load_stage_one``).
+"""
+
+import logging
+from typing import Dict, Optional, Tuple
+
+import torch
+from espnet2.svs.abs_svs import AbsSVS
+from espnet2.torch_utils.device_funcs import force_gatherable
+
+from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor, f0_to_unit
+from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
+from espnet2_ext.svs.performsinger.duration import DurationModule
+from espnet2_ext.svs.performsinger.masks import fit_length, lengths_to_mask
+from espnet2_ext.svs.performsinger.phoneme_encoder import PhonemeEncoder
+from espnet2_ext.svs.performsinger.speaker import SpeakerProjection
+from espnet2_ext.svs.performsinger.style import StyleExtractor
+
+LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1.0, lambda_F=1.0, aux_mel=1.0)
+FUSIONS = ("vcfm", "sma")
+
+
+def build_fusion(name: str, hidden: int, visual_dim: int, conf: Optional[dict]):
+    """Content-visual fusion module by name: "vcfm" (eq. 4-6) or "sma" (the ablation)."""
+    if name == "vcfm":
+        from espnet2_ext.svs.performsinger.vcfm import VCFM
+
+        return VCFM(hidden, visual_dim, conf)
+    if name == "sma":
+        from espnet2_ext.svs.sma import SMAFusion
+
+        return SMAFusion(hidden, visual_dim, conf)
+    raise ValueError(f"unknown fusion {name!r}; choose one of {FUSIONS}")
+
+
+class F0Embedding(torch.nn.Module):
+    """F0 (B, T) Hz -> (B, T, H): log2-F0 in [-1, 1] quantised to bins 1..n-1, bin 0 = unvoiced."""
+
+    def __init__(self, hidden: int, bins: int = 256, log2_min: float = 6.0, log2_max: float = 10.0):
+        super().__init__()
+        self.bins, self.log2_min, self.log2_max = bins, log2_min, log2_max
+        self.embed = torch.nn.Embedding(bins, hidden, padding_idx=0)
+
+    def forward(self, f0: torch.Tensor) -> torch.Tensor:
+        x = f0_to_unit(f0, self.log2_min, self.log2_max)  # (B, T) in [-1, 1]
+        idx = 1 + torch.round((x + 1.0) / 2.0 * (self.bins - 2)).long()
+        return self.embed(torch.where(f0 > 0, idx, torch.zeros_like(idx)))
+
+
+class AuxMelDecoder(torch.nn.Module):
+    """Small conv decoder giving the auxiliary mel that shallow diffusion starts from."""
+
+    def __init__(self, hidden: int, odim: int, layers: int, kernel: int = 5):
+        super().__init__()
+        self.convs = torch.nn.ModuleList([torch.nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2)
+                                          for _ in range(layers)])
+        self.out = torch.nn.Linear(hidden, odim)
+
+    def forward(self, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # (B, T, H) -> (B, T, odim)
+        m = mask[:, None, :].to(cond.dtype)
+        h = cond.transpose(1, 2) * m
+        for conv in self.convs:
+            h = (h + torch.relu(conv(h))) * m
+        return self.out(h.transpose(1, 2)) * mask[..., None].to(cond.dtype)
+
+
+class PerformSinger(AbsSVS):
+    """Multimodal duration-free SVS model (and, with ``use_visual: false``, its audio-only baseline)."""
+
+    def __init__(
+        self,
+        idim: int,
+        odim: int,
+        hidden: int = 256,
+        encoder_conf: Optional[dict] = None,
+        spk_embed_dim: int = 256,
+        use_visual: bool = True,
+        lip_encoder_conf: Optional[dict] = None,
+        fusion: str = "vcfm",
+        fusion_conf: Optional[dict] = None,
+        duration_conf: Optional[dict] = None,
+        f0_conf: Optional[dict] = None,
+        style_conf: Optional[dict] = None,
+        decoder_conf: Optional[dict] = None,
+        loss_weights: Optional[dict] = None,
+        f0_embed_bins: int = 256,
+    ):
+        """
+        Args:
+            idim: phone vocabulary size (espnet's token list; id 0 = padding).
+            odim: mel bins.
+            hidden: H, width of every phone- and frame-level feature.
+            encoder_conf: PhonemeEncoder options: layers (4), heads (2), ffn_units (1024),
+                ffn_kernel (9), dropout (0.1), attn_dropout (0.1), midi_vocab (128).
+            spk_embed_dim: size of ``spembs`` (256, GE2E d-vector).
+            use_visual: build the lip encoder and the fusion module (stage two / VCFM-S); false =
+                the audio-only duration-free baseline (stage one).
+            lip_encoder_conf: LipEncoder options: output_dim (512), frontend_channels (64),
+                trunk_channels (64), pretrained (path or None), freeze (bool). Ignored without video.
+            fusion: "vcfm" (eq. 4-6) or "sma" (stepwise monotonic attention ablation).
+            fusion_conf: options of the fusion module (VCFM: blocks K (2), heads (2), dropout (0.1)).
+            duration_conf: DurationModule options: layers (2), channels (256), kernel_size (3),
+                dropout (0.1), sentence_loss_weight (1.0), max_frames_per_phone (1000).
+            f0_conf: F0DiffusionPredictor options (residual_layers, residual_channels, num_steps, ...).
+            style_conf: StyleExtractor options: use_f0, wavenet_layers, rvq_quantizers (4),
+                rvq_codebook (128), rvq_decay (0.99), attn_layers (2), ref_dropout (0.2), ...
+            decoder_conf: MelDiffusionDecoder options (residual_layers, residual_channels,
+                num_steps, shallow_k, ...) plus aux_layers (int, 2): conv layers of the auxiliary
+                mel decoder, built (and trained with L1) only when shallow_k > 0.
+            loss_weights: lambda_R (1.0), lambda_D (1.0), lambda_P (1.0), lambda_C (1.0) of eq. 7;
+                lambda_F (1.0) on the fusion module's auxiliary losses; aux_mel (1.0) on the
+                auxiliary mel L1 inside L_R.
+            f0_embed_bins: number of log-F0 bins of the F0 embedding (bin 0 = unvoiced).
+        """
+        super().__init__()
+        unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
+        if unknown:
+            raise ValueError(f"PerformSinger loss_weights: unknown key(s) {unknown}; valid: {sorted(LOSS_WEIGHT_DEFAULTS)}")
+        self.loss_weights = {**LOSS_WEIGHT_DEFAULTS, **(loss_weights or {})}
+        self.idim, self.odim, self.hidden = idim, odim, hidden
+        self.use_visual = use_visual
+
+        self.encoder = PhonemeEncoder(idim, hidden, encoder_conf)
+        self.speaker = SpeakerProjection(spk_embed_dim, hidden)
+        if use_visual:
+            from espnet2_ext.svs.lip_encoder import LipEncoder
+
+            self.lip_encoder = LipEncoder(dict(lip_encoder_conf or {}))
+            self.fusion = build_fusion(fusion, hidden, self.lip_encoder.output_dim, fusion_conf)
+        self.duration = DurationModule(hidden, duration_conf)
+        self.note_embed = torch.nn.Embedding(self.encoder.midi_vocab, hidden, padding_idx=0)
+        self.style = StyleExtractor(odim, hidden, style_conf)
+        self.f0_predictor = F0DiffusionPredictor(hidden, f0_conf)
+        self.f0_embed = F0Embedding(hidden, f0_embed_bins, self.f0_predictor.conf["log2_f0_min"],
+                                    self.f0_predictor.conf["log2_f0_max"])
+        dconf = dict(decoder_conf or {})
+        aux_layers = dconf.pop("aux_layers", 2)
+        self.decoder = MelDiffusionDecoder(odim, hidden, dconf)
+        self.aux_decoder = AuxMelDecoder(hidden, odim, aux_layers) if self.decoder.conf["shallow_k"] > 0 else None
+
+    # ------------------------------------------------------------------ shared pieces
+    def _phone_content(self, phones, phone_lengths, midi, spembs, lip, lip_lengths):
+        """-> CF (B, N, H) (with speaker and, if visual, fused), phone mask, SF (B, 1, H), fusion output."""
+        cf, pmask = self.encoder(phones, phone_lengths, midi)  # (B, N, H)
+        sf = self.speaker(spembs, phones.shape[0])  # (B, 1, H)
+        cf = (cf + sf) * pmask[..., None].to(cf.dtype)
+        fout = None
+        if self.use_visual:
+            if lip is None:
+                raise ValueError("PerformSinger(use_visual=True) needs lip (B, T_v, 88, 88): add lip.scp to the data")
+            if lip.dim() == 3:
+                lip = lip[None]
+            if lip_lengths is None:
+                lip_lengths = torch.full((lip.shape[0],), lip.shape[1], dtype=torch.long, device=lip.device)
+            vf = self.lip_encoder(lip, lip_lengths)  # (B, T_v, 512)
+            fout = self.fusion(cf, phone_lengths, vf, lip_lengths)
+            cf = fout.fused * pmask[..., None].to(cf.dtype)
+        return cf, pmask, sf, fout
+
+    def _frame_content(self, cf, d, midi, sf, max_len=None):
+        """Length-regulate CF by d (B, N) -> content (B, T, H), frame MIDI (B, T), frame lengths (B,)."""
+        frames, flen = self.duration.regulate(cf, d, max_len)  # (B, T, H)
+        note, _ = self.duration.regulate(midi[..., None].to(cf.dtype), d, max_len)  # (B, T, 1)
+        note = note.squeeze(-1).round().long()
+        fmask = lengths_to_mask(flen, frames.shape[1])
+        content = (frames + sf + self.note_embed(note)) * fmask[..., None].to(frames.dtype)
+        return content, note * fmask.long(), flen
+
+    @staticmethod
+    def _phone_inputs(text, text_lengths, label, melody, label_lengths=None, melody_lengths=None):
+        phones = label["lab"] if isinstance(label, dict) and label.get("lab") is not None else text
+        lengths = label_lengths["lab"] if isinstance(label_lengths, dict) and "lab" in label_lengths else text_lengths
+        if not isinstance(melody, dict) or melody.get("lab") is None:
+            raise ValueError("PerformSinger needs melody['lab'] (per-phone MIDI, 0 = rest)")
+        midi = melody["lab"]
+        if midi.shape[1] != phones.shape[1]:
+            midi = fit_length(midi, phones.shape[1], dim=1)
+        return phones.long(), lengths.long(), midi.long()
+
+    # ------------------------------------------------------------------ training
+    def forward(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        feats: torch.Tensor,
+        feats_lengths: torch.Tensor,
+        label: Optional[Dict[str, torch.Tensor]] = None,
+        label_lengths: Optional[Dict[str, torch.Tensor]] = None,
+        melody: Optional[Dict[str, torch.Tensor]] = None,
+        melody_lengths: Optional[Dict[str, torch.Tensor]] = None,
+        duration: Optional[Dict[str, torch.Tensor]] = None,
+        duration_lengths: Optional[Dict[str, torch.Tensor]] = None,
+        pitch: Optional[torch.Tensor] = None,
+        pitch_lengths: Optional[torch.Tensor] = None,
+        spembs: Optional[torch.Tensor] = None,
+        lip: Optional[torch.Tensor] = None,
+        lip_lengths: Optional[torch.Tensor] = None,
+        flag_IsValid: bool = False,
+        **kwargs,
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        """Eq. 7 on a padded batch.
+
+        text (B, N), feats (B, T, odim) normalised log-mel, label/melody/duration["lab"] (B, N)
+        phone ids / MIDI / GT frames, pitch (B, T', 1) F0 Hz, spembs (B, 256),
+        lip (B, T_v, 88, 88) -> (loss, stats, batch size).
+        """
+        phones, plen, midi = self._phone_inputs(text, text_lengths, label, melody, label_lengths, melody_lengths)
+        if not isinstance(duration, dict) or duration.get("lab") is None:
+            raise ValueError("PerformSinger training needs duration['lab'] (GT phone durations in frames)")
+        if pitch is None:
+            raise ValueError("PerformSinger training needs pitch (F0): set pitch_extract (pitch.scp) in the config")
+        B, T = feats.shape[:2]
+        d_gt = fit_length(duration["lab"].long(), phones.shape[1], dim=1)
+
+        cf, pmask, sf, fout = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
+        d_gt = d_gt.masked_fill(~pmask, 0)
+        log_d = self.duration.log_durations(cf, pmask)  # (B, N)
+        dur = self.duration.loss(log_d, d_gt, pmask)
+
+        content, note, flen = self._frame_content(cf, d_gt, midi, sf, max_len=T)  # (B, T, H)
+        flen = torch.minimum(flen, feats_lengths)
+        fmask = lengths_to_mask(flen, T)  # (B, T)
+        m = fmask[..., None].to(feats.dtype)
+        f0 = fit_length(pitch.reshape(B, -1).to(feats.dtype), T, dim=1) * fmask.to(feats.dtype)  # (B, T)
+
+        st = self.style(content, feats * m, f0, fmask)
+        cond = st["out"] * m
+        pitch_losses = self.f0_predictor(f0, cond, fmask)
+        cond = (cond + self.f0_embed(f0)) * m
+        mel_loss = self.decoder(feats, cond, fmask)["loss"]
+        loss_r = mel_loss
+        stats = {}
+        w = self.loss_weights
+        if self.aux_decoder is not None:
+            aux = self.aux_decoder(cond, fmask)
+            aux_l1 = ((aux - feats).abs() * m).sum() / (m.sum() * feats.shape[-1]).clamp(min=1.0)
+            loss_r = loss_r + w["aux_mel"] * aux_l1
+            stats["aux_mel_loss"] = aux_l1
+        loss_p = pitch_losses["f0_loss"] + pitch_losses["uv_loss"]
+        loss = w["lambda_R"] * loss_r + w["lambda_D"] * dur["dur"] + w["lambda_P"] * loss_p + w["lambda_C"] * st["commit"]
+        if fout is not None:
+            for name, value in fout.losses.items():
+                loss = loss + w["lambda_F"] * value
+                stats[f"fusion_{name}"] = value
+        stats.update(
+            mel_loss=mel_loss, loss_R=loss_r, loss_D=dur["dur"], dur_phone_loss=dur["dur_phone"],
+            dur_sentence_loss=dur["dur_sentence"], f0_loss=pitch_losses["f0_loss"], uv_loss=pitch_losses["uv_loss"],
+            loss_P=loss_p, loss_C=st["commit"],
+            codes_used=torch.tensor(float(st["codes"][0].unique().numel()), device=loss.device),
+            loss=loss,
+        )
+        stats = {k: v.detach() for k, v in stats.items()}
+        return force_gatherable((loss, stats, torch.tensor(B, device=loss.device)), loss.device)
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def inference(
+        self,
+        text: torch.Tensor,
+        label: Optional[Dict[str, torch.Tensor]] = None,
+        melody: Optional[Dict[str, torch.Tensor]] = None,
+        duration: Optional[Dict[str, torch.Tensor]] = None,
+        spembs: Optional[torch.Tensor] = None,
+        lip: Optional[torch.Tensor] = None,
+        lip_lengths: Optional[torch.Tensor] = None,
+        feats: Optional[torch.Tensor] = None,
+        pitch: Optional[torch.Tensor] = None,
+        use_teacher_forcing: bool = False,
+        sampler: str = "ddim",
+        steps: int = 10,
+        seed: Optional[int] = None,
+        generator: Optional[torch.Generator] = None,
+        **kwargs,
+    ) -> Dict[str, torch.Tensor]:
+        """Synthesise one utterance without GT durations.
+
+        text (N,) or (1, N); label/melody["lab"] (1, N); spembs (256,) or (1, 256);
+        lip (1, T_v, 88, 88); feats (T_r, odim) or (1, T_r, odim): reference mel for the style
+        extractor (the mean reference is used without it); pitch (T_r, 1): its F0 (optional).
+        duration["lab"] is read only with use_teacher_forcing (then GT F0 ``pitch`` is used too,
+        when given). sampler "ddim" | "ddpm" | "dpm_solver", steps: diffusion sampling;
+        seed / generator: the diffusion noise source.
+        Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
+        attn (N, T_v) fusion attention (use_visual only).
+        """
+        if text.dim() == 1:
+            text = text[None]
+        label = {k: (v[None] if v.dim() == 1 else v) for k, v in (label or {}).items() if v is not None}
+        melody = {k: (v[None] if v.dim() == 1 else v) for k, v in (melody or {}).items() if v is not None}
+        phones = label.get("lab", text)
+        plen = torch.tensor([phones.shape[1]], device=phones.device)
+        phones, plen, midi = self._phone_inputs(text, plen, label, melody)
+        if spembs is not None and spembs.dim() == 1:
+            spembs = spembs[None]
+        if generator is None:
+            generator = torch.Generator(device=phones.device)
+            generator.manual_seed(0 if seed is None else int(seed))
+
+        cf, pmask, sf, fout = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
+        if use_teacher_forcing:
+            if duration is None or duration.get("lab") is None:
+                raise ValueError("use_teacher_forcing needs duration['lab']")
+            d = duration["lab"]
+            d = fit_length((d[None] if d.dim() == 1 else d).long(), phones.shape[1], dim=1)
+        else:
+            d = self.duration.to_frames(self.duration.log_durations(cf, pmask), pmask, midi)
+        content, note, flen = self._frame_content(cf, d, midi, sf)
+        T = content.shape[1]
+        fmask = lengths_to_mask(flen, T)
+
+        if feats is not None:
+            ref = feats[None] if feats.dim() == 2 else feats
+            ref_f0 = pitch.reshape(1, -1)[:, : ref.shape[1]] if pitch is not None else None
+            if ref_f0 is not None:
+                ref_f0 = fit_length(ref_f0.to(ref.dtype), ref.shape[1], dim=1)
+            ref_mask = torch.ones(ref.shape[:2], dtype=torch.bool, device=ref.device)
+        else:
+            ref, ref_f0, ref_mask = StyleExtractor.mean_reference(1, self.odim, content.device, content.dtype)
+        st = self.style(content, ref, ref_f0, ref_mask)
+        cond = st["out"] * fmask[..., None].to(content.dtype)
+
+        if use_teacher_forcing and pitch is not None:
+            f0 = fit_length(pitch.reshape(1, -1).to(cond.dtype), T, dim=1)
+        else:
+            f0 = self.f0_predictor.inference(cond, fmask, note, sampler=sampler, steps=steps,
+                                             generator=generator)["f0"]
+        cond = (cond + self.f0_embed(f0)) * fmask[..., None].to(cond.dtype)
+        aux = self.aux_decoder(cond, fmask) if self.aux_decoder is not None else None
+        mel = self.decoder.inference(cond, fmask, sampler=sampler, steps=steps, aux_mel=aux, generator=generator)
+        out = {"feat_gen": mel[0], "duration": d[0], "f0": f0[0]}
+        if fout is not None and fout.attn is not None:
+            out["attn"] = fout.attn[0]
+        return out

@@ -1,0 +1,105 @@
+"""Visual Complementary Fusion Module, VCFM (PerformSinger sec. 3.4, eq. 4-6).
+
+    VF (B, T_v, H_v) --Adapter_v: Linear(H_v, 2H) -> GELU -> Linear(2H, H)--> VF' (B, T_v, H)  eq. 4
+    CF^(0) = CF (B, N, H)
+    for i = 1..K (VF' is the same tensor in every block):
+        Z^(i)  = LN(CA(q = SA(CF^(i-1)), kv = SA(VF')))              (B, N, H)          eq. 5
+        CF^(i) = CF^(i-1) + Adapter_i(Z^(i)),  Adapter_i: H -> 2H -> GELU -> H              eq. 6
+    fused = CF^(K) (B, N, H); attn = CA weights of block K averaged over heads (B, N, T_v)
+
+SA(x) = x + MHA(LN(x)) (pre-norm residual self-attention, masked); CA is espnet's
+``MultiHeadedAttention`` with padded video frames masked out. With H_v = H the visual adapter is
+exactly eq. 4's up-down projection; with the 512-d lip features its first layer also maps 512 -> 2H.
+"""
+
+from typing import Optional
+
+import torch
+from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
+
+from espnet2_ext.svs.abs_fusion import AbsFusion, FusionOutput
+from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.performsinger.masks import lengths_to_mask
+
+VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1)
+
+
+class Adapter(torch.nn.Module):
+    """Up-projection -> GELU -> down-projection: Linear(in, 2H) -> GELU -> Linear(2H, H) (eq. 4)."""
+
+    def __init__(self, in_dim: int, hidden: int, dropout: float = 0.0):
+        super().__init__()
+        self.up = torch.nn.Linear(in_dim, 2 * hidden)  # L_2
+        self.down = torch.nn.Linear(2 * hidden, hidden)  # L_1
+        self.dropout = torch.nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, L, in) -> (B, L, H)
+        return self.down(self.dropout(torch.nn.functional.gelu(self.up(x))))
+
+
+class SelfAttention(torch.nn.Module):
+    """SA(x) = x + MHA(LN(x), LN(x), LN(x)) with key padding mask."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float):
+        super().__init__()
+        self.norm = torch.nn.LayerNorm(hidden)
+        self.attn = MultiHeadedAttention(heads, hidden, dropout)
+        self.dropout = torch.nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # (B, L, H), (B, L)
+        h = self.norm(x)
+        return x + self.dropout(self.attn(h, h, h, mask[:, None, :]))
+
+
+class FusionBlock(torch.nn.Module):
+    """One residual fusion block (eq. 5-6)."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float):
+        super().__init__()
+        self.sa_content = SelfAttention(hidden, heads, dropout)
+        self.sa_visual = SelfAttention(hidden, heads, dropout)
+        self.cross = MultiHeadedAttention(heads, hidden, dropout)
+        self.norm = torch.nn.LayerNorm(hidden)
+        self.adapter = Adapter(hidden, hidden, dropout)
+
+    def forward(self, cf: torch.Tensor, c_mask: torch.Tensor, vf: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
+        q = self.sa_content(cf, c_mask)  # SA(CF^(i-1)) (B, N, H)
+        kv = self.sa_visual(vf, v_mask)  # SA(VF') (B, T_v, H)
+        z = self.norm(self.cross(q, kv, kv, v_mask[:, None, :]))  # Z^(i), eq. 5
+        return cf + self.adapter(z)  # CF^(i), eq. 6
+
+    @property
+    def last_attn(self) -> torch.Tensor:  # (B, heads, N, T_v)
+        return self.cross.attn
+
+
+class VCFM(AbsFusion):
+    """Progressive content-visual fusion with K residual blocks sharing VF'."""
+
+    def __init__(self, hidden: int, visual_dim: int, conf: Optional[dict] = None):
+        """
+        Args:
+            hidden: H, width of the content features CF.
+            visual_dim: H_v, width of the lip features VF (512 for the ResNet-18 lip encoder).
+            conf: blocks (int, 2): K fusion blocks; heads (int, 2): attention heads;
+                dropout (float, 0.1).
+        """
+        super().__init__()
+        c = merge_conf(VCFM_DEFAULTS, conf, "VCFM fusion_conf")
+        if c["blocks"] < 1:
+            raise ValueError(f"VCFM fusion_conf: blocks must be >= 1, got {c['blocks']}")
+        self.conf = c
+        self.visual_adapter = Adapter(visual_dim, hidden, c["dropout"])
+        self.blocks = torch.nn.ModuleList([FusionBlock(hidden, c["heads"], c["dropout"]) for _ in range(c["blocks"])])
+
+    def forward(self, content, content_lengths, visual, visual_lengths) -> FusionOutput:
+        """content (B, N, H), visual (B, T_v, H_v) -> FusionOutput(fused (B, N, H), attn (B, N, T_v))."""
+        c_mask = lengths_to_mask(content_lengths, content.shape[1])  # (B, N)
+        v_mask = lengths_to_mask(visual_lengths, visual.shape[1])  # (B, T_v)
+        vf = self.visual_adapter(visual) * v_mask[..., None].to(visual.dtype)  # VF' (B, T_v, H), eq. 4
+        cf = content
+        for block in self.blocks:
+            cf = block(cf, c_mask, vf, v_mask)
+        attn = self.blocks[-1].last_attn.mean(1)  # (B, N, T_v)
+        fused = cf * c_mask[..., None].to(cf.dtype)
+        return FusionOutput(fused=fused, attn=attn * c_mask[..., None].to(attn.dtype), losses={})

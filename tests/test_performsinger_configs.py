@@ -1,0 +1,79 @@
+"""Every PerformSinger training config builds the model it describes, and the decode configs parse."""
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+import espnet2_ext  # noqa: F401
+from espnet2_ext.svs.performsinger.performsinger import PerformSinger
+
+torch.set_num_threads(1)
+CONF = Path(__file__).resolve().parents[1] / "egs2" / "visualsinger" / "svs1" / "conf"
+IDIM = 61  # <blank>, <unk>, 56 phones, SP, AP, <sos/eos>
+CONFIGS = {
+    "train_stylesinger.yaml": (False, 22050),
+    "train_performsinger.yaml": (True, 22050),
+    "train_performsinger_single_stage.yaml": (True, 22050),
+    "tuning/train_stylesinger_paper.yaml": (False, 48000),
+    "tuning/train_performsinger_paper.yaml": (True, 48000),
+    "tuning/train_performsinger_single_stage_paper.yaml": (True, 48000),
+}
+
+
+def _count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_config_builds(name):
+    use_visual, fs = CONFIGS[name]
+    conf = yaml.safe_load((CONF / name).read_text())
+    assert conf["svs"] == "performsinger"
+    fb = conf["feats_extract_conf"]
+    assert (fb["fs"], fb["n_fft"], fb["hop_length"], fb["n_mels"]) == (fs, 1024, 256, 80)
+    assert conf["optim_conf"]["betas"] == [0.9, 0.98]
+    for key in ("score_feats_extract_conf", "pitch_extract_conf"):
+        assert conf[key]["fs"] == fs and conf[key]["hop_length"] == 256
+    svs_conf = conf["svs_conf"]
+    assert svs_conf["use_visual"] is use_visual
+    model = PerformSinger(idim=IDIM, odim=fb["n_mels"], **svs_conf)
+    total = _count(model)
+    lip = _count(model.lip_encoder) if use_visual else 0
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    print(f"{name}: {total / 1e6:.2f} M parameters ({lip / 1e6:.2f} M lip encoder, {trainable / 1e6:.2f} M trainable)")
+    if use_visual:
+        assert svs_conf["lip_encoder_conf"]["freeze"] is True
+        assert trainable == total - lip
+    if "paper" in name:
+        assert model.hidden == 256 and len(model.encoder.encoder.encoders) == 4
+        assert model.decoder.conf["residual_layers"] == 20 and model.decoder.conf["residual_channels"] == 256
+        assert model.style.conf["rvq_quantizers"] == 4 and model.style.conf["rvq_codebook"] == 128
+        if use_visual:
+            assert model.lip_encoder.output_dim == 512 and model.lip_encoder.conf["trunk_channels"] == 64
+            assert 10e6 < lip < 13e6, "ResNet-18 lip encoder"
+    else:
+        assert total < 3e6, "demo configs must train on a CPU"
+
+
+def test_stage_two_config_matches_stage_one():
+    """Stage two must hold every stage-one tensor with the same shape (load_stage_one's contract)."""
+    one_conf = yaml.safe_load((CONF / "train_stylesinger.yaml").read_text())["svs_conf"]
+    two_conf = yaml.safe_load((CONF / "train_performsinger.yaml").read_text())["svs_conf"]
+    one = PerformSinger(idim=IDIM, odim=80, **one_conf)
+    two = PerformSinger(idim=IDIM, odim=80, **two_conf)
+    s1, s2 = one.state_dict(), two.state_dict()
+    assert all(k in s2 and s2[k].shape == v.shape for k, v in s1.items())
+    assert all(k in s1 or k.startswith(("lip_encoder.", "fusion.")) for k in s2)
+
+
+@pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm")])
+def test_decode_configs(name, sampler):
+    from espnet2_ext.bin.visual_svs_inference import get_parser
+
+    conf = yaml.safe_load((CONF / name).read_text())
+    assert conf["sampler"] == sampler and conf["steps"] >= 1 and "seed" in conf
+    args = get_parser().parse_args(["--config", str(CONF / name), "--output_dir", "x", "--model_file", "m.pth",
+                                    "--data_path_and_name_and_type", "a,b,c"])
+    assert args.sampler == sampler and args.steps == conf["steps"]
