@@ -1,7 +1,8 @@
 """Per-frame face detection with OpenCV's Haar cascades, and the face box -> mouth prior.
 
     (H, W) uint8 gray --downscale to <= detect_max_side, equalizeHist--> cascades in order
-      (first that fires wins; the box nearest the previous face, else the largest)
+      (near the previous face first, then the whole frame; first cascade that fires wins;
+       the box nearest the previous face, else the largest)
       --> face box (x, y, w, h) in full-frame pixels
       --geometric prior--> mouth centre (x + fx * w, y + fy * h), face width s * w
 
@@ -63,32 +64,51 @@ class FaceDetector:
             self.cascades.append((key, clf))
             self.prior.append(prior.get(name, prior.get(key)))
 
+    def _search(self, img: np.ndarray, min_side: int, max_side: int) -> Optional[Tuple[np.ndarray, int]]:
+        """Cascades in order on ``img`` -> (boxes (N, 4) float64 in ``img`` pixels, cascade index)."""
+        for idx, (_, clf) in enumerate(self.cascades):
+            boxes = clf.detectMultiScale(img, scaleFactor=self.conf["scale_factor"],
+                                         minNeighbors=self.conf["min_neighbors"],
+                                         minSize=(min_side, min_side), maxSize=(max_side, max_side))
+            if len(boxes):
+                return np.asarray(boxes, np.float64), idx
+        return None
+
     def detect(self, gray: np.ndarray, previous: Optional[Sequence[float]] = None
                ) -> Optional[Tuple[np.ndarray, int]]:
         """(H, W) uint8 -> (box (4,) float x, y, w, h in frame pixels, cascade index) or None.
 
-        ``previous``: the last accepted box; among several faces the one nearest to it is kept.
+        ``previous``: the last accepted box. The search first looks near it, at 0.7-1.4 times its
+        size (fast), and falls back to the whole frame; among several faces the one nearest to
+        ``previous`` is kept, else the largest.
         """
         h, w = gray.shape[:2]
         k = min(1.0, self.conf["detect_max_side"] / max(h, w))
         small = cv2.resize(gray, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA) if k < 1 else gray
         if self.conf["equalize"]:
             small = cv2.equalizeHist(small)
-        side = max(8, int(self.conf["min_face_frac"] * min(small.shape[:2])))
-        for idx, (_, clf) in enumerate(self.cascades):
-            boxes = clf.detectMultiScale(small, scaleFactor=self.conf["scale_factor"],
-                                         minNeighbors=self.conf["min_neighbors"], minSize=(side, side))
-            if len(boxes) == 0:
-                continue
-            boxes = np.asarray(boxes, np.float64) / k  # (N, 4)
-            if previous is not None and len(boxes) > 1:
-                prev = np.asarray(previous, np.float64)
-                d = np.hypot(*(boxes[:, :2] + boxes[:, 2:] / 2 - prev[:2] - prev[2:] / 2).T)
-                best = int(np.argmin(d))
-            else:
-                best = int(np.argmax(boxes[:, 2] * boxes[:, 3]))
-            return boxes[best], idx
-        return None
+        found = None
+        if previous is not None:
+            px, py, pw, ph = (float(v) * k for v in previous)
+            x0, y0 = max(0, int(px - 0.5 * pw)), max(0, int(py - 0.5 * ph))
+            x1, y1 = min(small.shape[1], int(px + 1.5 * pw) + 1), min(small.shape[0], int(py + 1.5 * ph) + 1)
+            if x1 - x0 >= 0.7 * pw and y1 - y0 >= 0.7 * ph:
+                found = self._search(small[y0:y1, x0:x1], max(8, int(0.7 * pw)), int(1.4 * pw) + 1)
+                if found is not None:
+                    found[0][:, :2] += (x0, y0)
+        if found is None:
+            side = max(8, int(self.conf["min_face_frac"] * min(small.shape[:2])))
+            found = self._search(small, side, max(small.shape[:2]))
+        if found is None:
+            return None
+        boxes, idx = found[0] / k, found[1]  # (N, 4) in frame pixels
+        if previous is not None and len(boxes) > 1:
+            prev = np.asarray(previous, np.float64)
+            d = np.hypot(*(boxes[:, :2] + boxes[:, 2:] / 2 - prev[:2] - prev[2:] / 2).T)
+            best = int(np.argmin(d))
+        else:
+            best = int(np.argmax(boxes[:, 2] * boxes[:, 3]))
+        return boxes[best], idx
 
     def mouth_prior(self, box: Sequence[float], idx: int) -> Tuple[float, float, float]:
         """Face box of cascade ``idx`` -> (mouth x, mouth y, face width in alt2-box units)."""
