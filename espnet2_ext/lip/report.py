@@ -132,10 +132,10 @@ def merge_reports(reports: List[dict], names: Sequence[str] = ()) -> dict:
     return merged
 
 
-def write_json_atomic(obj, path) -> None:
+def write_json_atomic(obj, path, indent: Optional[int] = 1) -> None:
     """Write ``obj`` as JSON to ``path`` through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(obj, indent=indent) + "\n", encoding="utf-8")
     tmp.replace(path)

@@ -3,6 +3,8 @@
     GrayVideo --pass 1: FaceDetector.detect per frame--> face boxes --mouth prior-->
       raw track (T_v, 3) = mouth x, mouth y, face width (NaN where no face)
       --smooth_track (outliers, gaps, median + Savitzky-Golay)--> smoothed track (T_v, 3)
+    (refine="register") FaceRegistrar per frame --> sub-pixel head translation (T_v, 2)
+      --fuse_with_prior--> mouth x, y replaced by translation + running-median offset
     GrayVideo --pass 2: square of side crop_scale * face width centred on the mouth,
       affine warp (bilinear, anti-aliased when shrinking)--> (T_v, 96, 96) uint8
 
@@ -12,23 +14,27 @@ LRW convention (96x96 grayscale around the mouth, centre-cropped to 88 by the ta
 
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 
 from espnet2_ext.lip.face_detect import FaceDetector
+from espnet2_ext.lip.register import FaceRegistrar, fuse_with_prior
 from espnet2_ext.lip.smoothing import smooth_track
 from espnet2_ext.lip.video_io import GrayVideo
 
 DEFAULT_ROI_CONF = dict(
     out_size=96,  # side of the saved crops
     crop_scale=0.55,  # crop side / face width (alt2-box units)
+    min_face_fraction=0.2,  # fewer frames with an accepted face than this -> the video is excluded
+    refine="register",  # "register": sub-pixel face registration anchored on the prior; "none"
+    max_register_dev=0.1,  # registered centre farther than this x face width from the detector track: ignored
 )
 
 
 class NoFaceError(RuntimeError):
-    """No face was detected in any frame of a video."""
+    """No face in any frame of a video, or in too few frames (``min_face_fraction``) to track it."""
 
 
 @dataclass
@@ -66,7 +72,9 @@ class LipRoiExtractor:
     """Video file -> LipTrack.
 
     Args:
-        roi_conf: ``out_size`` and ``crop_scale`` (defaults in ``DEFAULT_ROI_CONF``), plus the
+        roi_conf: ``out_size``, ``crop_scale``, ``min_face_fraction``, ``refine``,
+            ``max_register_dev`` (defaults in ``DEFAULT_ROI_CONF``), the nested ``register_conf``
+            (see ``FaceRegistrar``), the
             nested ``detect_conf`` (see ``FaceDetector``) and ``smooth_conf`` (see ``smooth_track``).
     """
 
@@ -78,26 +86,44 @@ class LipRoiExtractor:
         self.conf = conf
         self.detector = FaceDetector(conf.get("detect_conf"))
 
-    def track(self, video: GrayVideo) -> np.ndarray:
-        """Pass 1 -> raw (T_v, 3) track, NaN rows where no face was found."""
-        rows, prev = [], None
+    def track(self, video: GrayVideo) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pass 1 -> raw (T_v, 3) track (NaN rows where no face), registration (T_v, 2), its (T_v,) flags."""
+        rows, shifts, ok, prev = [], [], [], None
+        reg = FaceRegistrar(self.conf.get("register_conf")) if self.conf["refine"] == "register" else None
         for gray in video:
             hit = self.detector.detect(gray, prev)
+            if reg is not None:
+                sh, good = reg.update(gray, None if hit is None else hit[0])
+                shifts.append(sh)
+                ok.append(good)
             if hit is None:
                 rows.append((np.nan, np.nan, np.nan))
                 continue
             prev = hit[0]
             rows.append(self.detector.mouth_prior(*hit))
-        return np.asarray(rows, np.float64).reshape(-1, 3)
+        raw = np.asarray(rows, np.float64).reshape(-1, 3)
+        if reg is None:
+            return raw, np.zeros((len(raw), 2)), np.zeros(len(raw), bool)
+        return raw, np.asarray(shifts, np.float64).reshape(-1, 2), np.asarray(ok, bool)
 
     def __call__(self, path) -> LipTrack:
         t0 = time.perf_counter()
         video = path if isinstance(path, GrayVideo) else GrayVideo(path)
-        raw = self.track(video)
+        raw, shift, shift_ok = self.track(video)
         detected = ~np.isnan(raw[:, 0])
         if not detected.any():
             raise NoFaceError(f"{video.path}: no face detected in any of its {len(raw)} frames")
         smoothed, accepted = smooth_track(raw, detected, self.conf.get("smooth_conf"))
+        if accepted.sum() < max(1.0, self.conf["min_face_fraction"] * len(raw)):
+            raise NoFaceError(f"{video.path}: a consistent face in only {int(accepted.sum())} of {len(raw)} frames "
+                              f"({int(detected.sum())} raw detections), fewer than min_face_fraction "
+                              f"{self.conf['min_face_fraction']}")
+        if shift_ok.any():
+            win = (self.conf.get("register_conf") or {}).get("offset_window", 51)
+            fused, fused_ok = fuse_with_prior(raw[:, :2], accepted, shift, shift_ok, win)
+            # a registration that lost the face disagrees with the detector track: keep the latter there
+            fused_ok &= np.hypot(*(fused - smoothed[:, :2]).T) <= self.conf["max_register_dev"] * smoothed[:, 2]
+            smoothed[fused_ok, :2] = fused[fused_ok]
         size = self.conf["out_size"]
         crops = np.empty((len(raw), size, size), np.uint8)
         n = 0

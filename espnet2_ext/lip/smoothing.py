@@ -64,11 +64,14 @@ def smooth_track(track: np.ndarray, valid: np.ndarray, smooth_conf: Optional[dic
     """(T, D) raw detections (NaN allowed where invalid) + (T,) valid -> (smoothed (T, D), accepted (T,)).
 
     ``accepted`` = valid minus the rejected outliers; the frames not accepted are interpolated.
+    When no frame is accepted the smoothed track is all NaN.
     """
     conf = dict(DEFAULT_SMOOTH_CONF)
     conf.update(smooth_conf or {})
     valid = np.asarray(valid, bool)
     accepted = reject_outliers(track, valid, conf)
+    if not accepted.any():
+        return np.full(track.shape, np.nan), accepted
     out = fill_gaps(track, accepted)
     T = len(out)
     mw = _odd_at_most(conf["median_window"], T)

@@ -14,6 +14,8 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
     MelDiffusionDecoder(cond) -> normalised mel (B, T, odim);  L_R (+ aux mel L1 when shallow)
 
     L = lambda_R L_R + lambda_D L_D + lambda_P L_P + lambda_C L_C + lambda_F sum(fusion aux)   eq. 7
+        + lambda_A L_A   (guided phone-to-video alignment of the fusion attention, training only;
+                          see alignment.py)
 
 Reference for the style extractor: the target mel in training (replaced by the "mean reference",
 one frame of normalised mel 0 = the corpus mean under global MVN, with probability
@@ -34,13 +36,15 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor, f0_to_unit
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
+from espnet2_ext.svs.performsinger.alignment import guided_alignment_loss
 from espnet2_ext.svs.performsinger.duration import DurationModule
 from espnet2_ext.svs.performsinger.masks import fit_length, lengths_to_mask
 from espnet2_ext.svs.performsinger.phoneme_encoder import PhonemeEncoder
 from espnet2_ext.svs.performsinger.speaker import SpeakerProjection
 from espnet2_ext.svs.performsinger.style import StyleExtractor
 
-LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1.0, lambda_F=1.0, aux_mel=1.0)
+LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1.0, lambda_F=1.0, lambda_A=0.0,
+                            aux_mel=1.0)
 FUSIONS = ("vcfm", "sma")
 
 
@@ -108,6 +112,8 @@ class PerformSinger(AbsSVS):
         decoder_conf: Optional[dict] = None,
         loss_weights: Optional[dict] = None,
         f0_embed_bins: int = 256,
+        frame_rate: float = 187.5,
+        video_fps: float = 25.0,
     ):
         """
         Args:
@@ -132,9 +138,13 @@ class PerformSinger(AbsSVS):
                 num_steps, shallow_k, ...) plus aux_layers (int, 2): conv layers of the auxiliary
                 mel decoder, built (and trained with L1) only when shallow_k > 0.
             loss_weights: lambda_R (1.0), lambda_D (1.0), lambda_P (1.0), lambda_C (1.0) of eq. 7;
-                lambda_F (1.0) on the fusion module's auxiliary losses; aux_mel (1.0) on the
+                lambda_F (1.0) on the fusion module's auxiliary losses; lambda_A (0.0) on the
+                guided phone-to-video alignment of the fusion attention; aux_mel (1.0) on the
                 auxiliary mel L1 inside L_R.
             f0_embed_bins: number of log-F0 bins of the F0 embedding (bin 0 = unvoiced).
+            frame_rate: mel frames per second, fs / hop_length (48000 / 256 = 187.5); maps
+                durations to video time for the alignment loss.
+            video_fps: frame rate of the lip video (25).
         """
         super().__init__()
         unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
@@ -143,6 +153,7 @@ class PerformSinger(AbsSVS):
         self.loss_weights = {**LOSS_WEIGHT_DEFAULTS, **(loss_weights or {})}
         self.idim, self.odim, self.hidden = idim, odim, hidden
         self.use_visual = use_visual
+        self.frame_rate, self.video_fps = float(frame_rate), float(video_fps)
 
         self.encoder = PhonemeEncoder(idim, hidden, encoder_conf)
         self.speaker = SpeakerProjection(spk_embed_dim, hidden)
@@ -266,6 +277,13 @@ class PerformSinger(AbsSVS):
             for name, value in fout.losses.items():
                 loss = loss + w["lambda_F"] * value
                 stats[f"fusion_{name}"] = value
+            if fout.attn is not None and w["lambda_A"] > 0:
+                t_v = fout.attn.shape[-1]
+                lens = lip_lengths if lip_lengths is not None else torch.full((B,), t_v, device=loss.device)
+                vmask = lengths_to_mask(lens, t_v)
+                align = guided_alignment_loss(fout.attn, d_gt, pmask, vmask, self.frame_rate, self.video_fps)
+                loss = loss + w["lambda_A"] * align
+                stats["loss_A"] = align
         stats.update(
             mel_loss=mel_loss, loss_R=loss_r, loss_D=dur["dur"], dur_phone_loss=dur["dur_phone"],
             dur_sentence_loss=dur["dur_sentence"], f0_loss=pitch_losses["f0_loss"], uv_loss=pitch_losses["uv_loss"],

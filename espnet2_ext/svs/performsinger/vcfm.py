@@ -6,6 +6,14 @@
         Z^(i)  = LN(CA(q = SA(CF^(i-1)), kv = SA(VF')))              (B, N, H)          eq. 5
         CF^(i) = CF^(i-1) + Adapter_i(Z^(i)),  Adapter_i: H -> 2H -> GELU -> H              eq. 6
     fused = CF^(K) (B, N, H); attn = CA weights of block K averaged over heads (B, N, T_v)
+    [time_readout] fused <- fused + Linear(timing(attn))   timing: centre and spread of each
+                   phone's attention and the gaps to its neighbours, in video frames
+
+Two additions to eq. 4-6, both switchable in ``fusion_conf`` (on by default): VF' gets a
+sinusoidal positional encoding of the frame index (``pos_enc``), so that what a phone attends to
+carries *when* it is seen, not only *what* is seen; and the time readout hands the duration
+predictor the timing the attention found. Without either, the cross-attention output is an
+average of lip features and the duration predictor cannot read phone timing from the video.
 
 SA(x) = x + MHA(LN(x)) (pre-norm residual self-attention, masked); CA is espnet's
 ``MultiHeadedAttention`` with padded video frames masked out. With H_v = H the visual adapter is
@@ -16,12 +24,14 @@ from typing import Optional
 
 import torch
 from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
+from espnet.nets.pytorch_backend.transformer.embedding import ScaledPositionalEncoding
 
 from espnet2_ext.svs.abs_fusion import AbsFusion, FusionOutput
 from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.performsinger.alignment import attention_moments
 from espnet2_ext.svs.performsinger.masks import lengths_to_mask
 
-VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1)
+VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1, pos_enc=True, time_readout=True)
 
 
 class Adapter(torch.nn.Module):
@@ -91,15 +101,44 @@ class VCFM(AbsFusion):
         self.conf = c
         self.visual_adapter = Adapter(visual_dim, hidden, c["dropout"])
         self.blocks = torch.nn.ModuleList([FusionBlock(hidden, c["heads"], c["dropout"]) for _ in range(c["blocks"])])
+        self.pos_enc = ScaledPositionalEncoding(hidden, c["dropout"]) if c["pos_enc"] else None
+        self.readout = torch.nn.Linear(5, hidden) if c["time_readout"] else None
+
+    @staticmethod
+    def timing_features(attn: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
+        """attn (B, N, T_v) -> (B, N, 5): centre / T_v, log(1 + sqrt(12 spread^2 + 1)), log(1 + gap to the
+        previous and next phone's centre), log(1 + half the sum of both gaps) (video frames)."""
+        centre, spread = attention_moments(attn, v_mask)  # (B, N)
+        t_v = v_mask.sum(-1, keepdim=True).clamp(min=1).to(attn.dtype)
+        cm = c_mask.to(attn.dtype)
+        prev = torch.cat([torch.zeros_like(centre[:, :1]), centre[:, :-1]], dim=1)
+        nxt = torch.cat([centre[:, 1:], centre[:, -1:]], dim=1)
+        last = c_mask & ~torch.cat([c_mask[:, 1:], torch.zeros_like(c_mask[:, :1])], dim=1)
+        nxt = torch.where(last, t_v.expand_as(centre), nxt)  # the last phone runs to the end
+        gap_prev = (centre - prev).clamp(min=0.0)
+        gap_next = (nxt - centre).clamp(min=0.0)
+        feats = torch.stack([
+            centre / t_v,
+            torch.log1p(torch.sqrt(12.0 * spread ** 2 + 1.0)),
+            torch.log1p(gap_prev),
+            torch.log1p(gap_next),
+            torch.log1p(0.5 * (gap_prev + gap_next)),
+        ], dim=-1)
+        return feats * cm[..., None]
 
     def forward(self, content, content_lengths, visual, visual_lengths) -> FusionOutput:
         """content (B, N, H), visual (B, T_v, H_v) -> FusionOutput(fused (B, N, H), attn (B, N, T_v))."""
         c_mask = lengths_to_mask(content_lengths, content.shape[1])  # (B, N)
         v_mask = lengths_to_mask(visual_lengths, visual.shape[1])  # (B, T_v)
-        vf = self.visual_adapter(visual) * v_mask[..., None].to(visual.dtype)  # VF' (B, T_v, H), eq. 4
+        vf = self.visual_adapter(visual)  # VF' (B, T_v, H), eq. 4
+        if self.pos_enc is not None:
+            vf = self.pos_enc(vf)
+        vf = vf * v_mask[..., None].to(visual.dtype)
         cf = content
         for block in self.blocks:
             cf = block(cf, c_mask, vf, v_mask)
         attn = self.blocks[-1].last_attn.mean(1)  # (B, N, T_v)
+        if self.readout is not None:
+            cf = cf + self.readout(self.timing_features(attn, c_mask, v_mask))
         fused = cf * c_mask[..., None].to(cf.dtype)
         return FusionOutput(fused=fused, attn=attn * c_mask[..., None].to(attn.dtype), losses={})
