@@ -181,3 +181,14 @@ def test_cli_strict_corrupt_is_fatal(corpus, tmp_path, caplog):
     assert ex.value.code == 1
     assert "s1_corrupt.mp4" in caplog.text
     assert not (tmp_path / "lip.scp").exists()
+
+
+def test_ffmpeg_fallback_decodes_the_same_frames(corpus):
+    _, vids = corpus
+    path = vids["s1_face"][0]
+    a = np.stack(list(GrayVideo(path)))
+    v = GrayVideo(path)
+    v.backend = "ffmpeg"  # the path taken when OpenCV cannot open a file
+    b = np.stack(list(v))
+    assert a.shape == b.shape == (40, SIZE, SIZE)
+    assert np.abs(a.astype(np.int16) - b).mean() < 3.0

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -73,7 +74,7 @@ def main(argv=None) -> None:
     except (ValueError, OSError) as e:
         logging.error("%s", e)
         sys.exit(1)
-    dups = {u for u, _ in rows if sum(1 for v, _ in rows if v == u) > 1} if len(rows) < 5000 else set()
+    dups = [u for u, c in Counter(u for u, _ in rows).items() if c > 1]
     if dups:
         logging.error("%s: duplicate utterance ids %s", a.video_scp, sorted(dups)[:5])
         sys.exit(1)
