@@ -55,12 +55,14 @@ train_set=train
 valid_set=dev
 test_sets="test test_ood"
 ref_settings="2 3 4" # the paper's reference-voice settings decoded besides setting 1
+lip_controls="shuffle swap"  # control sets of test with broken lip timing (frames shuffled / another video)
 max_excluded_fraction=0.1  # stage 3 fails when more utterances have no detectable face
+lip_crop_scale=0.65  # side of the mouth crop as a fraction of the face width
 
 # Training
 stage_one_config=conf/train_stylesinger.yaml   # stage 5 (no video)
 train_config=conf/train_performsinger.yaml     # stage 6
-init_from_stage_one=true   # false for single-stage systems (VCFM-S, HPMDubbing)
+init_from_stage_one=auto   # auto: true unless the config is single-stage (*single_stage*, hpmdubbing)
 lip_pretrain=auto          # auto: pretrain the lip encoder by lip reading when the config names no weights
 lip_pretrain_config=conf/lip_pretrain.yaml
 tag=""                     # experiment name suffix
@@ -104,6 +106,8 @@ Options:
     --vocoder_checkpoint    # HiFi-GAN checkpoint (default: none)
     --train_vocoder         # Train HiFi-GAN on the training set first (default: ${train_vocoder})
     --syncnet_weights       # SyncNet weights for LSE (default: none -> null with the reason)
+    --ref_settings          # Reference-voice settings decoded besides setting 1 (default: "${ref_settings}")
+    --lip_controls          # Control sets with broken lip timing (default: "${lip_controls}")
 EOF
 )
 
@@ -221,7 +225,8 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
         [ -f "${out}/mouth_gt.scp" ] && gt_opt="--mouth_gt_scp ${out}/mouth_gt.scp"
         ${train_cmd} JOB=1:"${_nj}" "${logdir}/lip.JOB.log" \
             ${python} -m espnet2_ext.bin.extract_lip_roi --video_scp "${logdir}/keys.JOB.scp" ${gt_opt} \
-                --out_dir "${out}/data/lip" --out_scp "${logdir}/lip.JOB.scp" --report "${logdir}/report.JOB.json"
+                --out_dir "${out}/data/lip" --out_scp "${logdir}/lip.JOB.scp" --report "${logdir}/report.JOB.json" \
+                --crop_scale "${lip_crop_scale}"
         reports=""
         for n_i in $(seq "${_nj}"); do reports+=" ${logdir}/report.${n_i}.json"; done
         # shellcheck disable=SC2086
@@ -263,6 +268,14 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
         # shellcheck disable=SC2086
         ${python} -m espnet2_ext.bin.make_reference_sets --dump_dir "${data_feats}/test" \
             ${pool_opt} --out_dir "${out}" --setting "${setting}" --seed 0
+        touch "${out}/.done"
+    done
+    # Controls: test with its lip frames shuffled in time, or with another utterance's video.
+    for mode in ${lip_controls}; do
+        out=${data_feats}/test_lip${mode}
+        [ -f "${out}/.done" ] && continue
+        ${python} -m espnet2_ext.bin.make_lip_control_set --dump_dir "${data_feats}/test" \
+            --out_dir "${out}" --mode "${mode}" --seed 0
         touch "${out}/.done"
     done
     if [ ! -f "${stats_dir}/.done" ]; then
@@ -343,26 +356,36 @@ train_system() {
 # ----------------------------------------------------------------------------------------------
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     log "Stage 5: Stage-one training (${stage_one_config}, no video) -> ${stage_one_exp}"
+    # The lip encoder's lip-reading pretraining needs no stage-one model: it runs beside it.
+    lip_pid=""
+    pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
+    if [ "${lip_pretrain}" = true ] || { [ "${lip_pretrain}" = auto ] && [ -z "${pretrained}" ]; }; then
+        if [ -f "${expdir}/lip_pretrain/.done" ]; then
+            log "${expdir}/lip_pretrain/.done exists: skipping lip-reading pretraining"
+        else
+            log "Stage 5: Lip-reading pretraining of the lip encoder (${lip_pretrain_config}) -> ${expdir}/lip_pretrain (log: ${expdir}/lip_pretrain/train.log)"
+            mkdir -p "${expdir}/lip_pretrain"
+            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/lip_pretrain/train.log" \
+                ${python} -m espnet2_ext.bin.pretrain_lip_encoder \
+                    --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
+                    --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
+                    --config "${lip_pretrain_config}" --out_dir "${expdir}/lip_pretrain" --resume &
+            lip_pid=$!
+        fi
+    fi
     if [ -f "${stage_one_exp}/.done" ]; then
         log "${stage_one_exp}/.done exists: skipping"
     else
         train_system "${stage_one_config}" "${stage_one_exp}"
         touch "${stage_one_exp}/.done"
     fi
-    pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
-    if [ "${lip_pretrain}" = true ] || { [ "${lip_pretrain}" = auto ] && [ -z "${pretrained}" ]; }; then
-        log "Stage 5: Lip-reading pretraining of the lip encoder (${lip_pretrain_config}) -> ${expdir}/lip_pretrain"
-        if [ -f "${expdir}/lip_pretrain/.done" ]; then
-            log "${expdir}/lip_pretrain/.done exists: skipping"
-        else
-            mkdir -p "${expdir}/lip_pretrain"
-            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/lip_pretrain/train.log" \
-                ${python} -m espnet2_ext.bin.pretrain_lip_encoder \
-                    --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
-                    --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
-                    --config "${lip_pretrain_config}" --out_dir "${expdir}/lip_pretrain" --resume
-            touch "${expdir}/lip_pretrain/.done"
+    if [ -n "${lip_pid}" ]; then
+        if ! wait "${lip_pid}"; then
+            log "Error: lip-reading pretraining failed: see ${expdir}/lip_pretrain/train.log"
+            exit 1
         fi
+        touch "${expdir}/lip_pretrain/.done"
+        log "Lip-reading pretraining: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r[k] for k in r if k in ('best_valid_acc', 'chance')})" "${expdir}/lip_pretrain/log.json" 2>/dev/null)"
     fi
 fi
 
@@ -373,6 +396,12 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
         log "${svs_exp}/.done exists: skipping"
     else
         opts=()
+        if [ "${init_from_stage_one}" = auto ]; then
+            init_from_stage_one=true
+            case "$(basename "${train_config}")" in *single_stage*) init_from_stage_one=false ;; esac
+            [ "$(conf_get "${train_config}" svs)" = hpmdubbing ] && init_from_stage_one=false
+            log "init_from_stage_one=auto -> ${init_from_stage_one}"
+        fi
         if [ "${init_from_stage_one}" = true ]; then
             if [ ! -f "${stage_one_exp}/${inference_model}" ]; then
                 log "Error: ${stage_one_exp}/${inference_model} not found: run stage 5 first, or pass --init_from_stage_one false"
@@ -409,6 +438,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     [ -n "${vocoder_checkpoint}" ] && voc_opts+=" --vocoder_checkpoint ${vocoder_checkpoint}"
     decode_sets="${test_sets}"
     for setting in ${ref_settings}; do decode_sets+=" test_ref${setting}"; done
+    for mode in ${lip_controls}; do decode_sets+=" test_lip${mode}"; done
     for system in ${decode_systems}; do
         exp=${expdir}/${system}
         if [ ! -f "${exp}/${inference_model}" ]; then
@@ -427,13 +457,14 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
             streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score"
             streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/spembs.scp,spembs,kaldi_ark"
             streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/lip.scp,lip,npy"
+            [ -f "${data_feats}/${dset}/video.scp" ] && streams+=" --video_scp ${data_feats}/${dset}/video.scp"
             # shellcheck disable=SC2086
             ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
                 ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
                     --model_file "${exp}/${inference_model}" --train_config "${exp}/config.yaml" \
                     --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
                     --wav_dir "${dir}/wav" --attn_dir "${dir}/attn" --video_dir "${dir}/video" \
-                    --video_scp "${data_feats}/${dset}/video.scp" --progress false ${streams} ${voc_opts}
+                    --progress false ${streams} ${voc_opts}
             for f in wav.scp feats.scp f0.scp durations; do
                 for n_i in $(seq "${_nj}"); do cat "${logdir}/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
             done

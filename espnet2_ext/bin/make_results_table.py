@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""One markdown table of every scored decode directory (the paper's Table 1/3 columns).
+
+    exp/*/decode_*/*/scores.json (+ --gt_scores files) -> rows (system, decode tag, set)
+      columns: MCD, FFE, Cos, LSE-C, LSE-D, dur MAE (frames), boundary hit @40 ms, #utts
+      GT rows (system "gt" or --gt_scores) first; null -> "n/a" with a numbered footnote (reason)
+    -> --out (RESULTS.md), written atomically
+
+Usage:
+    python -m espnet2_ext.bin.make_results_table --exp_dir exp --out exp/RESULTS.md [--gt_scores f.json ...]
+"""
+
+import argparse
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+COLUMNS: List[Tuple[str, str, str]] = [
+    ("mcd", "MCD (dB) ↓", "{:.2f}"), ("ffe", "FFE ↓", "{:.3f}"), ("cos", "Cos ↑", "{:.3f}"),
+    ("lse_c", "LSE-C ↑", "{:.2f}"), ("lse_d", "LSE-D ↓", "{:.2f}"),
+    ("dur_mae_frames", "Dur MAE (frames) ↓", "{:.2f}"), ("boundary_hit_40ms", "Bound. hit 40 ms ↑", "{:.3f}"),
+]
+
+
+def collect(exp_dir: Path, gt_scores: List[str]) -> List[Dict]:
+    """Rows {system, tag, set, scores} sorted GT first, then system, tag, set."""
+    rows = []
+    for path in sorted(exp_dir.glob("*/decode_*/*/scores.json")):
+        system, tag, dset = path.parts[-4], path.parts[-3], path.parts[-2]
+        rows.append({"system": system, "tag": tag, "set": dset, "path": str(path)})
+    for p in gt_scores:
+        rows.append({"system": "gt", "tag": "--gt", "set": Path(p).parent.name, "path": p})
+    for r in rows:
+        try:
+            with open(r["path"], encoding="utf-8") as f:
+                r["scores"] = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{r['path']}: unreadable scores file ({e})") from e
+        if r["scores"].get("gt_mode"):
+            r["system"] = "gt"
+    rows.sort(key=lambda r: (r["system"] != "gt", r["system"], r["tag"], r["set"]))
+    return rows
+
+
+def render(rows: List[Dict]) -> str:
+    """Markdown table with footnotes for the n/a cells."""
+    notes: Dict[str, int] = {}
+    head = "| System | Decode | Set | " + " | ".join(c[1] for c in COLUMNS) + " | #utts |"
+    sep = "|" + "---|" * (len(COLUMNS) + 4)
+    lines = [head, sep]
+    for r in rows:
+        s = r["scores"]
+        cells = []
+        for key, _, fmt in COLUMNS:
+            v = s.get(key)
+            if v is None:
+                reason = s.get(key + "_reason", "not computed")
+                notes.setdefault(reason, len(notes) + 1)
+                cells.append(f"n/a[^{notes[reason]}]")
+            else:
+                cells.append(fmt.format(v))
+        name = "GT (vocoded)" if r["system"] == "gt" and r["tag"] != "--gt" else \
+            "GT (self)" if r["system"] == "gt" else r["system"]
+        lines.append(f"| {name} | {r['tag']} | {r['set']} | " + " | ".join(cells) + f" | {s.get('num_utts', '?')} |")
+    if not rows:
+        lines.append("| (no scores.json found) |" + " |" * (len(COLUMNS) + 3))
+    out = "# Results\n\n" + "\n".join(lines) + "\n"
+    if notes:
+        out += "\n" + "\n".join(f"[^{i}]: {reason}" for reason, i in notes.items()) + "\n"
+    return out
+
+
+def main(cmd=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exp_dir", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--gt_scores", nargs="*", default=[], help="scores.json files of --gt runs")
+    args = parser.parse_args(cmd)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
+    rows = collect(Path(args.exp_dir), args.gt_scores)
+    text = render(rows)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out)
+    logging.info("wrote %s (%d rows)", out, len(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Stage 8: score a decode directory against the reference dump.
+
+    <decode_dir>/{wav.scp, durations, feats.scp, f0.scp, attn/}  +  <ref_dir>/{wav.scp, label,
+    score.scp, spembs.scp, lip.scp, ref_utt}
+      -> <decode_dir>/scores.json           mcd, ffe, cos, lse_c, lse_d, dur_mae_frames,
+                                            boundary_hit_40ms (float or null + "<key>_reason"), num_utts
+      -> <decode_dir>/scores_per_utt.jsonl  one JSON object per utterance
+      -> <decode_dir>/plots/<utt>.png       the first --plots utterances
+
+Reference sets (``ref_utt`` present: another voice than the ground truth) get null MCD / FFE,
+and Cos against the reference voice. ``--gt`` scores the reference wavs against themselves
+(sanity row: MCD 0, FFE 0); to score the vocoded GT, point --decode_dir at exp/gt/decode_*/<set>.
+
+Usage:
+    python -m espnet2_ext.bin.score_svs --decode_dir exp/svs_x/decode_y/test --ref_dir dump/raw/test \
+        --fs 22050 --hop_length 256 [--syncnet_weights P] [--wavlm_dir P] [--plots 4] [--gt] \
+        [--out scores.json]
+"""
+
+import argparse
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _find_wav_of(utt: str, ref_dir: Path):
+    """Path of ``utt``'s wav in any sibling dump dir (the reference utterance of test_ref<k>)."""
+    from espnet2_ext.eval.io import read_scp
+
+    for scp in sorted(ref_dir.parent.glob("*/wav.scp")):
+        table = read_scp(scp)
+        if utt in table:
+            return table[utt]
+    return None
+
+
+def main(cmd=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--decode_dir", required=True)
+    parser.add_argument("--ref_dir", required=True)
+    parser.add_argument("--fs", type=int, required=True)
+    parser.add_argument("--hop_length", type=int, required=True)
+    parser.add_argument("--syncnet_weights", default=None)
+    parser.add_argument("--wavlm_dir", default=None)
+    parser.add_argument("--plots", type=int, default=0, help="PNG plots for the first N utterances")
+    parser.add_argument("--gt", action="store_true", help="score the reference wavs against themselves")
+    parser.add_argument("--out", default="scores.json",
+                        help="file name (inside --decode_dir unless it contains a directory)")
+    args = parser.parse_args(cmd)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
+    import torch
+
+    torch.set_num_threads(1)
+    import soundfile as sf
+
+    from espnet2_ext.eval.io import OptionalScp, read_scp, read_table, resolve
+    from espnet2_ext.eval.scoring import METRICS, Scorer, aggregate
+    from espnet2_ext.metrics.duration import label_to_frames
+
+    dec, ref = Path(args.decode_dir), Path(args.ref_dir)
+    gen_scp = ref / "wav.scp" if args.gt else dec / "wav.scp"
+    for f in (gen_scp, ref / "wav.scp"):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: missing")
+    gen_wavs = read_scp(gen_scp)
+    ref_wavs = read_scp(ref / "wav.scp")
+    labels = read_table(ref / "label", 4) if (ref / "label").is_file() else {}
+    ref_utt = read_table(ref / "ref_utt") if (ref / "ref_utt").is_file() else {}
+    if args.gt:
+        durs = {u: label_to_frames(v, args.fs, args.hop_length) for u, v in labels.items()}
+    elif (dec / "durations").is_file():
+        durs = {u: np.array([float(x) for x in v]) for u, v in read_table(dec / "durations", 1).items()}
+    else:
+        durs = {}
+    spembs = OptionalScp(ref / "spembs.scp")
+    lips = read_scp(ref / "lip.scp") if (ref / "lip.scp").is_file() else {}
+    scorer = Scorer(args.fs, args.hop_length, args.syncnet_weights, args.wavlm_dir)
+
+    def load(path: str, what: str):
+        wav, sr = sf.read(resolve(path, gen_scp.parent if what == "generated" else ref), dtype="float32",
+                          always_2d=True)
+        if sr != args.fs:
+            raise ValueError(f"{path}: {what} wav at {sr} Hz, expected --fs {args.fs}")
+        return wav.mean(1)
+
+    per_utt = []
+    t_start = time.perf_counter()
+    for utt in sorted(gen_wavs):
+        gen = load(gen_wavs[utt], "generated")
+        ref_wav, reason, target = None, "", None
+        if utt in ref_utt:
+            reason = "reference set: no ground-truth audio of the target timbre (ref_utt present)"
+            if scorer.wavlm is not None:
+                p = _find_wav_of(ref_utt[utt][0], ref)
+                target = load(p, "reference") if p else None
+        elif utt in ref_wavs:
+            ref_wav = target = load(ref_wavs[utt], "reference")
+        else:
+            reason = f"{utt} not in {ref / 'wav.scp'}"
+        true_dur = label_to_frames(labels[utt], args.fs, args.hop_length) if utt in labels else None
+        lip = np.load(resolve(lips[utt], ref)) if (utt in lips and scorer.syncnet is not None) else None
+        row = {"utt": utt, "ref_voice": ref_utt[utt][0] if utt in ref_utt else utt}
+        row.update(scorer.score(gen, ref_wav, reason, spembs.get(utt), target, lip, durs.get(utt), true_dur))
+        per_utt.append(row)
+        logging.info("%s: %s", utt, {k: (round(row[k], 4) if row.get(k) is not None else None) for k in METRICS})
+    if not per_utt:
+        raise ValueError(f"{gen_scp}: no utterances")
+    scores = aggregate(per_utt)
+    scores.update({"decode_dir": str(dec), "ref_dir": str(ref), "gt_mode": bool(args.gt),
+                   "cos_kind": scorer.cos_kind,
+                   "runtime_sec": {k: round(v, 2) for k, v in scorer.runtime.items()},
+                   "total_sec": round(time.perf_counter() - t_start, 2)})
+    if scores.get("ffe") is not None and ref_utt:
+        scores["ffe_note"] = "F0 of the ground-truth singer"
+
+    out = Path(args.out)
+    if out.parent == Path("."):
+        out = dec / out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out.with_name(out.stem + "_per_utt.jsonl"),
+                  "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in per_utt))
+    _atomic_write(out, json.dumps(scores, indent=1, ensure_ascii=False) + "\n")
+    logging.info("wrote %s: %s", out, {k: scores[k] for k in METRICS})
+
+    if args.plots > 0:
+        from espnet2_ext.bin.plot_decode import plot_decode_dir
+
+        plot_decode_dir(dec, ref, args.fs, args.hop_length, n=args.plots, gt=args.gt)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Per-utterance scoring of a decode directory against the reference dump (stage 8).
+
+    gen wav ----------+--> mel-cepstra --fastdtw--> MCD, path --+
+    ref wav (GT) -----+                                          +--> FFE (F0 via parselmouth, path mapped
+                                                                 |     to the F0 frame grid)
+    gen wav --GE2E--> cos with ref spembs (or WavLM-SV with --wavlm_dir)
+    gen wav + ref lip crops --SyncNet--> LSE-C / LSE-D (needs --syncnet_weights)
+    durations vs label --> dur MAE (frames), boundary hit rate (40 ms)
+
+Each metric is a float or None with a reason; ``aggregate`` averages over utterances.
+"""
+
+import logging
+import math
+import time
+from collections import defaultdict
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+METRICS = ("mcd", "ffe", "cos", "lse_c", "lse_d", "dur_mae_frames", "boundary_hit_40ms")
+
+
+class Scorer:
+    """Metric back-ends shared across utterances.
+
+    Args:
+        fs: sampling rate of the decode and reference wavs.
+        hop_length: mel hop (F0 frame grid, durations).
+        syncnet_weights: path of syncnet_v2.model-layout weights, or None (LSE null).
+        wavlm_dir: local WavLMForXVector dir, or None (d-vector cosine).
+    """
+
+    def __init__(self, fs: int, hop_length: int, syncnet_weights: Optional[str] = None,
+                 wavlm_dir: Optional[str] = None):
+        self.fs, self.hop = fs, hop_length
+        self.syncnet = None
+        self.syncnet_reason = "no SyncNet weights (pass --syncnet_weights syncnet_v2.model)"
+        if syncnet_weights:
+            from espnet2_ext.metrics.syncnet import load_syncnet
+
+            self.syncnet = load_syncnet(syncnet_weights)
+        self.wavlm = None
+        self.wavlm_error = None
+        if wavlm_dir:
+            from espnet2_ext.metrics.speaker_cos import WavLMSpeakerVerifier
+
+            try:
+                self.wavlm = WavLMSpeakerVerifier(wavlm_dir)
+            except ImportError as e:  # the library is optional: Cos becomes null with the reason
+                self.wavlm_error = str(e)
+                logging.error("WavLM-SV unavailable: %s", e)
+        self.cos_kind = "wavlm_sv" if (self.wavlm or self.wavlm_error) else "ge2e_dvector"
+        self.runtime = defaultdict(float)
+
+    def _timed(self, key, fn, *a, **k):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            self.runtime[key] += time.perf_counter() - t0
+
+    def score(self, gen_wav: np.ndarray, ref_wav: Optional[np.ndarray], ref_reason: str,
+              spemb: Optional[np.ndarray], target_wav: Optional[np.ndarray], lip: Optional[np.ndarray],
+              pred_dur: Optional[np.ndarray], true_dur: Optional[np.ndarray],
+              gen_f0: Optional[np.ndarray] = None) -> Dict[str, Any]:
+        """One utterance -> {metric: value or None, metric_reason: str}."""
+        from espnet2_ext.features.f0 import extract_f0
+        from espnet2_ext.metrics import duration, ffe, mcd, speaker_cos
+
+        out: Dict[str, Any] = {}
+        if ref_wav is not None:
+            value, path = self._timed("mcd", mcd.mcd_dtw, gen_wav, ref_wav, self.fs, return_path=True)
+            out["mcd"] = value
+            f0_g = self._timed("ffe", extract_f0, gen_wav, self.fs, self.hop)[:, 0]
+            f0_r = self._timed("ffe", extract_f0, ref_wav, self.fs, self.hop)[:, 0]
+            f0_path = ffe.mcep_path_to_f0_path(path, 1024, 256, self.hop)
+            out["ffe"] = ffe.ffe(f0_g, f0_r, f0_path)
+        else:
+            out["mcd"] = out["ffe"] = None
+            out["mcd_reason"] = out["ffe_reason"] = ref_reason
+        # speaker similarity
+        if self.wavlm_error:
+            out["cos"], out["cos_reason"] = None, self.wavlm_error
+        elif self.wavlm is not None:
+            if target_wav is None:
+                out["cos"], out["cos_reason"] = None, "no target-voice audio found for WavLM-SV"
+            else:
+                out["cos"] = self._timed("cos", self.wavlm.cos, gen_wav, target_wav, self.fs)
+        elif spemb is not None:
+            out["cos"] = self._timed("cos", speaker_cos.speaker_cos, gen_wav, self.fs, ref_emb=spemb)
+        else:
+            out["cos"], out["cos_reason"] = None, "no spembs.scp entry for the target voice"
+        # lip sync
+        if self.syncnet is None:
+            out["lse_c"] = out["lse_d"] = None
+            out["lse_c_reason"] = out["lse_d_reason"] = self.syncnet_reason
+        elif lip is None:
+            out["lse_c"] = out["lse_d"] = None
+            out["lse_c_reason"] = out["lse_d_reason"] = "no lip.scp entry"
+        else:
+            from espnet2_ext.metrics.lse import lse
+
+            try:
+                r = self._timed("lse", lse, self.syncnet, lip, gen_wav, self.fs)
+                out["lse_c"], out["lse_d"], out["lse_offset"] = r["lse_c"], r["lse_d"], r["offset"]
+            except ValueError as e:
+                out["lse_c"] = out["lse_d"] = None
+                out["lse_c_reason"] = out["lse_d_reason"] = str(e)
+        # durations
+        if pred_dur is None or true_dur is None:
+            reason = "no predicted durations in the decode dir" if pred_dur is None else "no label"
+            out["dur_mae_frames"] = out["boundary_hit_40ms"] = None
+            out["dur_mae_frames_reason"] = out["boundary_hit_40ms_reason"] = reason
+        else:
+            try:
+                d = duration.duration_scores(pred_dur, true_dur, self.fs, self.hop)
+                out["dur_mae_frames"], out["boundary_hit_40ms"] = d["dur_mae_frames"], d["boundary_hit_40ms"]
+            except ValueError as e:
+                out["dur_mae_frames"] = out["boundary_hit_40ms"] = None
+                out["dur_mae_frames_reason"] = out["boundary_hit_40ms_reason"] = str(e)
+        for k in METRICS:
+            if out.get(k) is not None and not math.isfinite(out[k]):
+                out[k], out[k + "_reason"] = None, "not finite (e.g. no voiced frames / empty signal)"
+        return out
+
+
+def aggregate(per_utt: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Mean of each metric over the utterances that have it; null + the most common reason otherwise."""
+    out: Dict[str, Any] = {}
+    for k in METRICS:
+        vals = [u[k] for u in per_utt if u.get(k) is not None]
+        if vals:
+            out[k] = float(np.mean(vals))
+            if len(vals) < len(per_utt):
+                out[k + "_num_utts"] = len(vals)
+        else:
+            reasons = [u.get(k + "_reason") for u in per_utt if u.get(k + "_reason")]
+            out[k] = None
+            out[k + "_reason"] = max(set(reasons), key=reasons.count) if reasons else "no utterances"
+    out["num_utts"] = len(per_utt)
+    return out

@@ -1,0 +1,194 @@
+"""HiFi-GAN training on the recipe's own mel pipeline.
+
+    wav.scp --LogMelFbank (recipe conf)--> mel (T, n_mels)  [cached per utterance]
+    random window of `segment_frames` mel frames  <->  wav samples [t0*hop, (t0+F)*hop)
+    G: espnet HiFiGANGenerator(max(s*mel, floor)) -> wav_hat
+    D: HiFiGANMultiScaleMultiPeriodDiscriminator
+    L_G = adv (MSE GAN) + 2 * feature matching + 45 * L1(log-mel(wav_hat), log-mel(wav))
+    L_D = MSE GAN (real -> 1, fake -> 0)
+    Adam(2e-4, betas 0.8/0.99), exponential LR decay per step
+
+Fine-tunes from the pretrained V1 generator when the mel config matches it exactly (the input
+transform s = ln 10, floor ln 1e-5 is then kept); otherwise starts from scratch (s = 1).
+Checkpoints: <out>/checkpoint.pth (everything, for --resume) and <out>/generator.pth
+({"generator", "generator_conf", "mel_transform", "fbank_conf", "step"}), both written atomically.
+"""
+
+import logging
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+
+from espnet2_ext.vocoder.hifigan import (IDENTITY_MEL_TRANSFORM, PRETRAINED_MEL_TRANSFORM, V1_GENERATOR_CONF,
+                                         build_generator, load_state_strict, map_reference_keys,
+                                         pretrained_weight_path)
+from espnet2_ext.vocoder.mel_conf import load_fbank_conf, matches_pretrained
+
+DEFAULT_TRAIN_CONF: Dict[str, Any] = {
+    "segment_frames": 32, "batch_size": 4, "lr": 2e-4, "betas": [0.8, 0.99], "lr_decay": 0.999,
+    "lambda_adv": 1.0, "lambda_fm": 2.0, "lambda_mel": 45.0, "log_interval": 10, "save_interval": 200,
+    "discriminator_conf": {"scales": 3, "periods": [2, 3, 5, 7, 11]}, "seed": 0,
+}
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class MelSegments:
+    """Random (mel, wav) training windows from a wav.scp (mels computed once and cached)."""
+
+    def __init__(self, wav_scp: str, fbank_conf: Dict[str, Any], segment_frames: int):
+        import soundfile as sf
+        from espnet2.tts.feats_extract.log_mel_fbank import LogMelFbank
+
+        self.hop = fbank_conf["hop_length"]
+        self.frames = segment_frames
+        fbank = LogMelFbank(**fbank_conf)
+        self.items = []
+        with open(wav_scp, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                parts = line.split(maxsplit=1)
+                if len(parts) != 2:
+                    raise ValueError(f"{wav_scp}:{lineno}: expected '<utt> <path>'")
+                wav, sr = sf.read(parts[1].strip(), dtype="float32", always_2d=True)
+                if sr != fbank_conf["fs"]:
+                    raise ValueError(f"{parts[1].strip()}: {sr} Hz, fbank fs is {fbank_conf['fs']}")
+                wav = wav.mean(1)
+                with torch.no_grad():
+                    mel = fbank(torch.from_numpy(wav)[None])[0][0]
+                if len(mel) > segment_frames:
+                    self.items.append((mel, torch.from_numpy(wav)))
+        if not self.items:
+            raise ValueError(f"{wav_scp}: no utterance longer than {segment_frames} mel frames")
+
+    def batch(self, n: int, rng: random.Random):
+        """(n, n_mels, F) mels and (n, 1, F*hop) wavs."""
+        mels, wavs = [], []
+        for _ in range(n):
+            mel, wav = self.items[rng.randrange(len(self.items))]
+            t0 = rng.randrange(len(mel) - self.frames)
+            seg = wav[t0 * self.hop:(t0 + self.frames) * self.hop]
+            seg = torch.nn.functional.pad(seg, (0, self.frames * self.hop - len(seg)))
+            mels.append(mel[t0:t0 + self.frames].t())
+            wavs.append(seg[None])
+        return torch.stack(mels), torch.stack(wavs)
+
+
+def train(wav_scp: str, fbank_conf: Any, out_dir: str, max_steps: int, init: str = "pretrained",
+          resume: bool = False, train_conf: Optional[Dict[str, Any]] = None) -> Path:
+    """Train (or continue) a HiFi-GAN; returns the path of generator.pth."""
+    from espnet2.gan_tts.hifigan import HiFiGANMultiScaleMultiPeriodDiscriminator
+    from espnet2.gan_tts.hifigan.loss import (DiscriminatorAdversarialLoss, FeatureMatchLoss,
+                                              GeneratorAdversarialLoss, MelSpectrogramLoss)
+
+    conf = dict(DEFAULT_TRAIN_CONF)
+    conf.update(train_conf or {})
+    fb = load_fbank_conf(fbank_conf)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path, gen_path = out / "checkpoint.pth", out / "generator.pth"
+    if not resume and (ckpt_path.exists() or gen_path.exists()):
+        raise FileExistsError(f"{out}: has a checkpoint already; pass --resume or use another --out_dir")
+
+    gen_conf = dict(V1_GENERATOR_CONF, in_channels=fb["n_mels"])
+    upsample = int(np.prod(gen_conf["upsample_scales"]))
+    if upsample != fb["hop_length"]:
+        raise ValueError(f"HiFi-GAN V1 upsamples by {upsample}; fbank hop_length {fb['hop_length']} "
+                         "needs other upsample_scales")
+    gen = build_generator(gen_conf)
+    disc = HiFiGANMultiScaleMultiPeriodDiscriminator(**conf["discriminator_conf"])
+    transform = dict(IDENTITY_MEL_TRANSFORM)
+    if init == "pretrained":
+        if matches_pretrained(fb):
+            path = pretrained_weight_path()
+            load_state_strict(gen, map_reference_keys(torch.load(path, map_location="cpu",
+                                                                 weights_only=False)["generator"]), str(path))
+            transform = dict(PRETRAINED_MEL_TRANSFORM)
+            logging.info("generator initialised from the pretrained HiFi-GAN V1 (%s)", path)
+        else:
+            logging.info("mel config differs from the pretrained HiFi-GAN's: training from scratch")
+    elif init != "none":
+        raise ValueError(f"--init must be pretrained or none, got {init!r}")
+    opt_g = torch.optim.Adam(gen.parameters(), lr=conf["lr"], betas=tuple(conf["betas"]))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=conf["lr"], betas=tuple(conf["betas"]))
+    sch_g = torch.optim.lr_scheduler.ExponentialLR(opt_g, conf["lr_decay"])
+    sch_d = torch.optim.lr_scheduler.ExponentialLR(opt_d, conf["lr_decay"])
+    step = 0
+    rng = random.Random(conf["seed"])
+    torch.manual_seed(conf["seed"])
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        gen.load_state_dict(ck["generator"])
+        disc.load_state_dict(ck["discriminator"])
+        opt_g.load_state_dict(ck["opt_g"])
+        opt_d.load_state_dict(ck["opt_d"])
+        sch_g.load_state_dict(ck["sch_g"])
+        sch_d.load_state_dict(ck["sch_d"])
+        step, transform = ck["step"], ck["mel_transform"]
+        rng.setstate(ck["rng"])
+        torch.set_rng_state(ck["torch_rng"])
+        logging.info("resumed from %s at step %d", ckpt_path, step)
+
+    data = MelSegments(wav_scp, fb, conf["segment_frames"])
+    mel_loss_fn = MelSpectrogramLoss(fs=fb["fs"], n_fft=fb["n_fft"], hop_length=fb["hop_length"],
+                                     win_length=fb["win_length"], n_mels=fb["n_mels"], fmin=fb["fmin"],
+                                     fmax=fb["fmax"], log_base=fb["log_base"])
+    adv_g, adv_d, fm = GeneratorAdversarialLoss(), DiscriminatorAdversarialLoss(), FeatureMatchLoss()
+    scale, floor = float(transform["scale"]), transform["floor"]
+
+    def save():
+        _atomic_save({"generator": gen.state_dict(), "discriminator": disc.state_dict(), "opt_g": opt_g.state_dict(),
+                      "opt_d": opt_d.state_dict(), "sch_g": sch_g.state_dict(), "sch_d": sch_d.state_dict(),
+                      "step": step, "mel_transform": transform, "rng": rng.getstate(),
+                      "torch_rng": torch.get_rng_state(), "generator_conf": gen_conf, "fbank_conf": fb,
+                      "train_conf": conf}, ckpt_path)
+        _atomic_save({"generator": gen.state_dict(), "generator_conf": gen_conf, "mel_transform": transform,
+                      "fbank_conf": fb, "step": step}, gen_path)
+
+    gen.train()
+    disc.train()
+    t0 = time.perf_counter()
+    while step < max_steps:
+        mel, wav = data.batch(conf["batch_size"], rng)
+        x = mel * scale
+        if floor is not None:
+            x = x.clamp(min=float(floor))
+        wav_hat = gen(x)
+        # discriminator
+        real, fake = disc(wav), disc(wav_hat.detach())
+        loss_real, loss_fake = adv_d(fake, real)
+        loss_d = loss_real + loss_fake
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        # generator
+        fake, real = disc(wav_hat), disc(wav)
+        l_adv, l_fm, l_mel = adv_g(fake), fm(fake, real), mel_loss_fn(wav_hat, wav)
+        loss_g = conf["lambda_adv"] * l_adv + conf["lambda_fm"] * l_fm + conf["lambda_mel"] * l_mel
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        sch_g.step()
+        sch_d.step()
+        step += 1
+        if not (math.isfinite(loss_d.item()) and math.isfinite(loss_g.item())):
+            raise FloatingPointError(f"step {step}: non-finite loss (D {float(loss_d)}, G {float(loss_g)})")
+        if step % conf["log_interval"] == 0 or step == max_steps:
+            logging.info("step %d: G %.3f (adv %.3f fm %.3f mel %.4f) D %.3f  %.2f s/step", step, loss_g.item(),
+                         l_adv.item(), l_fm.item(), l_mel.item(), loss_d.item(), (time.perf_counter() - t0) / step)
+        if step % conf["save_interval"] == 0:
+            save()
+    save()
+    logging.info("saved %s and %s (step %d)", ckpt_path, gen_path, step)
+    return gen_path
