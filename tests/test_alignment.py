@@ -58,7 +58,7 @@ def test_vcfm_position_and_readout_make_output_depend_on_timing():
     perm = torch.randperm(12)
     out_perm = vcfm(content, lengths_c, visual[:, perm], lengths_v).fused
     assert not torch.allclose(out, out_perm, atol=1e-4)
-    plain = VCFM(16, 8, dict(blocks=1, heads=2, dropout=0.0, pos_enc=False, time_readout=False)).eval()
+    plain = VCFM(16, 8, dict(blocks=1, heads=2, dropout=0.0, pos_enc=False, rel_pos_enc=False, time_readout=False)).eval()
     a = plain(content, lengths_c, visual, lengths_v).fused
     b = plain(content, lengths_c, visual[:, perm], lengths_v).fused
     assert torch.allclose(a, b, atol=1e-5)  # eq. 4-6 alone are blind to frame order

@@ -1,5 +1,6 @@
 # Activates the repository's virtual environment (created by `make install` at the top level).
-_repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# ESPNET2_EXT_ROOT overrides the repository root (e.g. for a copy of the recipe elsewhere).
+_repo_root=${ESPNET2_EXT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 if [ -f "${_repo_root}/.venv/bin/activate" ]; then
     # shellcheck disable=SC1091
     . "${_repo_root}/.venv/bin/activate"

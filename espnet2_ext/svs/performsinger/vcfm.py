@@ -9,9 +9,11 @@
     [time_readout] fused <- fused + Linear(timing(attn))   timing: centre and spread of each
                    phone's attention and the gaps to its neighbours, in video frames
 
-Two additions to eq. 4-6, both switchable in ``fusion_conf`` (on by default): VF' gets a
+Three additions to eq. 4-6, all switchable in ``fusion_conf`` (on by default): VF' gets a
 sinusoidal positional encoding of the frame index (``pos_enc``), so that what a phone attends to
-carries *when* it is seen, not only *what* is seen; and the time readout hands the duration
+carries *when* it is seen, not only *what* is seen; a shared encoding of the relative position
+(phone n / N, video frame t / T_v) on queries and keys gives the cross-attention a soft diagonal
+prior from the first step (``rel_pos_enc``); and the time readout hands the duration
 predictor the timing the attention found. Without either, the cross-attention output is an
 average of lip features and the duration predictor cannot read phone timing from the video.
 
@@ -31,7 +33,21 @@ from espnet2_ext.svs.diffusion.conf import merge_conf
 from espnet2_ext.svs.performsinger.alignment import attention_moments
 from espnet2_ext.svs.performsinger.masks import lengths_to_mask
 
-VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1, pos_enc=True, time_readout=True)
+VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1, pos_enc=True, rel_pos_enc=True, time_readout=True)
+
+
+def relative_position_encoding(mask: torch.Tensor, dim: int, scale: float = 100.0) -> torch.Tensor:
+    """mask (B, L) -> (B, L, dim): sinusoids of the relative position (i + 0.5) / length * scale.
+
+    Phones and video frames share this encoding, so a query at relative position x matches keys
+    near x before any viseme is recognised: a soft diagonal prior for the cross-attention.
+    """
+    length = mask.sum(-1, keepdim=True).clamp(min=1).to(torch.float32)  # (B, 1)
+    pos = (torch.arange(mask.shape[1], device=mask.device, dtype=torch.float32)[None] + 0.5) / length * scale
+    freq = torch.exp(-torch.arange(0, dim, 2, device=mask.device, dtype=torch.float32) * (4.0 / dim))
+    ang = pos[..., None] * freq  # (B, L, dim / 2)
+    pe = torch.stack([torch.sin(ang), torch.cos(ang)], dim=-1).flatten(2)[..., :dim]
+    return pe * mask[..., None].to(pe.dtype)
 
 
 class Adapter(torch.nn.Module):
@@ -72,8 +88,9 @@ class FusionBlock(torch.nn.Module):
         self.norm = torch.nn.LayerNorm(hidden)
         self.adapter = Adapter(hidden, hidden, dropout)
 
-    def forward(self, cf: torch.Tensor, c_mask: torch.Tensor, vf: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
-        q = self.sa_content(cf, c_mask)  # SA(CF^(i-1)) (B, N, H)
+    def forward(self, cf: torch.Tensor, c_mask: torch.Tensor, vf: torch.Tensor, v_mask: torch.Tensor,
+                rel_c: Optional[torch.Tensor] = None) -> torch.Tensor:
+        q = self.sa_content(cf if rel_c is None else cf + rel_c, c_mask)  # SA(CF^(i-1)) (B, N, H)
         kv = self.sa_visual(vf, v_mask)  # SA(VF') (B, T_v, H)
         z = self.norm(self.cross(q, kv, kv, v_mask[:, None, :]))  # Z^(i), eq. 5
         return cf + self.adapter(z)  # CF^(i), eq. 6
@@ -103,6 +120,7 @@ class VCFM(AbsFusion):
         self.blocks = torch.nn.ModuleList([FusionBlock(hidden, c["heads"], c["dropout"]) for _ in range(c["blocks"])])
         self.pos_enc = ScaledPositionalEncoding(hidden, c["dropout"]) if c["pos_enc"] else None
         self.readout = torch.nn.Linear(5, hidden) if c["time_readout"] else None
+        self.rel_scale = torch.nn.Parameter(torch.tensor(1.0)) if c["rel_pos_enc"] else None
 
     @staticmethod
     def timing_features(attn: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
@@ -133,10 +151,14 @@ class VCFM(AbsFusion):
         vf = self.visual_adapter(visual)  # VF' (B, T_v, H), eq. 4
         if self.pos_enc is not None:
             vf = self.pos_enc(vf)
+        rel_c = None
+        if self.rel_scale is not None:
+            rel_c = self.rel_scale * relative_position_encoding(c_mask, vf.shape[-1]).to(vf.dtype)
+            vf = vf + self.rel_scale * relative_position_encoding(v_mask, vf.shape[-1]).to(vf.dtype)
         vf = vf * v_mask[..., None].to(visual.dtype)
         cf = content
         for block in self.blocks:
-            cf = block(cf, c_mask, vf, v_mask)
+            cf = block(cf, c_mask, vf, v_mask, rel_c)
         attn = self.blocks[-1].last_attn.mean(1)  # (B, N, T_v)
         if self.readout is not None:
             cf = cf + self.readout(self.timing_features(attn, c_mask, v_mask))
