@@ -18,7 +18,6 @@ import kaldiio
 import numpy as np
 import soundfile as sf
 import torch
-import yaml
 from espnet2.fileio.read_text import read_2columns_text
 from tqdm import tqdm
 
@@ -47,8 +46,9 @@ def main(cmd=None) -> None:
 
     from espnet2.tts.feats_extract.log_mel_fbank import LogMelFbank
     from espnet2_ext.vocoder.build import build_vocoder
+    from espnet2_ext.vocoder.mel_conf import load_fbank_conf
 
-    conf = yaml.safe_load(args.fbank_conf)
+    conf = load_fbank_conf(args.fbank_conf)
     fs, hop = int(conf["fs"]), int(conf["hop_length"])
     fbank = LogMelFbank(**conf)
     vocoder = build_vocoder(args.vocoder, conf, checkpoint=args.vocoder_checkpoint)
