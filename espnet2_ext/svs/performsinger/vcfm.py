@@ -24,6 +24,7 @@ exactly eq. 4's up-down projection; with the 512-d lip features its first layer 
 
 from typing import Optional
 
+import numpy as np
 import torch
 from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
 from espnet.nets.pytorch_backend.transformer.embedding import ScaledPositionalEncoding
@@ -33,7 +34,8 @@ from espnet2_ext.svs.diffusion.conf import merge_conf
 from espnet2_ext.svs.performsinger.alignment import attention_moments
 from espnet2_ext.svs.performsinger.masks import lengths_to_mask
 
-VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1, pos_enc=True, rel_pos_enc=True, time_readout=True)
+VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1, pos_enc=True, rel_pos_enc=True, time_readout=True,
+                     path_readout=False)
 
 
 def relative_position_encoding(mask: torch.Tensor, dim: int, scale: float = 100.0) -> torch.Tensor:
@@ -119,7 +121,8 @@ class VCFM(AbsFusion):
         self.visual_adapter = Adapter(visual_dim, hidden, c["dropout"])
         self.blocks = torch.nn.ModuleList([FusionBlock(hidden, c["heads"], c["dropout"]) for _ in range(c["blocks"])])
         self.pos_enc = ScaledPositionalEncoding(hidden, c["dropout"]) if c["pos_enc"] else None
-        self.readout = torch.nn.Linear(5, hidden) if c["time_readout"] else None
+        n_timing = 6 if c["path_readout"] else 5
+        self.readout = torch.nn.Linear(n_timing, hidden) if c["time_readout"] else None
         self.rel_scale = torch.nn.Parameter(torch.tensor(1.0)) if c["rel_pos_enc"] else None
 
     @staticmethod
@@ -144,6 +147,22 @@ class VCFM(AbsFusion):
         ], dim=-1)
         return feats * cm[..., None]
 
+    @staticmethod
+    def path_features(attn: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
+        """attn (B, N, T_v) -> (B, N, 1): log(1 + video frames of each phone on the monotonic
+        best path through the attention) (no gradient: a reading of where the attention went)."""
+        from espnet2_ext.svs.hpmdubbing.alignment import monotonic_path
+
+        out = torch.zeros(attn.shape[:2] + (1,), dtype=attn.dtype, device=attn.device)
+        a = attn.detach().float().cpu().numpy()
+        n_len, t_len = c_mask.sum(-1).tolist(), v_mask.sum(-1).tolist()
+        for b, (n, t) in enumerate(zip(n_len, t_len)):
+            if n == 0 or t == 0:
+                continue
+            counts = np.bincount(monotonic_path(a[b, :n, :t]), minlength=n)[:n]
+            out[b, :n, 0] = torch.from_numpy(np.log1p(counts)).to(attn)
+        return out
+
     def forward(self, content, content_lengths, visual, visual_lengths) -> FusionOutput:
         """content (B, N, H), visual (B, T_v, H_v) -> FusionOutput(fused (B, N, H), attn (B, N, T_v))."""
         c_mask = lengths_to_mask(content_lengths, content.shape[1])  # (B, N)
@@ -161,6 +180,9 @@ class VCFM(AbsFusion):
             cf = block(cf, c_mask, vf, v_mask, rel_c)
         attn = self.blocks[-1].last_attn.mean(1)  # (B, N, T_v)
         if self.readout is not None:
-            cf = cf + self.readout(self.timing_features(attn, c_mask, v_mask))
+            timing = self.timing_features(attn, c_mask, v_mask)
+            if self.conf["path_readout"]:
+                timing = torch.cat([timing, self.path_features(attn, c_mask, v_mask)], dim=-1)
+            cf = cf + self.readout(timing)
         fused = cf * c_mask[..., None].to(cf.dtype)
         return FusionOutput(fused=fused, attn=attn * c_mask[..., None].to(attn.dtype), losses={})
