@@ -67,6 +67,7 @@ lip_pretrain=auto          # auto: pretrain the lip encoder by lip reading when 
 lip_pretrain_config=conf/lip_pretrain.yaml
 tag=""                     # experiment name suffix
 train_args=""              # extra arguments of the trainer
+train_nthreads=2           # CPU threads of a training job (stage 5 uses 1 per job while lip pretraining runs beside it)
 
 # Decoding and scoring
 inference_config=conf/decode_ddim.yaml
@@ -344,7 +345,7 @@ train_system() {
     [ "${use_lip}" = True ] && lip_opt=lip
     log "Training ${config} -> ${exp} (log: ${exp}/train.log)"
     # shellcheck disable=SC2046,SC2086
-    ${cuda_cmd} --gpu "${ngpu}" "${exp}/train.log" \
+    OMP_NUM_THREADS=${nthreads:-${train_nthreads}} ${cuda_cmd} --gpu "${ngpu}" --num-threads "${nthreads:-${train_nthreads}}" "${exp}/train.log" \
         ${python} -m espnet2_ext.bin.visual_svs_train \
             --config "${config}" --use_preprocessor true --token_type phn --token_list "${token_list}" \
             --fs "${fs}" --feats_extract_conf "${fbank_conf}" \
@@ -376,7 +377,10 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     if [ -f "${stage_one_exp}/.done" ]; then
         log "${stage_one_exp}/.done exists: skipping"
     else
+        nthreads=${train_nthreads}
+        [ -n "${lip_pid}" ] && nthreads=1
         train_system "${stage_one_config}" "${stage_one_exp}"
+        unset nthreads
         touch "${stage_one_exp}/.done"
     fi
     if [ -n "${lip_pid}" ]; then
@@ -436,11 +440,15 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     fi
     voc_opts="--vocoder ${vocoder}"
     [ -n "${vocoder_checkpoint}" ] && voc_opts+=" --vocoder_checkpoint ${vocoder_checkpoint}"
-    decode_sets="${test_sets}"
-    for setting in ${ref_settings}; do decode_sets+=" test_ref${setting}"; done
-    for mode in ${lip_controls}; do decode_sets+=" test_lip${mode}"; done
+    # Every system decodes the test sets; the stage-two system (the one of --train_config) also
+    # decodes the reference-voice settings 2-4 and the lip-timing controls.
+    extra_sets=""
+    for setting in ${ref_settings}; do extra_sets+=" test_ref${setting}"; done
+    for mode in ${lip_controls}; do extra_sets+=" test_lip${mode}"; done
     for system in ${decode_systems}; do
         exp=${expdir}/${system}
+        decode_sets="${test_sets}"
+        [ "${system}" = "$(basename "${svs_exp}")" ] && decode_sets+="${extra_sets}"
         if [ ! -f "${exp}/${inference_model}" ]; then
             log "Error: ${exp}/${inference_model} not found (train ${system} first)"
             exit 1
@@ -492,20 +500,28 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     [ -n "${syncnet_weights}" ] && score_opts+=" --syncnet_weights ${syncnet_weights}"
     [ -n "${wavlm_dir}" ] && score_opts+=" --wavlm_dir ${wavlm_dir}"
     decode_dirs=""
+    score_list=${expdir}/score_dirs.txt
+    : > "${score_list}"
     for system in gt ${decode_systems}; do
         for dir in "${expdir}/${system}/${inference_tag}"/*/; do
             [ -f "${dir}/.done" ] || continue
             dir=${dir%/}
-            dset=$(basename "${dir}")
-            ref=${data_feats}/${dset}
-            log "Scoring ${dir}"
-            # shellcheck disable=SC2086
-            ${decode_cmd} "${dir}/logs/score.log" \
-                ${python} -m espnet2_ext.bin.score_svs --decode_dir "${dir}" --ref_dir "${ref}" \
-                    ${score_opts} --out "${dir}/scores.json"
             decode_dirs+=" ${dir}"
+            [ -f "${dir}/.score.done" ] && [ "${dir}/.score.done" -nt "${dir}/.done" ] && continue
+            echo "${dir}" >> "${score_list}"
         done
     done
+    n_score=$(wc -l < "${score_list}")
+    if [ "${n_score}" -gt 0 ]; then
+        log "Scoring ${n_score} decode dir(s) in ${nj} parallel job(s) (logs: <decode dir>/logs/score.log)"
+        # JOB-th line of the list: the decode dir; its reference is dump/raw/<set>.
+        # shellcheck disable=SC2016
+        ${decode_cmd} --max-jobs-run "${nj}" JOB=1:"${n_score}" "${expdir}/score_logs/score.JOB.log" \
+            bash -c 'dir=$(sed -n "JOBp" "$0"); "$1" -m espnet2_ext.bin.score_svs --decode_dir "${dir}" \
+                --ref_dir "$2/$(basename "${dir}")" ${@:3} --out "${dir}/scores.json" > "${dir}/logs/score.log" 2>&1 \
+                && touch "${dir}/.score.done" || { cat "${dir}/logs/score.log"; exit 1; }' \
+            "${score_list}" "${python}" "${data_feats}" ${score_opts}
+    fi
     ${python} -m espnet2_ext.bin.make_results_table --exp_dir "${expdir}" --out "${expdir}/RESULTS.md"
     # shellcheck disable=SC2086
     ${python} -m espnet2_ext.bin.make_listening_kit --decode_dirs ${decode_dirs} \
