@@ -62,3 +62,13 @@ def test_vcfm_position_and_readout_make_output_depend_on_timing():
     a = plain(content, lengths_c, visual, lengths_v).fused
     b = plain(content, lengths_c, visual[:, perm], lengths_v).fused
     assert torch.allclose(a, b, atol=1e-5)  # eq. 4-6 alone are blind to frame order
+
+
+def test_vcfm_path_prior_covers_the_video():
+    torch.manual_seed(0)
+    vcfm = VCFM(16, 8, dict(blocks=1, heads=2, dropout=0.0, path_readout=True)).eval()
+    out = vcfm(torch.randn(2, 5, 16), torch.tensor([5, 3]), torch.randn(2, 12, 8), torch.tensor([12, 7]))
+    assert out.duration_prior.shape == (2, 5) and out.duration_gate.shape == (2, 5)
+    # every video frame goes to exactly one phone on the monotonic path; padding gets nothing
+    assert out.duration_prior.sum(1).tolist() == [12.0, 7.0]
+    assert (out.duration_prior[1, 3:] == 0).all() and (out.duration_prior[:, :3] >= 1).all()

@@ -18,7 +18,7 @@ def tiny_model(use_visual=True, freeze=True, shallow_k=0, **overrides):
         idim=30, odim=ODIM, hidden=32, spk_embed_dim=SPK, use_visual=use_visual,
         encoder_conf=dict(layers=1, ffn_units=32, ffn_kernel=3),
         lip_encoder_conf=dict(output_dim=24, frontend_channels=4, trunk_channels=4, freeze=freeze),
-        fusion_conf=dict(blocks=2), duration_conf=dict(channels=16),
+        fusion_conf=dict(blocks=2, path_readout=True), duration_conf=dict(channels=16),
         f0_conf=dict(residual_layers=2, residual_channels=16, num_steps=20, uv_channels=16),
         style_conf=dict(wavenet_layers=2, conv_layers=1, rvq_codebook=16),
         decoder_conf=dict(residual_layers=2, residual_channels=16, num_steps=20, shallow_k=shallow_k),

@@ -20,6 +20,10 @@ class FusionOutput:
     fused: torch.Tensor  # (B, N, H)
     attn: Optional[torch.Tensor] = None  # (B, N, T_v), averaged over heads, last block
     losses: Dict[str, torch.Tensor] = field(default_factory=dict)  # scalar aux losses
+    # Optional timing read off the attention: phone lengths in video frames (B, N) and the logit of
+    # how much the duration predictor should trust them (B, N); see PerformSinger.forward.
+    duration_prior: Optional[torch.Tensor] = None
+    duration_gate: Optional[torch.Tensor] = None
 
 
 class AbsFusion(torch.nn.Module, ABC):

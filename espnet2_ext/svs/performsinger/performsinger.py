@@ -6,6 +6,8 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
     [use_visual] lip (B, T_v, 88, 88) --LipEncoder--> VF (B, T_v, 512)                 eq. 3
                  CF <- fusion(CF, VF)  (VCFM eq. 4-6, or SMA)  + attention (B, N, T_v)
     CF --DurationModule--> log(d + 1) (B, N);  L_D
+        [fusion timing] log(d + 1) <- (1 - g) log(d + 1) + g log(prior + 1): prior = phone length
+        on the monotonic best path through the fusion attention (mel frames), g = sigmoid(gate)
     LengthRegulator(CF, d)  d = GT frames (training, teacher forcing) or predicted (inference)
         -> (B, T, H) + SF + NoteEmbedding(LR(MIDI)) = frame content
     StyleExtractor(frame content, reference mel (+ F0)) -> content + style (B, T, H);  L_C
@@ -192,6 +194,15 @@ class PerformSinger(AbsSVS):
             cf = fout.fused * pmask[..., None].to(cf.dtype)
         return cf, pmask, sf, fout
 
+    def _log_durations(self, cf, pmask, fout):
+        """log(d + 1) (B, N) from the duration predictor, mixed with the fusion's timing prior."""
+        log_d = self.duration.log_durations(cf, pmask)
+        if fout is None or fout.duration_prior is None or fout.duration_gate is None:
+            return log_d
+        prior = torch.log1p(fout.duration_prior * (self.frame_rate / self.video_fps))  # mel frames
+        g = torch.sigmoid(fout.duration_gate)
+        return ((1.0 - g) * log_d + g * prior).masked_fill(~pmask, 0.0)
+
     def _frame_content(self, cf, d, midi, sf, max_len=None):
         """Length-regulate CF by d (B, N) -> content (B, T, H), frame MIDI (B, T), frame lengths (B,)."""
         frames, flen = self.duration.regulate(cf, d, max_len)  # (B, T, H)
@@ -249,7 +260,7 @@ class PerformSinger(AbsSVS):
 
         cf, pmask, sf, fout = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
         d_gt = d_gt.masked_fill(~pmask, 0)
-        log_d = self.duration.log_durations(cf, pmask)  # (B, N)
+        log_d = self._log_durations(cf, pmask, fout)  # (B, N)
         dur = self.duration.loss(log_d, d_gt, pmask)
 
         content, note, flen = self._frame_content(cf, d_gt, midi, sf, max_len=T)  # (B, T, H)
@@ -345,7 +356,7 @@ class PerformSinger(AbsSVS):
             d = duration["lab"]
             d = fit_length((d[None] if d.dim() == 1 else d).long(), phones.shape[1], dim=1)
         else:
-            d = self.duration.to_frames(self.duration.log_durations(cf, pmask), pmask, midi)
+            d = self.duration.to_frames(self._log_durations(cf, pmask, fout), pmask, midi)
         content, note, flen = self._frame_content(cf, d, midi, sf)
         T = content.shape[1]
         fmask = lengths_to_mask(flen, T)

@@ -123,6 +123,7 @@ class VCFM(AbsFusion):
         self.pos_enc = ScaledPositionalEncoding(hidden, c["dropout"]) if c["pos_enc"] else None
         n_timing = 6 if c["path_readout"] else 5
         self.readout = torch.nn.Linear(n_timing, hidden) if c["time_readout"] else None
+        self.gate = torch.nn.Linear(hidden, 1) if c["path_readout"] else None
         self.rel_scale = torch.nn.Parameter(torch.tensor(1.0)) if c["rel_pos_enc"] else None
 
     @staticmethod
@@ -148,19 +149,19 @@ class VCFM(AbsFusion):
         return feats * cm[..., None]
 
     @staticmethod
-    def path_features(attn: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
-        """attn (B, N, T_v) -> (B, N, 1): log(1 + video frames of each phone on the monotonic
-        best path through the attention) (no gradient: a reading of where the attention went)."""
+    def path_counts(attn: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
+        """attn (B, N, T_v) -> (B, N): video frames of each phone on the monotonic best path
+        through the attention (no gradient: a reading of where the attention went)."""
         from espnet2_ext.svs.hpmdubbing.alignment import monotonic_path
 
-        out = torch.zeros(attn.shape[:2] + (1,), dtype=attn.dtype, device=attn.device)
+        out = torch.zeros(attn.shape[:2], dtype=attn.dtype, device=attn.device)
         a = attn.detach().float().cpu().numpy()
         n_len, t_len = c_mask.sum(-1).tolist(), v_mask.sum(-1).tolist()
         for b, (n, t) in enumerate(zip(n_len, t_len)):
             if n == 0 or t == 0:
                 continue
             counts = np.bincount(monotonic_path(a[b, :n, :t]), minlength=n)[:n]
-            out[b, :n, 0] = torch.from_numpy(np.log1p(counts)).to(attn)
+            out[b, :n] = torch.from_numpy(counts).to(attn)
         return out
 
     def forward(self, content, content_lengths, visual, visual_lengths) -> FusionOutput:
@@ -179,10 +180,15 @@ class VCFM(AbsFusion):
         for block in self.blocks:
             cf = block(cf, c_mask, vf, v_mask, rel_c)
         attn = self.blocks[-1].last_attn.mean(1)  # (B, N, T_v)
+        prior = gate = None
         if self.readout is not None:
             timing = self.timing_features(attn, c_mask, v_mask)
             if self.conf["path_readout"]:
-                timing = torch.cat([timing, self.path_features(attn, c_mask, v_mask)], dim=-1)
+                prior = self.path_counts(attn, c_mask, v_mask)  # (B, N) video frames
+                timing = torch.cat([timing, torch.log1p(prior)[..., None]], dim=-1)
             cf = cf + self.readout(timing)
         fused = cf * c_mask[..., None].to(cf.dtype)
-        return FusionOutput(fused=fused, attn=attn * c_mask[..., None].to(attn.dtype), losses={})
+        if self.gate is not None:
+            gate = self.gate(fused).squeeze(-1).masked_fill(~c_mask, 0.0)  # (B, N) logits
+        return FusionOutput(fused=fused, attn=attn * c_mask[..., None].to(attn.dtype), losses={},
+                            duration_prior=prior, duration_gate=gate)
