@@ -41,7 +41,7 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
         "--local_data_opts", "--demo_utts_per_singer 4 --demo_ood_utts_per_singer 2",
         "--train_args", "--max_epoch 1 --batch_size 4",
         "--lip_pretrain_config", "conf/lip_pretrain_test.yaml",
-        "--ref_settings", "2", "--lip_controls", "shuffle", "--num_plots", "1",
+        "--ref_settings", "3", "--lip_controls", "shuffle", "--num_plots", "1",
     )
     exp = recipe_copy / "exp"
     for system in ("svs_stylesinger", "svs_performsinger"):
