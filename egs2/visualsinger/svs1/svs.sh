@@ -525,7 +525,7 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     ${python} -m espnet2_ext.bin.make_results_table --exp_dir "${expdir}" --out "${expdir}/RESULTS.md"
     # shellcheck disable=SC2086
     ${python} -m espnet2_ext.bin.make_listening_kit --decode_dirs ${decode_dirs} \
-        --out "${expdir}/listening_kit" --n 10 --seed 0
+        --out "${expdir}/listening_kit" --n 10 --seed 0 --overwrite
     cat "${expdir}/RESULTS.md"
 fi
 
