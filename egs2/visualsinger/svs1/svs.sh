@@ -74,6 +74,7 @@ inference_config=conf/decode_ddim.yaml
 inference_tag=""
 inference_model=valid.loss.best.pth
 decode_systems=""          # exp dir names (svs_x) to decode; default: the ones of stages 5 and 6
+decode_nj=1                # jobs per decode set (sets are decoded --nj at a time)
 vocoder=auto               # auto | griffin_lim | hifigan_pretrained | hifigan
 vocoder_checkpoint=""
 train_vocoder=false        # train HiFi-GAN on this recipe's mel pipeline before decoding
@@ -445,6 +446,50 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     extra_sets=""
     for setting in ${ref_settings}; do extra_sets+=" test_ref${setting}"; done
     for mode in ${lip_controls}; do extra_sets+=" test_lip${mode}"; done
+    # One decode set: JOB=1:decode_nj splits of its utterances, merged into the decode dir.
+    decode_set() {
+        local exp=$1 dset=$2
+        local dir=${exp}/${inference_tag}/${dset}
+        local logdir=${dir}/logs
+        mkdir -p "${logdir}"
+        local _nj
+        _nj=$(min "${decode_nj}" "$(wc -l < "${data_feats}/${dset}/text")")
+        split_scps "${data_feats}/${dset}/text" "${logdir}" "${_nj}"
+        local streams="--data_path_and_name_and_type ${data_feats}/${dset}/text,text,text"
+        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration"
+        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score"
+        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/spembs.scp,spembs,kaldi_ark"
+        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/lip.scp,lip,npy"
+        [ -f "${data_feats}/${dset}/video.scp" ] && streams+=" --video_scp ${data_feats}/${dset}/video.scp"
+        # shellcheck disable=SC2086
+        ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
+            ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
+                --model_file "${exp}/${inference_model}" --train_config "${exp}/config.yaml" \
+                --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
+                --wav_dir "${dir}/wav" --attn_dir "${dir}/attn" --video_dir "${dir}/video" \
+                --progress false ${streams} ${voc_opts}
+        local f n_i
+        for f in wav.scp feats.scp f0.scp durations; do
+            for n_i in $(seq "${_nj}"); do cat "${logdir}/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
+        done
+        touch "${dir}/.done"
+    }
+    # The paper's GT row: the ground-truth mel through the same vocoder.
+    vocode_gt_set() {
+        local dset=$1
+        local dir=${expdir}/gt/${inference_tag}/${dset}
+        mkdir -p "${dir}/logs"
+        # shellcheck disable=SC2086
+        ${decode_cmd} "${dir}/logs/vocode.log" \
+            ${python} -m espnet2_ext.bin.vocode_gt --wav_scp "${data_feats}/${dset}/wav.scp" \
+                --label "${data_feats}/${dset}/label" --fbank_conf "${fbank_conf}" --out_dir "${dir}" \
+                --video_scp "${data_feats}/${dset}/video.scp" ${voc_opts}
+        touch "${dir}/.done"
+    }
+    # Decode sets run ${nj} at a time (one process per set and decode_nj split: each process
+    # pays the model and vocoder start-up once).
+    running=0
+    failed=0
     for system in ${decode_systems}; do
         exp=${expdir}/${system}
         decode_sets="${test_sets}"
@@ -453,44 +498,30 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
             log "Error: ${exp}/${inference_model} not found (train ${system} first)"
             exit 1
         fi
-        for dset in ${decode_sets}; do
-            dir=${exp}/${inference_tag}/${dset}
+        for dset in ${decode_sets} gt:${test_sets// / gt:}; do
+            case "${dset}" in
+                gt:*) [ "${system}" = "$(echo ${decode_systems} | cut -d ' ' -f 1)" ] || continue
+                      dset=${dset#gt:}; dir=${expdir}/gt/${inference_tag}/${dset}; job=(vocode_gt_set "${dset}") ;;
+                *) dir=${exp}/${inference_tag}/${dset}; job=(decode_set "${exp}" "${dset}") ;;
+            esac
             [ -f "${dir}/.done" ] && { log "${dir}/.done exists: skipping"; continue; }
-            logdir=${dir}/logs
-            mkdir -p "${logdir}"
-            _nj=$(min "${nj}" "$(wc -l < "${data_feats}/${dset}/text")")
-            split_scps "${data_feats}/${dset}/text" "${logdir}" "${_nj}"
-            streams="--data_path_and_name_and_type ${data_feats}/${dset}/text,text,text"
-            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration"
-            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score"
-            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/spembs.scp,spembs,kaldi_ark"
-            streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/lip.scp,lip,npy"
-            [ -f "${data_feats}/${dset}/video.scp" ] && streams+=" --video_scp ${data_feats}/${dset}/video.scp"
-            # shellcheck disable=SC2086
-            ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
-                ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
-                    --model_file "${exp}/${inference_model}" --train_config "${exp}/config.yaml" \
-                    --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
-                    --wav_dir "${dir}/wav" --attn_dir "${dir}/attn" --video_dir "${dir}/video" \
-                    --progress false ${streams} ${voc_opts}
-            for f in wav.scp feats.scp f0.scp durations; do
-                for n_i in $(seq "${_nj}"); do cat "${logdir}/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
-            done
-            touch "${dir}/.done"
+            log "Decoding ${dir} (log: ${dir}/logs/)"
+            "${job[@]}" &
+            running=$((running + 1))
+            if [ "${running}" -ge "${nj}" ]; then
+                wait -n || failed=1
+                running=$((running - 1))
+            fi
         done
     done
-    # The paper's GT row: the ground truth mel through the same vocoder.
-    for dset in ${test_sets}; do
-        dir=${expdir}/gt/${inference_tag}/${dset}
-        [ -f "${dir}/.done" ] && continue
-        mkdir -p "${dir}"
-        # shellcheck disable=SC2086
-        ${decode_cmd} "${dir}/logs/vocode.log" \
-            ${python} -m espnet2_ext.bin.vocode_gt --wav_scp "${data_feats}/${dset}/wav.scp" \
-                --label "${data_feats}/${dset}/label" --fbank_conf "${fbank_conf}" --out_dir "${dir}" \
-                --video_scp "${data_feats}/${dset}/video.scp" ${voc_opts}
-        touch "${dir}/.done"
+    while [ "${running}" -gt 0 ]; do
+        wait -n || failed=1
+        running=$((running - 1))
     done
+    if [ "${failed}" -ne 0 ]; then
+        log "Error: decoding failed; see the logs under ${expdir}/*/${inference_tag}/*/logs/"
+        exit 1
+    fi
 fi
 
 # ----------------------------------------------------------------------------------------------
