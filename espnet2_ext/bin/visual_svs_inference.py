@@ -69,6 +69,12 @@ def inference(args: argparse.Namespace) -> None:
     device = "cuda" if args.ngpu > 0 else "cpu"
     model, train_args = VisualSVSTask.build_model_from_file(args.train_config, args.model_file, device)
     model.eval()
+    if args.duration_source is not None:
+        if not hasattr(model.svs, "set_duration_source"):
+            raise ValueError(f"--duration_source {args.duration_source}: {type(model.svs).__name__} has no duration "
+                             "source to choose; drop the option")
+        model.svs.set_duration_source(args.duration_source)
+    logging.info(f"durations from: {getattr(model.svs, 'duration_source', type(model.svs).__name__)}")
     fbank_conf = dict(train_args.feats_extract_conf)
     fs = int(fbank_conf["fs"])
 
@@ -174,6 +180,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sampler", default="ddim", help="diffusion sampler: ddim | ddpm | dpm_solver")
     parser.add_argument("--steps", type=int, default=10, help="sampling steps (ddpm uses all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
+    parser.add_argument(
+        "--duration_source", type=str_or_none, default=None,
+        help="PerformSinger: predictor | attention | aligner, overriding the training config's (default: keep it)",
+    )
     parser.add_argument(
         "--vocoder", default="auto", choices=["auto", "griffin_lim", "hifigan_pretrained", "hifigan"],
     )

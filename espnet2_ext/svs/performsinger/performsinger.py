@@ -8,6 +8,9 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
     CF --DurationModule--> log(d + 1) (B, N);  L_D
         [fusion timing] log(d + 1) <- (1 - g) log(d + 1) + g log(prior + 1): prior = phone length
         on the monotonic best path through the fusion attention (mel frames), g = sigmoid(gate)
+    [duration_source: attention | aligner] inference d instead from the video: the monotonic
+        path through log p(phone | video frame) (fusion attention normalised per frame, or the
+        lip-to-phone aligner), boundaries inside frames from p; the song spans the video
     LengthRegulator(CF, d)  d = GT frames (training, teacher forcing) or predicted (inference)
         -> (B, T, H) + SF + NoteEmbedding(LR(MIDI)) = frame content
     StyleExtractor(frame content, reference mel (+ F0)) -> content + style (B, T, H);  L_C
@@ -18,6 +21,9 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
     L = lambda_R L_R + lambda_D L_D + lambda_P L_P + lambda_C L_C + lambda_F sum(fusion aux)   eq. 7
         + lambda_A L_A   (guided phone-to-video alignment of the fusion attention, training only;
                           see alignment.py)
+        + lambda_V L_V   (frame-wise phone posteriors log p(phone | video frame), aligner.py: of the
+                          lip-to-phone aligner, or of the fusion attention with duration_source:
+                          attention; they give the inference durations)
 
 Reference for the style extractor: the target mel in training (replaced by the "mean reference",
 one frame of normalised mel 0 = the corpus mean under global MVN, with probability
@@ -38,6 +44,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor, f0_to_unit
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
+from espnet2_ext.svs.performsinger.aligner import aligner_durations, aligner_loss
 from espnet2_ext.svs.performsinger.alignment import guided_alignment_loss
 from espnet2_ext.svs.performsinger.duration import DurationModule
 from espnet2_ext.svs.performsinger.masks import fit_length, lengths_to_mask
@@ -46,7 +53,8 @@ from espnet2_ext.svs.performsinger.speaker import SpeakerProjection
 from espnet2_ext.svs.performsinger.style import StyleExtractor
 
 LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1.0, lambda_F=1.0, lambda_A=0.0,
-                            aux_mel=1.0)
+                            lambda_V=1.0, aux_mel=1.0)
+DURATION_SOURCES = ("predictor", "attention", "aligner")
 FUSIONS = ("vcfm", "sma")
 
 
@@ -116,6 +124,7 @@ class PerformSinger(AbsSVS):
         f0_embed_bins: int = 256,
         frame_rate: float = 187.5,
         video_fps: float = 25.0,
+        duration_source: str = "predictor",
     ):
         """
         Args:
@@ -141,12 +150,20 @@ class PerformSinger(AbsSVS):
                 mel decoder, built (and trained with L1) only when shallow_k > 0.
             loss_weights: lambda_R (1.0), lambda_D (1.0), lambda_P (1.0), lambda_C (1.0) of eq. 7;
                 lambda_F (1.0) on the fusion module's auxiliary losses; lambda_A (0.0) on the
-                guided phone-to-video alignment of the fusion attention; aux_mel (1.0) on the
+                guided phone-to-video alignment of the fusion attention; lambda_V (1.0) on the
+                frame-wise phone posteriors (L_V of aligner.py) of the lip-to-phone aligner (with
+                fusion_conf.aligner) or of the fusion attention normalised per video frame (with
+                duration_source: attention); aux_mel (1.0) on the
                 auxiliary mel L1 inside L_R.
             f0_embed_bins: number of log-F0 bins of the F0 embedding (bin 0 = unvoiced).
             frame_rate: mel frames per second, fs / hop_length (48000 / 256 = 187.5); maps
                 durations to video time for the alignment loss.
             video_fps: frame rate of the lip video (25).
+            duration_source: where inference durations come from: "predictor" (the duration
+                predictor on the fused content, sec. 3.5); "attention" (the monotonic path through
+                the fusion's phone-to-video attention, normalised per video frame, with sub-frame
+                boundaries: aligner.aligner_durations; needs use_visual); "aligner" (the same
+                through the lip-to-phone aligner's posteriors, needs fusion_conf.aligner: true).
         """
         super().__init__()
         unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
@@ -174,6 +191,21 @@ class PerformSinger(AbsSVS):
         aux_layers = dconf.pop("aux_layers", 2)
         self.decoder = MelDiffusionDecoder(odim, hidden, dconf)
         self.aux_decoder = AuxMelDecoder(hidden, odim, aux_layers) if self.decoder.conf["shallow_k"] > 0 else None
+        self.set_duration_source(duration_source)
+
+    def set_duration_source(self, name: str) -> None:
+        """Where inference durations come from (see ``duration_source``); decoding may override the
+        training config's choice (``visual_svs_inference --duration_source``), since with
+        lambda_V = 0 it does not change training."""
+        if name not in DURATION_SOURCES:
+            raise ValueError(f"PerformSinger duration_source: {name!r}; choose one of {DURATION_SOURCES}")
+        if name == "attention" and not self.use_visual:
+            raise ValueError("PerformSinger duration_source: attention needs use_visual: true (the fusion attention); "
+                             "use duration_source: predictor for the audio-only model")
+        if name == "aligner" and getattr(getattr(self, "fusion", None), "aligner", None) is None:
+            raise ValueError("PerformSinger duration_source: aligner needs use_visual: true, fusion: vcfm and "
+                             "fusion_conf: {aligner: true}; use duration_source: predictor otherwise")
+        self.duration_source = name
 
     # ------------------------------------------------------------------ shared pieces
     def _phone_content(self, phones, phone_lengths, midi, spembs, lip, lip_lengths):
@@ -202,6 +234,26 @@ class PerformSinger(AbsSVS):
         prior = torch.log1p(fout.duration_prior * (self.frame_rate / self.video_fps))  # mel frames
         g = torch.sigmoid(fout.duration_gate)
         return ((1.0 - g) * log_d + g * prior).masked_fill(~pmask, 0.0)
+
+    def _frame_logp(self, fout, pmask):
+        """log p(phone n | video frame t) (B, N, T_v): the aligner's, or with duration_source:
+        attention the fusion attention normalised over phones per frame; None otherwise."""
+        if fout is None:
+            return None
+        if fout.frame_logp is not None:
+            return fout.frame_logp
+        if self.duration_source != "attention" or fout.attn is None:
+            return None
+        a = fout.attn * pmask[..., None].to(fout.attn.dtype)  # (B, N, T_v)
+        return torch.log((a / a.sum(1, keepdim=True).clamp(min=1e-8)).clamp(min=1e-8))
+
+    def _video_durations(self, fout, pmask, midi, lip_lengths):
+        """Durations (B, N) read off the video: the monotonic path through log p(phone | frame)."""
+        logp = self._frame_logp(fout, pmask)  # (B, N, T_v)
+        t_v = logp.shape[-1]
+        lens = lip_lengths if lip_lengths is not None else torch.full((logp.shape[0],), t_v, device=logp.device)
+        return aligner_durations(logp, pmask, lengths_to_mask(lens, t_v), self.frame_rate, self.video_fps,
+                                 min_frames=((midi > 0) & pmask).long())
 
     def _frame_content(self, cf, d, midi, sf, max_len=None):
         """Length-regulate CF by d (B, N) -> content (B, T, H), frame MIDI (B, T), frame lengths (B,)."""
@@ -295,6 +347,13 @@ class PerformSinger(AbsSVS):
                 align = guided_alignment_loss(fout.attn, d_gt, pmask, vmask, self.frame_rate, self.video_fps)
                 loss = loss + w["lambda_A"] * align
                 stats["loss_A"] = align
+            logp = self._frame_logp(fout, pmask)
+            if logp is not None and w["lambda_V"] > 0:
+                t_v = logp.shape[-1]
+                lens = lip_lengths if lip_lengths is not None else torch.full((B,), t_v, device=loss.device)
+                loss_v = aligner_loss(logp, d_gt, pmask, lengths_to_mask(lens, t_v), self.frame_rate, self.video_fps)
+                loss = loss + w["lambda_V"] * loss_v
+                stats["loss_V"] = loss_v
         stats.update(
             mel_loss=mel_loss, loss_R=loss_r, loss_D=dur["dur"], dur_phone_loss=dur["dur_phone"],
             dur_sentence_loss=dur["dur_sentence"], f0_loss=pitch_losses["f0_loss"], uv_loss=pitch_losses["uv_loss"],
@@ -355,6 +414,8 @@ class PerformSinger(AbsSVS):
                 raise ValueError("use_teacher_forcing needs duration['lab']")
             d = duration["lab"]
             d = fit_length((d[None] if d.dim() == 1 else d).long(), phones.shape[1], dim=1)
+        elif self.duration_source in ("attention", "aligner"):
+            d = self._video_durations(fout, pmask, midi, lip_lengths)
         else:
             d = self.duration.to_frames(self._log_durations(cf, pmask, fout), pmask, midi)
         content, note, flen = self._frame_content(cf, d, midi, sf)

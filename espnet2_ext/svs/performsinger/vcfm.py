@@ -8,6 +8,7 @@
     fused = CF^(K) (B, N, H); attn = CA weights of block K averaged over heads (B, N, T_v)
     [time_readout] fused <- fused + Linear(timing(attn))   timing: centre and spread of each
                    phone's attention and the gaps to its neighbours, in video frames
+    [aligner]      log p(phone n | video frame t) (B, N, T_v) from CF^(0) and VF (aligner.py)
 
 Three additions to eq. 4-6, all switchable in ``fusion_conf`` (on by default): VF' gets a
 sinusoidal positional encoding of the frame index (``pos_enc``), so that what a phone attends to
@@ -35,7 +36,7 @@ from espnet2_ext.svs.performsinger.alignment import attention_moments
 from espnet2_ext.svs.performsinger.masks import lengths_to_mask
 
 VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1, pos_enc=True, rel_pos_enc=True, time_readout=True,
-                     path_readout=False)
+                     path_readout=False, aligner=False, aligner_layers=2, aligner_kernel=5)
 
 
 def relative_position_encoding(mask: torch.Tensor, dim: int, scale: float = 100.0) -> torch.Tensor:
@@ -111,7 +112,10 @@ class VCFM(AbsFusion):
             hidden: H, width of the content features CF.
             visual_dim: H_v, width of the lip features VF (512 for the ResNet-18 lip encoder).
             conf: blocks (int, 2): K fusion blocks; heads (int, 2): attention heads;
-                dropout (float, 0.1).
+                dropout (float, 0.1); pos_enc, rel_pos_enc, time_readout (bool, true) and
+                path_readout (bool, false): see the module docstring; aligner (bool, false): add
+                the lip-to-phone aligner (aligner.py) with aligner_layers (2) temporal convs of
+                width aligner_kernel (5) video frames.
         """
         super().__init__()
         c = merge_conf(VCFM_DEFAULTS, conf, "VCFM fusion_conf")
@@ -125,6 +129,11 @@ class VCFM(AbsFusion):
         self.readout = torch.nn.Linear(n_timing, hidden) if c["time_readout"] else None
         self.gate = torch.nn.Linear(hidden, 1) if c["path_readout"] else None
         self.rel_scale = torch.nn.Parameter(torch.tensor(1.0)) if c["rel_pos_enc"] else None
+        self.aligner = None
+        if c["aligner"]:
+            from espnet2_ext.svs.performsinger.aligner import LipPhoneAligner
+
+            self.aligner = LipPhoneAligner(hidden, visual_dim, c["aligner_layers"], c["aligner_kernel"], c["dropout"])
 
     @staticmethod
     def timing_features(attn: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
@@ -187,8 +196,13 @@ class VCFM(AbsFusion):
                 prior = self.path_counts(attn, c_mask, v_mask)  # (B, N) video frames
                 timing = torch.cat([timing, torch.log1p(prior)[..., None]], dim=-1)
             cf = cf + self.readout(timing)
+        frame_logp = None
+        if self.aligner is not None:
+            # the phone side is the content before fusion: which phone a frame shows is decided by
+            # the frame against the phone sequence, not by content that already averaged frames
+            frame_logp = self.aligner(content, c_mask, visual, v_mask)  # (B, N, T_v)
         fused = cf * c_mask[..., None].to(cf.dtype)
         if self.gate is not None:
             gate = self.gate(fused).squeeze(-1).masked_fill(~c_mask, 0.0)  # (B, N) logits
         return FusionOutput(fused=fused, attn=attn * c_mask[..., None].to(attn.dtype), losses={},
-                            duration_prior=prior, duration_gate=gate)
+                            duration_prior=prior, duration_gate=gate, frame_logp=frame_logp)
