@@ -94,3 +94,18 @@ def test_pretraining_beats_chance_and_resumes(tmp_path):
     log2 = json.load(open(out / "log.json"))
     assert [e["epoch"] for e in log2["epochs"]] == [1, 2, 3, 4, 5, 6, 7]
     assert log2["epochs"][:6] == log["epochs"]
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    from espnet2_ext.lipread.trainer import CONFIG_DEFAULTS, lr_lambda
+
+    conf = {**CONFIG_DEFAULTS, "epochs": 2, "lr_schedule": "cosine", "warmup_steps": 4}
+    f = lr_lambda(conf, steps_per_epoch=10)  # 20 steps in all
+    ramp = [f(s) for s in range(4)]
+    assert ramp == sorted(ramp) and ramp[-1] == pytest.approx(1.0)
+    decay = [f(s) for s in range(4, 21)]
+    assert all(a >= b for a, b in zip(decay, decay[1:]))
+    assert decay[0] == pytest.approx(1.0) and decay[-1] == pytest.approx(0.0, abs=1e-9)
+    assert lr_lambda({**conf, "lr_schedule": "constant"}, 10)(13) == 1.0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lr_lambda({**conf, "lr_schedule": "step"}, 10)

@@ -7,6 +7,7 @@
 
 import json
 import logging
+import math
 import os
 import time
 from typing import Dict
@@ -22,6 +23,8 @@ CONFIG_DEFAULTS = dict(
     head_hidden=128,
     epochs=10,
     lr=1e-3,
+    lr_schedule="constant",  # "constant", or "cosine": per-step cosine decay to 0 over all epochs after warmup
+    warmup_steps=0,  # linear warm-up steps (cosine schedule only)
     weight_decay=1e-4,
     batch_size=4,
     seed=0,
@@ -53,6 +56,25 @@ def evaluate(model: LipReader, loader) -> float:
             correct += int((pred[m] == y[m]).sum())
             total += int(m.sum())
     return correct / max(total, 1)
+
+
+def lr_lambda(conf: Dict, steps_per_epoch: int):
+    """Step -> learning-rate factor: 1 (constant), or linear warm-up then cosine decay to 0 (cosine)."""
+    kind = str(conf["lr_schedule"])
+    if kind == "constant":
+        return lambda step: 1.0
+    if kind != "cosine":
+        raise ValueError(f"lr_schedule: {kind!r}; choose 'constant' or 'cosine'")
+    total = max(1, int(conf["epochs"]) * steps_per_epoch)
+    warm = max(0, int(conf["warmup_steps"]))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
 
 
 def train(args, conf: Dict) -> Dict:
@@ -88,11 +110,14 @@ def train(args, conf: Dict) -> Dict:
     enc_conf = {k: v for k, v in dict(conf["encoder_conf"]).items() if k not in ("pretrained", "freeze")}
     model = LipReader(enc_conf, len(phones), int(conf["head_hidden"]))
     opt = torch.optim.AdamW(model.parameters(), lr=float(conf["lr"]), weight_decay=float(conf["weight_decay"]))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(conf, len(tr_loader)))
     log = dict(phones=phones, chance=None, epochs=[])
     start = 0
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        if "scheduler" in state:
+            sched.load_state_dict(state["scheduler"])
         log = state["log"]
         start = state["epoch"]
         logging.info(f"resumed from {ckpt_path} after epoch {start}")
@@ -113,6 +138,7 @@ def train(args, conf: Dict) -> Dict:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
+            sched.step()
             tot, n = tot + float(loss), n + 1
         acc = evaluate(model, va_loader)
         rec = dict(epoch=epoch + 1, train_loss=tot / max(n, 1), valid_frame_acc=acc, seconds=time.time() - t0)
@@ -122,6 +148,6 @@ def train(args, conf: Dict) -> Dict:
         if acc >= best:
             save_lip_encoder(model.encoder, enc_path, enc_conf, overwrite=True)
             log["best_epoch"] = epoch + 1
-        _atomic_save(dict(model=model.state_dict(), optimizer=opt.state_dict(), epoch=epoch + 1, log=log, phones=phones, conf=conf), ckpt_path)
+        _atomic_save(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch + 1, log=log, phones=phones, conf=conf), ckpt_path)
         _atomic_json(log, log_path)
     return log
