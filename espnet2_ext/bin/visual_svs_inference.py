@@ -74,7 +74,17 @@ def inference(args: argparse.Namespace) -> None:
             raise ValueError(f"--duration_source {args.duration_source}: {type(model.svs).__name__} has no duration "
                              "source to choose; drop the option")
         model.svs.set_duration_source(args.duration_source)
-    logging.info(f"durations from: {getattr(model.svs, 'duration_source', type(model.svs).__name__)}")
+    if args.duration_prior_weight is not None or args.duration_prior_sigma is not None:
+        if not hasattr(model.svs, "set_duration_prior"):
+            raise ValueError(f"--duration_prior_*: {type(model.svs).__name__} has no duration prior; drop the options")
+        prior = dict(model.svs.duration_prior)
+        if args.duration_prior_weight is not None:
+            prior["weight"] = args.duration_prior_weight
+        if args.duration_prior_sigma is not None:
+            prior["sigma"] = args.duration_prior_sigma
+        model.svs.set_duration_prior(**prior)
+    logging.info(f"durations from: {getattr(model.svs, 'duration_source', type(model.svs).__name__)}"
+                 + (f", duration prior {model.svs.duration_prior}" if hasattr(model.svs, "duration_prior") else ""))
     fbank_conf = dict(train_args.feats_extract_conf)
     fs = int(fbank_conf["fs"])
 
@@ -184,6 +194,11 @@ def get_parser() -> argparse.ArgumentParser:
         "--duration_source", type=str_or_none, default=None,
         help="PerformSinger: predictor | attention | aligner, overriding the training config's (default: keep it)",
     )
+    parser.add_argument("--duration_prior_weight", type=float, default=None,
+                        help="PerformSinger: weight of the duration predictor's prior on the video timing "
+                             "(0: off; default: the training config's)")
+    parser.add_argument("--duration_prior_sigma", type=float, default=None,
+                        help="PerformSinger: sigma of that log-normal prior (default: the training config's)")
     parser.add_argument(
         "--vocoder", default="auto", choices=["auto", "griffin_lim", "hifigan_pretrained", "hifigan"],
     )

@@ -47,6 +47,7 @@ from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
 from espnet2_ext.svs.performsinger.aligner import aligner_durations, aligner_loss
 from espnet2_ext.svs.performsinger.alignment import guided_alignment_loss
 from espnet2_ext.svs.performsinger.duration import DurationModule
+from espnet2_ext.svs.performsinger.duration_prior import durations_with_prior
 from espnet2_ext.svs.performsinger.masks import fit_length, lengths_to_mask
 from espnet2_ext.svs.performsinger.phoneme_encoder import PhonemeEncoder
 from espnet2_ext.svs.performsinger.speaker import SpeakerProjection
@@ -125,6 +126,7 @@ class PerformSinger(AbsSVS):
         frame_rate: float = 187.5,
         video_fps: float = 25.0,
         duration_source: str = "predictor",
+        duration_prior: Optional[dict] = None,
     ):
         """
         Args:
@@ -164,6 +166,9 @@ class PerformSinger(AbsSVS):
                 the fusion's phone-to-video attention, normalised per video frame, with sub-frame
                 boundaries: aligner.aligner_durations; needs use_visual); "aligner" (the same
                 through the lip-to-phone aligner's posteriors, needs fusion_conf.aligner: true).
+            duration_prior: with duration_source attention or aligner: weight (0.0: off) and
+                sigma (0.5) of the duration predictor's log-normal prior in the explicit-duration
+                Viterbi of duration_prior.py (mel-grid boundaries); inference only.
         """
         super().__init__()
         unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
@@ -192,6 +197,10 @@ class PerformSinger(AbsSVS):
         self.decoder = MelDiffusionDecoder(odim, hidden, dconf)
         self.aux_decoder = AuxMelDecoder(hidden, odim, aux_layers) if self.decoder.conf["shallow_k"] > 0 else None
         self.set_duration_source(duration_source)
+        unknown = sorted(set(duration_prior or {}) - {"weight", "sigma"})
+        if unknown:
+            raise ValueError(f"PerformSinger duration_prior: unknown key(s) {unknown}; valid: ['sigma', 'weight']")
+        self.set_duration_prior(**dict(duration_prior or {}))
 
     def set_duration_source(self, name: str) -> None:
         """Where inference durations come from (see ``duration_source``); decoding may override the
@@ -208,6 +217,14 @@ class PerformSinger(AbsSVS):
         self.duration_source = name
 
     # ------------------------------------------------------------------ shared pieces
+    def set_duration_prior(self, weight: float = 0.0, sigma: float = 0.5) -> None:
+        """Weight and sigma of the duration predictor's prior on the video timing (see
+        ``duration_prior``); decoding may override them (``visual_svs_inference
+        --duration_prior_weight``), since they do not change training."""
+        if weight < 0 or sigma <= 0:
+            raise ValueError(f"PerformSinger duration_prior: weight must be >= 0 and sigma > 0, got {weight}, {sigma}")
+        self.duration_prior = {"weight": float(weight), "sigma": float(sigma)}
+
     def _phone_content(self, phones, phone_lengths, midi, spembs, lip, lip_lengths):
         """-> CF (B, N, H) (with speaker and, if visual, fused), phone mask, SF (B, 1, H), fusion output."""
         cf, pmask = self.encoder(phones, phone_lengths, midi)  # (B, N, H)
@@ -247,13 +264,30 @@ class PerformSinger(AbsSVS):
         a = fout.attn * pmask[..., None].to(fout.attn.dtype)  # (B, N, T_v)
         return torch.log((a / a.sum(1, keepdim=True).clamp(min=1e-8)).clamp(min=1e-8))
 
-    def _video_durations(self, fout, pmask, midi, lip_lengths):
-        """Durations (B, N) read off the video: the monotonic path through log p(phone | frame)."""
+    def _video_durations(self, fout, pmask, midi, lip_lengths, log_d=None):
+        """Durations (B, N) read off the video: the monotonic path through log p(phone | frame),
+        or, with duration_prior weight > 0 and log_d (B, N) from the duration predictor, the
+        explicit-duration Viterbi of duration_prior.py."""
         logp = self._frame_logp(fout, pmask)  # (B, N, T_v)
         t_v = logp.shape[-1]
         lens = lip_lengths if lip_lengths is not None else torch.full((logp.shape[0],), t_v, device=logp.device)
+        if self.duration_prior["weight"] > 0 and log_d is not None:
+            return self._prior_durations(logp, log_d, pmask, lens)
         return aligner_durations(logp, pmask, lengths_to_mask(lens, t_v), self.frame_rate, self.video_fps,
                                  min_frames=((midi > 0) & pmask).long())
+
+    def _prior_durations(self, logp, log_d, pmask, lens):
+        """(B, N) mel-frame durations from the frame posteriors and the predictor's prior."""
+        out = torch.zeros(pmask.shape, dtype=torch.long, device=pmask.device)
+        lp, mu = logp.detach().float().cpu().numpy(), log_d.detach().float().cpu().numpy()
+        for b, (n, t) in enumerate(zip(pmask.sum(-1).tolist(), lens.tolist())):
+            if n == 0 or t == 0:
+                continue
+            n_mel = max(n, int(round(t * self.frame_rate / self.video_fps)))
+            d = durations_with_prior(lp[b, :n, :t], mu[b, :n], n_mel, self.frame_rate, self.video_fps,
+                                     self.duration_prior["weight"], self.duration_prior["sigma"])
+            out[b, :n] = torch.from_numpy(d).to(out.device)
+        return out
 
     def _frame_content(self, cf, d, midi, sf, max_len=None):
         """Length-regulate CF by d (B, N) -> content (B, T, H), frame MIDI (B, T), frame lengths (B,)."""
@@ -415,7 +449,7 @@ class PerformSinger(AbsSVS):
             d = duration["lab"]
             d = fit_length((d[None] if d.dim() == 1 else d).long(), phones.shape[1], dim=1)
         elif self.duration_source in ("attention", "aligner"):
-            d = self._video_durations(fout, pmask, midi, lip_lengths)
+            d = self._video_durations(fout, pmask, midi, lip_lengths, self._log_durations(cf, pmask, fout))
         else:
             d = self.duration.to_frames(self._log_durations(cf, pmask, fout), pmask, midi)
         content, note, flen = self._frame_content(cf, d, midi, sf)
