@@ -16,7 +16,8 @@ path hands the final's frames to the initial (a 35 ms "z" read as 500 ms). The d
 predictor knows what the lips cannot show there, that initials are short, but it drifts over a
 line. Here the video decides where the phones are (the likelihood) and the predictor how long
 each phone tends to be (a log-normal prior), on the mel grid, so a boundary can fall inside a
-video frame. weight 0 reduces to a (sub-frame) monotonic alignment of the posteriors.
+video frame. weight 0 reduces to a (sub-frame) monotonic alignment of the posteriors; the
+prior's strength is weight / sigma^2.
 """
 
 import numpy as np
