@@ -109,3 +109,18 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
     assert lr_lambda({**conf, "lr_schedule": "constant"}, 10)(13) == 1.0
     with pytest.raises(ValueError, match="lr_schedule"):
         lr_lambda({**conf, "lr_schedule": "step"}, 10)
+
+
+def test_unknown_lr_schedule_names_the_config_and_writes_no_checkpoint(tmp_path):
+    tr = write_set(str(tmp_path), "train", 2, 0)
+    cfg = tmp_path / "bad_schedule.yaml"
+    cfg.write_text(yaml.safe_dump(dict(encoder_conf=dict(frontend_channels=4, trunk_channels=4, output_dim=16),
+                                       head_hidden=16, epochs=1, lr_schedule="step")))
+    out = tmp_path / "exp"
+    cmd = [sys.executable, "-m", "espnet2_ext.bin.pretrain_lip_encoder",
+           "--train_lip_scp", f"{tr}/lip.scp", "--train_label", f"{tr}/label",
+           "--valid_lip_scp", f"{tr}/lip.scp", "--valid_label", f"{tr}/label",
+           "--config", str(cfg), "--out_dir", str(out)]
+    r = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
+    assert r.returncode != 0 and "bad_schedule.yaml" in r.stderr and "lr_schedule" in r.stderr
+    assert not (out / "checkpoint.pth").exists() and not (out / "lip_encoder.pth").exists()

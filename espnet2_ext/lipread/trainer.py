@@ -110,7 +110,11 @@ def train(args, conf: Dict) -> Dict:
     enc_conf = {k: v for k, v in dict(conf["encoder_conf"]).items() if k not in ("pretrained", "freeze")}
     model = LipReader(enc_conf, len(phones), int(conf["head_hidden"]))
     opt = torch.optim.AdamW(model.parameters(), lr=float(conf["lr"]), weight_decay=float(conf["weight_decay"]))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(conf, len(tr_loader)))
+    try:
+        factor = lr_lambda(conf, len(tr_loader))
+    except ValueError as e:
+        raise ValueError(f"{args.config}: {e}") from e
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     log = dict(phones=phones, chance=None, epochs=[])
     start = 0
     if state is not None:

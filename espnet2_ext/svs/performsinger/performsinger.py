@@ -264,15 +264,15 @@ class PerformSinger(AbsSVS):
         a = fout.attn * pmask[..., None].to(fout.attn.dtype)  # (B, N, T_v)
         return torch.log((a / a.sum(1, keepdim=True).clamp(min=1e-8)).clamp(min=1e-8))
 
-    def _video_durations(self, fout, pmask, midi, lip_lengths, log_d=None):
+    def _video_durations(self, cf, fout, pmask, midi, lip_lengths):
         """Durations (B, N) read off the video: the monotonic path through log p(phone | frame),
-        or, with duration_prior weight > 0 and log_d (B, N) from the duration predictor, the
-        explicit-duration Viterbi of duration_prior.py."""
+        or, with duration_prior weight > 0, the explicit-duration Viterbi of duration_prior.py
+        with the duration predictor on CF (B, N, H) as the prior."""
         logp = self._frame_logp(fout, pmask)  # (B, N, T_v)
         t_v = logp.shape[-1]
         lens = lip_lengths if lip_lengths is not None else torch.full((logp.shape[0],), t_v, device=logp.device)
-        if self.duration_prior["weight"] > 0 and log_d is not None:
-            return self._prior_durations(logp, log_d, pmask, lens)
+        if self.duration_prior["weight"] > 0:
+            return self._prior_durations(logp, self._log_durations(cf, pmask, fout), pmask, lens)
         return aligner_durations(logp, pmask, lengths_to_mask(lens, t_v), self.frame_rate, self.video_fps,
                                  min_frames=((midi > 0) & pmask).long())
 
@@ -449,7 +449,7 @@ class PerformSinger(AbsSVS):
             d = duration["lab"]
             d = fit_length((d[None] if d.dim() == 1 else d).long(), phones.shape[1], dim=1)
         elif self.duration_source in ("attention", "aligner"):
-            d = self._video_durations(fout, pmask, midi, lip_lengths, self._log_durations(cf, pmask, fout))
+            d = self._video_durations(cf, fout, pmask, midi, lip_lengths)
         else:
             d = self.duration.to_frames(self._log_durations(cf, pmask, fout), pmask, midi)
         content, note, flen = self._frame_content(cf, d, midi, sf)
