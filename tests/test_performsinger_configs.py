@@ -65,7 +65,7 @@ def test_stage_two_config_matches_stage_one():
     two = PerformSinger(idim=IDIM, odim=80, **two_conf)
     s1, s2 = one.state_dict(), two.state_dict()
     assert all(k in s2 and s2[k].shape == v.shape for k, v in s1.items())
-    assert all(k in s1 or k.startswith(("lip_encoder.", "fusion.")) for k in s2)
+    assert all(k in s1 or k.startswith(("lip_encoder.", "fusion.", "lip_reader.")) for k in s2)
 
 
 @pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm")])

@@ -131,6 +131,18 @@ def _infer_inputs(batch, i=0, perturb_duration=False):
     )
 
 
+def video_timed_inference(model, batch, frame_rate, video_fps):
+    """Eval-mode inference of utterance 0; checks that GT durations are not read and that the song
+    lasts as long as its video (within 2 mel frames). Returns the output."""
+    model.eval()
+    a = model.inference(**_infer_inputs(batch), steps=2, seed=1)
+    b = model.inference(**_infer_inputs(batch, perturb_duration=True), steps=2, seed=1)
+    assert torch.equal(a["duration"], b["duration"]) and torch.equal(a["feat_gen"], b["feat_gen"])
+    t_v = int(batch["lip_lengths"][0])
+    assert abs(int(a["duration"].sum()) - t_v * frame_rate / video_fps) <= 2
+    return a
+
+
 @pytest.mark.parametrize("use_visual", [True, False])
 def test_inference_is_duration_free_and_seeded(use_visual):
     torch.manual_seed(0)

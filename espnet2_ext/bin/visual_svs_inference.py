@@ -192,7 +192,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
     parser.add_argument(
         "--duration_source", type=str_or_none, default=None,
-        help="PerformSinger: predictor | attention | aligner, overriding the training config's (default: keep it)",
+        help="PerformSinger: predictor | lipreader | attention | aligner, overriding the training config's (default: keep it)",
     )
     parser.add_argument("--duration_prior_weight", type=float, default=None,
                         help="PerformSinger: weight of the duration predictor's prior on the video timing "

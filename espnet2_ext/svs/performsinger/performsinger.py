@@ -8,9 +8,13 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
     CF --DurationModule--> log(d + 1) (B, N);  L_D
         [fusion timing] log(d + 1) <- (1 - g) log(d + 1) + g log(prior + 1): prior = phone length
         on the monotonic best path through the fusion attention (mel frames), g = sigmoid(gate)
-    [duration_source: attention | aligner] inference d instead from the video: the monotonic
-        path through log p(phone | video frame) (fusion attention normalised per frame, or the
-        lip-to-phone aligner), boundaries inside frames from p; the song spans the video
+    [lip_reader_conf] VF --LipReadingHead--> log p(phone class | video frame) (B, T_v, C),
+        gathered at the phones -> (B, N, T_v);  L_L (lip_reading_head.py)
+    [duration_source: lipreader | attention | aligner] inference d instead from the video: a
+        forced alignment of the phones through log p(phone | video frame) (the lip-reading head,
+        the fusion attention normalised per frame, or the lip-to-phone aligner), with the
+        duration predictor as a log-normal prior on the mel grid (duration_prior.py); the song
+        spans the video
     LengthRegulator(CF, d)  d = GT frames (training, teacher forcing) or predicted (inference)
         -> (B, T, H) + SF + NoteEmbedding(LR(MIDI)) = frame content
     StyleExtractor(frame content, reference mel (+ F0)) -> content + style (B, T, H);  L_C
@@ -24,6 +28,7 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
         + lambda_V L_V   (frame-wise phone posteriors log p(phone | video frame), aligner.py: of the
                           lip-to-phone aligner, or of the fusion attention with duration_source:
                           attention; they give the inference durations)
+        + lambda_L L_L   (frame-wise cross-entropy of the lip-reading head, lip_reading_head.py)
 
 Reference for the style extractor: the target mel in training (replaced by the "mean reference",
 one frame of normalised mel 0 = the corpus mean under global MVN, with probability
@@ -44,6 +49,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor, f0_to_unit
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
+from espnet2_ext.svs.lip_reading_head import LipReadingHead, lip_reading_loss, phone_logp
 from espnet2_ext.svs.performsinger.aligner import aligner_durations, aligner_loss
 from espnet2_ext.svs.performsinger.alignment import guided_alignment_loss
 from espnet2_ext.svs.performsinger.duration import DurationModule
@@ -54,8 +60,9 @@ from espnet2_ext.svs.performsinger.speaker import SpeakerProjection
 from espnet2_ext.svs.performsinger.style import StyleExtractor
 
 LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1.0, lambda_F=1.0, lambda_A=0.0,
-                            lambda_V=1.0, aux_mel=1.0)
-DURATION_SOURCES = ("predictor", "attention", "aligner")
+                            lambda_V=1.0, lambda_L=1.0, aux_mel=1.0)
+DURATION_SOURCES = ("predictor", "lipreader", "attention", "aligner")
+VIDEO_DURATION_SOURCES = ("lipreader", "attention", "aligner")
 FUSIONS = ("vcfm", "sma")
 
 
@@ -127,6 +134,7 @@ class PerformSinger(AbsSVS):
         video_fps: float = 25.0,
         duration_source: str = "predictor",
         duration_prior: Optional[dict] = None,
+        lip_reader_conf: Optional[dict] = None,
     ):
         """
         Args:
@@ -155,20 +163,25 @@ class PerformSinger(AbsSVS):
                 guided phone-to-video alignment of the fusion attention; lambda_V (1.0) on the
                 frame-wise phone posteriors (L_V of aligner.py) of the lip-to-phone aligner (with
                 fusion_conf.aligner) or of the fusion attention normalised per video frame (with
-                duration_source: attention); aux_mel (1.0) on the
-                auxiliary mel L1 inside L_R.
+                duration_source: attention); lambda_L (1.0) on the lip-reading head's frame
+                cross-entropy (with lip_reader_conf); aux_mel (1.0) on the auxiliary mel L1 inside L_R.
             f0_embed_bins: number of log-F0 bins of the F0 embedding (bin 0 = unvoiced).
             frame_rate: mel frames per second, fs / hop_length (48000 / 256 = 187.5); maps
                 durations to video time for the alignment loss.
             video_fps: frame rate of the lip video (25).
             duration_source: where inference durations come from: "predictor" (the duration
-                predictor on the fused content, sec. 3.5); "attention" (the monotonic path through
+                predictor on the fused content, sec. 3.5); "lipreader" (forced alignment of the
+                phones through the lip-reading head's frame posteriors, needs lip_reader_conf);
+                "attention" (the monotonic path through
                 the fusion's phone-to-video attention, normalised per video frame, with sub-frame
                 boundaries: aligner.aligner_durations; needs use_visual); "aligner" (the same
                 through the lip-to-phone aligner's posteriors, needs fusion_conf.aligner: true).
-            duration_prior: with duration_source attention or aligner: weight (0.0: off) and
+            duration_prior: with duration_source lipreader, attention or aligner: weight (0.0: off) and
                 sigma (0.5) of the duration predictor's log-normal prior in the explicit-duration
                 Viterbi of duration_prior.py (mel-grid boundaries); inference only.
+            lip_reader_conf: None (no head), or the lip-reading head's options: hidden (64),
+                the width of its temporal conv and of each BiGRU direction; its classes are the
+                token list (idim). Needs use_visual.
         """
         super().__init__()
         unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
@@ -186,6 +199,15 @@ class PerformSinger(AbsSVS):
 
             self.lip_encoder = LipEncoder(dict(lip_encoder_conf or {}))
             self.fusion = build_fusion(fusion, hidden, self.lip_encoder.output_dim, fusion_conf)
+        self.lip_reader = None
+        if lip_reader_conf is not None:
+            unknown = sorted(set(lip_reader_conf) - {"hidden"})
+            if unknown:
+                raise ValueError(f"PerformSinger lip_reader_conf: unknown key(s) {unknown}; valid: ['hidden']")
+            if not use_visual:
+                raise ValueError("PerformSinger lip_reader_conf needs use_visual: true (it reads the lip features); "
+                                 "set lip_reader_conf: null for the audio-only model")
+            self.lip_reader = LipReadingHead(self.lip_encoder.output_dim, idim, int(lip_reader_conf.get("hidden", 64)))
         self.duration = DurationModule(hidden, duration_conf)
         self.note_embed = torch.nn.Embedding(self.encoder.midi_vocab, hidden, padding_idx=0)
         self.style = StyleExtractor(odim, hidden, style_conf)
@@ -211,6 +233,9 @@ class PerformSinger(AbsSVS):
         if name == "attention" and not self.use_visual:
             raise ValueError("PerformSinger duration_source: attention needs use_visual: true (the fusion attention); "
                              "use duration_source: predictor for the audio-only model")
+        if name == "lipreader" and getattr(self, "lip_reader", None) is None:
+            raise ValueError("PerformSinger duration_source: lipreader needs lip_reader_conf (e.g. {hidden: 64}) "
+                             "and use_visual: true; use duration_source: predictor otherwise")
         if name == "aligner" and getattr(getattr(self, "fusion", None), "aligner", None) is None:
             raise ValueError("PerformSinger duration_source: aligner needs use_visual: true, fusion: vcfm and "
                              "fusion_conf: {aligner: true}; use duration_source: predictor otherwise")
@@ -226,11 +251,12 @@ class PerformSinger(AbsSVS):
         self.duration_prior = {"weight": float(weight), "sigma": float(sigma)}
 
     def _phone_content(self, phones, phone_lengths, midi, spembs, lip, lip_lengths):
-        """-> CF (B, N, H) (with speaker and, if visual, fused), phone mask, SF (B, 1, H), fusion output."""
+        """-> CF (B, N, H) (with speaker and, if visual, fused), phone mask, SF (B, 1, H), fusion output,
+        log p(phone n's class | video frame t) (B, N, T_v) of the lip-reading head (or None)."""
         cf, pmask = self.encoder(phones, phone_lengths, midi)  # (B, N, H)
         sf = self.speaker(spembs, phones.shape[0])  # (B, 1, H)
         cf = (cf + sf) * pmask[..., None].to(cf.dtype)
-        fout = None
+        fout = lip_logp = None
         if self.use_visual:
             if lip is None:
                 raise ValueError("PerformSinger(use_visual=True) needs lip (B, T_v, 88, 88): add lip.scp to the data")
@@ -241,7 +267,10 @@ class PerformSinger(AbsSVS):
             vf = self.lip_encoder(lip, lip_lengths)  # (B, T_v, 512)
             fout = self.fusion(cf, phone_lengths, vf, lip_lengths)
             cf = fout.fused * pmask[..., None].to(cf.dtype)
-        return cf, pmask, sf, fout
+            if self.lip_reader is not None:
+                vmask = lengths_to_mask(lip_lengths, vf.shape[1])  # (B, T_v)
+                lip_logp = phone_logp(self.lip_reader(vf, lip_lengths), phones, pmask, vmask)  # (B, N, T_v)
+        return cf, pmask, sf, fout, lip_logp
 
     def _log_durations(self, cf, pmask, fout):
         """log(d + 1) (B, N) from the duration predictor, mixed with the fusion's timing prior."""
@@ -264,11 +293,12 @@ class PerformSinger(AbsSVS):
         a = fout.attn * pmask[..., None].to(fout.attn.dtype)  # (B, N, T_v)
         return torch.log((a / a.sum(1, keepdim=True).clamp(min=1e-8)).clamp(min=1e-8))
 
-    def _video_durations(self, cf, fout, pmask, midi, lip_lengths):
-        """Durations (B, N) read off the video: the monotonic path through log p(phone | frame),
-        or, with duration_prior weight > 0, the explicit-duration Viterbi of duration_prior.py
-        with the duration predictor on CF (B, N, H) as the prior."""
-        logp = self._frame_logp(fout, pmask)  # (B, N, T_v)
+    def _video_durations(self, cf, fout, pmask, midi, lip_lengths, lip_logp=None):
+        """Durations (B, N) read off the video: the monotonic path through log p(phone | frame)
+        (the lip-reading head's with duration_source: lipreader, else _frame_logp), or, with
+        duration_prior weight > 0, the explicit-duration Viterbi of duration_prior.py with the
+        duration predictor on CF (B, N, H) as the prior."""
+        logp = lip_logp if self.duration_source == "lipreader" else self._frame_logp(fout, pmask)  # (B, N, T_v)
         t_v = logp.shape[-1]
         lens = lip_lengths if lip_lengths is not None else torch.full((logp.shape[0],), t_v, device=logp.device)
         if self.duration_prior["weight"] > 0:
@@ -288,6 +318,13 @@ class PerformSinger(AbsSVS):
                                      self.duration_prior["weight"], self.duration_prior["sigma"])
             out[b, :n] = torch.from_numpy(d).to(out.device)
         return out
+
+    @staticmethod
+    def _video_mask(lip_lengths, t_v: int, batch: int, device):
+        """(B, T_v) bool mask of the valid video frames (all of them without lip_lengths)."""
+        if lip_lengths is None:
+            return torch.ones(batch, t_v, dtype=torch.bool, device=device)
+        return lengths_to_mask(lip_lengths, t_v)
 
     def _frame_content(self, cf, d, midi, sf, max_len=None):
         """Length-regulate CF by d (B, N) -> content (B, T, H), frame MIDI (B, T), frame lengths (B,)."""
@@ -344,7 +381,7 @@ class PerformSinger(AbsSVS):
         B, T = feats.shape[:2]
         d_gt = fit_length(duration["lab"].long(), phones.shape[1], dim=1)
 
-        cf, pmask, sf, fout = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
+        cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
         d_gt = d_gt.masked_fill(~pmask, 0)
         log_d = self._log_durations(cf, pmask, fout)  # (B, N)
         dur = self.duration.loss(log_d, d_gt, pmask)
@@ -375,19 +412,21 @@ class PerformSinger(AbsSVS):
                 loss = loss + w["lambda_F"] * value
                 stats[f"fusion_{name}"] = value
             if fout.attn is not None and w["lambda_A"] > 0:
-                t_v = fout.attn.shape[-1]
-                lens = lip_lengths if lip_lengths is not None else torch.full((B,), t_v, device=loss.device)
-                vmask = lengths_to_mask(lens, t_v)
+                vmask = self._video_mask(lip_lengths, fout.attn.shape[-1], B, d_gt.device)
                 align = guided_alignment_loss(fout.attn, d_gt, pmask, vmask, self.frame_rate, self.video_fps)
                 loss = loss + w["lambda_A"] * align
                 stats["loss_A"] = align
             logp = self._frame_logp(fout, pmask)
             if logp is not None and w["lambda_V"] > 0:
-                t_v = logp.shape[-1]
-                lens = lip_lengths if lip_lengths is not None else torch.full((B,), t_v, device=loss.device)
-                loss_v = aligner_loss(logp, d_gt, pmask, lengths_to_mask(lens, t_v), self.frame_rate, self.video_fps)
+                vmask = self._video_mask(lip_lengths, logp.shape[-1], B, d_gt.device)
+                loss_v = aligner_loss(logp, d_gt, pmask, vmask, self.frame_rate, self.video_fps)
                 loss = loss + w["lambda_V"] * loss_v
                 stats["loss_V"] = loss_v
+        if lip_logp is not None and w["lambda_L"] > 0:
+            vmask = self._video_mask(lip_lengths, lip_logp.shape[-1], B, d_gt.device)
+            loss_l = lip_reading_loss(lip_logp, d_gt, pmask, vmask, self.frame_rate, self.video_fps)
+            loss = loss + w["lambda_L"] * loss_l
+            stats["loss_L"] = loss_l
         stats.update(
             mel_loss=mel_loss, loss_R=loss_r, loss_D=dur["dur"], dur_phone_loss=dur["dur_phone"],
             dur_sentence_loss=dur["dur_sentence"], f0_loss=pitch_losses["f0_loss"], uv_loss=pitch_losses["uv_loss"],
@@ -442,14 +481,14 @@ class PerformSinger(AbsSVS):
             generator = torch.Generator(device=phones.device)
             generator.manual_seed(0 if seed is None else int(seed))
 
-        cf, pmask, sf, fout = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
+        cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
         if use_teacher_forcing:
             if duration is None or duration.get("lab") is None:
                 raise ValueError("use_teacher_forcing needs duration['lab']")
             d = duration["lab"]
             d = fit_length((d[None] if d.dim() == 1 else d).long(), phones.shape[1], dim=1)
-        elif self.duration_source in ("attention", "aligner"):
-            d = self._video_durations(cf, fout, pmask, midi, lip_lengths)
+        elif self.duration_source in VIDEO_DURATION_SOURCES:
+            d = self._video_durations(cf, fout, pmask, midi, lip_lengths, lip_logp)
         else:
             d = self.duration.to_frames(self._log_durations(cf, pmask, fout), pmask, midi)
         content, note, flen = self._frame_content(cf, d, midi, sf)

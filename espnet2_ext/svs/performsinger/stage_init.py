@@ -5,7 +5,7 @@
       --keep "svs.*" keys, strip the prefix (or take all keys when none has it)-->
       --check: every key exists in the stage-two model with the same shape;
                every model tensor missing from the file belongs to the visual branch
-               ("lip_encoder.", "fusion.")-->
+               ("lip_encoder.", "fusion.", "lip_reader.")-->
       load into the model (visual branch untouched) -> list of loaded keys
 
 A mismatch raises ``ValueError`` naming every offending key, never a half-initialised model.
@@ -16,7 +16,7 @@ from typing import Dict, List, Union
 
 import torch
 
-VISUAL_PREFIXES = ("lip_encoder.", "fusion.")
+VISUAL_PREFIXES = ("lip_encoder.", "fusion.", "lip_reader.")
 WRAPPER_PREFIX = "svs."
 
 

@@ -1,0 +1,75 @@
+"""Lip-reading head: which phone is the singer's mouth showing at each video frame?
+
+    VF (B, T_v, H_v) lip features (eq. 3)
+      --Conv1d(H_v, H, k=3) -> ReLU-->             (B, T_v, H)   the mouth's motion over 3 frames
+      --BiGRU(H)-->                                (B, T_v, 2H)  context over the whole line
+      --Linear(2H, C)--> log_softmax over C        (B, T_v, C)   log p(phone class c | frame t)
+    phone_logp: gather the classes of the utterance's phones -> log p(phone n's class | frame t)
+                (B, N, T_v), the emission of a forced alignment of the known phone sequence
+    loss (L_L): soft cross-entropy against the fraction of each frame that phone n covers
+
+Two users: lip-reading pretraining (``espnet2_ext.lipread``, classes = the phones of the
+training labels, the encoder trained through it), and PerformSinger's ``duration_source:
+lipreader`` (classes = the SVS token list, on the frozen lip encoder). There the head turns the
+lips into timing the classical way: a frame classifier plus a forced alignment of the phone
+sequence the user gave (with the duration predictor as prior, duration_prior.py). A classifier
+over phone *classes* learns from every frame of every utterance the same thing (what an "a"
+looks like), which a per-utterance phone-to-frame attention has to rediscover for each line.
+"""
+
+import torch
+
+from espnet2_ext.svs.performsinger.alignment import video_overlap
+
+
+class LipReadingHead(torch.nn.Module):
+    """Frame-wise phone-class log posteriors from lip features.
+
+    Args:
+        visual_dim: H_v, width of the lip features.
+        n_classes: C, number of phone classes.
+        hidden: H, width of the temporal convolution and of each GRU direction.
+    """
+
+    def __init__(self, visual_dim: int, n_classes: int, hidden: int = 64):
+        super().__init__()
+        if hidden < 1 or n_classes < 2:
+            raise ValueError(f"LipReadingHead: hidden must be >= 1 and n_classes >= 2, got {hidden}, {n_classes}")
+        self.conv = torch.nn.Conv1d(visual_dim, hidden, 3, padding=1)
+        self.gru = torch.nn.GRU(hidden, hidden, batch_first=True, bidirectional=True)
+        self.out = torch.nn.Linear(2 * hidden, n_classes)
+
+    def logits(self, vf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """vf (B, T_v, H_v), lengths (B,) -> unnormalised scores (B, T_v, C)."""
+        t = vf.shape[1]
+        valid = (torch.arange(t, device=vf.device)[None, :] < lengths[:, None].to(vf.device))[..., None]
+        h = torch.relu(self.conv((vf * valid.to(vf.dtype)).transpose(1, 2))).transpose(1, 2)  # (B, T_v, H)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(h, lengths.clamp(min=1).cpu(), batch_first=True,
+                                                         enforce_sorted=False)
+        h, _ = self.gru(packed)
+        h, _ = torch.nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=t)  # (B, T_v, 2H)
+        return self.out(h)
+
+    def forward(self, vf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """-> log p(class | frame) (B, T_v, C)."""
+        return torch.log_softmax(self.logits(vf, lengths), dim=-1)
+
+
+def phone_logp(class_logp: torch.Tensor, phones: torch.Tensor, pmask: torch.Tensor, vmask: torch.Tensor) -> torch.Tensor:
+    """class_logp (B, T_v, C), phones (B, N) class ids -> log p(class of phone n | frame t) (B, N, T_v),
+    0 outside the valid phones and frames."""
+    idx = phones.clamp(min=0, max=class_logp.shape[-1] - 1)  # (B, N)
+    out = torch.gather(class_logp.transpose(1, 2), 1, idx[..., None].expand(-1, -1, class_logp.shape[1]))
+    return out.masked_fill(~(pmask[..., None] & vmask[:, None, :]), 0.0)
+
+
+def lip_reading_loss(logp: torch.Tensor, d: torch.Tensor, pmask: torch.Tensor, vmask: torch.Tensor,
+                     frame_rate: float, video_fps: float) -> torch.Tensor:
+    """L_L: -sum_t sum_n A*[n, t] log p(class of n | t) / sum A*, A*[n, t] = fraction of video frame t
+    inside phone n's span (GT durations d (B, N) in mel frames); logp (B, N, T_v) from phone_logp."""
+    target = video_overlap(d, pmask.to(torch.float32), logp.shape[-1], frame_rate, video_fps)  # (B, N, T_v)
+    target = target * vmask[:, None, :].to(target.dtype) * pmask[..., None].to(target.dtype)
+    total = target.sum()
+    if float(total) <= 0:
+        return logp.new_zeros(())
+    return -(target * logp).sum() / total
