@@ -130,3 +130,27 @@ def test_decoding_cli(trained):
     attn = sorted((out / "attn").glob("*.npy"))
     assert len(attn) == 4 and np.load(attn[0]).shape[0] == len(texts[attn[0].stem])
     assert len([w for w in (out / "wav.scp").read_text().split("\n") if w]) == 4
+
+
+def test_lr_scale_gives_a_sub_module_its_own_learning_rate():
+    import argparse
+
+    from espnet2.schedulers.warmup_lr import WarmupLR
+
+    svs = torch.nn.Module()
+    svs.lip_reader, svs.decoder = torch.nn.Linear(3, 3), torch.nn.Linear(3, 3)
+    model = torch.nn.Module()
+    model.svs = svs
+    args = argparse.Namespace(optim="adam", optim_conf={"lr": 1e-3}, lr_scale={"lip_reader": 5.0})
+    (opt,) = VisualSVSTask.build_optimizers(args, model)
+    groups = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert groups[id(svs.lip_reader.weight)] == pytest.approx(5e-3) and groups[id(svs.decoder.weight)] == 1e-3
+    sched = WarmupLR(opt, warmup_steps=10)  # the scheduler keeps the ratio
+    for _ in range(20):
+        opt.step()
+        sched.step()
+    lrs = [g["lr"] for g in opt.param_groups]
+    assert lrs[1] == pytest.approx(5 * lrs[0])
+    with pytest.raises(ValueError, match="fusion"):
+        VisualSVSTask.build_optimizers(argparse.Namespace(optim="adam", optim_conf={"lr": 1e-3},
+                                                          lr_scale={"fusion": 2.0}), model)

@@ -143,7 +143,7 @@ def train(args, conf: Dict) -> Dict:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             sched.step()
-            tot, n = tot + float(loss), n + 1
+            tot, n = tot + float(loss.detach()), n + 1
         acc = evaluate(model, va_loader)
         rec = dict(epoch=epoch + 1, train_loss=tot / max(n, 1), valid_frame_acc=acc, seconds=time.time() - t0)
         log["epochs"].append(rec)

@@ -11,6 +11,8 @@ Additions to espnet's SVSTask:
 * ``--lip_crop_size``, ``--lip_mean``, ``--lip_std``: how crops are normalised when loaded;
 * ``--stage_one_checkpoint``: stage two of PerformSinger's training starts from the stage-one model,
   checking that every expected key is loaded (espnet's ``--init_param`` does not check);
+* ``--lr_scale``: learning-rate factors per SVS sub-module (e.g. ``{lip_reader: 5.0}``), so that a
+  freshly initialised part learns fast next to parts that start from stage one;
 * ``build_model_from_file`` loads strictly: a checkpoint that does not match the config is an
   error, never a silently half-initialised model.
 """
@@ -29,6 +31,7 @@ from espnet2.tasks import svs as svs_task
 from espnet2.tasks.svs import SVSTask
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.abs_espnet_model import AbsESPnetModel
+from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 
 from espnet2_ext.tasks.preprocessor import VisualSVSPreprocessor
@@ -69,6 +72,13 @@ class VisualSVSTask(SVSTask):
             help="Stage-one model file (e.g. exp/svs_stylesinger/valid.loss.best.pth) to initialise "
             "every non-visual parameter of a two-stage model from. Every key must match.",
         )
+        group.add_argument(
+            "--lr_scale",
+            action=NestedDictAction,
+            default={},
+            help="Learning-rate factors per sub-module of the SVS model: {<parameter-name prefix>: factor}, "
+            "e.g. {lip_reader: 5.0} multiplies optim_conf.lr (and the scheduler's curve) for svs.lip_reader.*.",
+        )
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
@@ -103,6 +113,30 @@ class VisualSVSTask(SVSTask):
             loaded = load_stage_one(model.svs, ckpt)
             logging.info(f"Stage two initialised from {ckpt}: {len(loaded)} tensors loaded")
         return model
+
+    @classmethod
+    def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module):
+        scale = dict(getattr(args, "lr_scale", None) or {})
+        if not scale:
+            return super().build_optimizers(args, model)
+        from espnet2.tasks.abs_task import optim_classes
+
+        if args.optim not in optim_classes:
+            raise ValueError(f"--optim must be one of {list(optim_classes)}: {args.optim}")
+        if "lr" not in (args.optim_conf or {}):
+            raise ValueError("--lr_scale needs optim_conf.lr (the learning rate the factors multiply)")
+        base = float(args.optim_conf["lr"])
+        groups = {key: [] for key in scale}
+        rest = []
+        for name, p in model.named_parameters():
+            key = next((k for k in scale if name.startswith((f"svs.{k}.", f"{k}."))), None)
+            (groups[key] if key is not None else rest).append(p)
+        empty = sorted(k for k, v in groups.items() if not v)
+        if empty:
+            raise ValueError(f"--lr_scale: no parameter of the model is under {empty} "
+                             f"(keys are sub-module names of the SVS model, e.g. lip_reader, fusion)")
+        param_groups = [{"params": rest}] + [{"params": groups[k], "lr": base * float(f)} for k, f in scale.items()]
+        return [optim_classes[args.optim](param_groups, **args.optim_conf)]
 
     @classmethod
     def build_model_from_file(
