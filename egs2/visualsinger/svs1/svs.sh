@@ -390,7 +390,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
             exit 1
         fi
         touch "${expdir}/lip_pretrain/.done"
-        log "Lip-reading pretraining: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r[k] for k in r if k in ('best_valid_acc', 'chance')})" "${expdir}/lip_pretrain/log.json" 2>/dev/null)"
+        log "Lip-reading pretraining: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"best valid frame acc {max(e['valid_frame_acc'] for e in r['epochs']):.3f} (epoch {r['best_epoch']}), chance {r['chance']:.3f}\")" "${expdir}/lip_pretrain/log.json" 2>/dev/null)"
     fi
 fi
 
