@@ -68,7 +68,8 @@ def test_stage_two_config_matches_stage_one():
     assert all(k in s1 or k.startswith(("lip_encoder.", "fusion.", "lip_reader.")) for k in s2)
 
 
-@pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm")])
+@pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm"),
+                                          ("decode_ddim_predictor.yaml", "ddim"), ("decode_ddim_attention.yaml", "ddim")])
 def test_decode_configs(name, sampler):
     from espnet2_ext.bin.visual_svs_inference import get_parser
 
@@ -77,3 +78,5 @@ def test_decode_configs(name, sampler):
     args = get_parser().parse_args(["--config", str(CONF / name), "--output_dir", "x", "--model_file", "m.pth",
                                     "--data_path_and_name_and_type", "a,b,c"])
     assert args.sampler == sampler and args.steps == conf["steps"]
+    for key in ("duration_source", "duration_prior_weight", "duration_prior_sigma"):
+        assert getattr(args, key) == conf.get(key)  # every key of the file reaches the decoder
