@@ -81,7 +81,7 @@ def test_duration_source_lipreader_needs_the_head():
         tiny_model(duration_source="lipreader")
     with pytest.raises(ValueError, match="use_visual"):
         tiny_model(use_visual=False, lip_reader_conf=dict(hidden=8))
-    with pytest.raises(ValueError, match="unknown key"):
+    with pytest.raises(ValueError, match="unknown option"):
         tiny_model(lip_reader_conf=dict(hidden=8, layers=2))
 
 

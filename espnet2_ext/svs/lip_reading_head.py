@@ -20,6 +20,7 @@ looks like), which a per-utterance phone-to-frame attention has to rediscover fo
 import torch
 
 from espnet2_ext.svs.performsinger.alignment import video_overlap
+from espnet2_ext.svs.performsinger.masks import lengths_to_mask
 
 
 class LipReadingHead(torch.nn.Module):
@@ -42,8 +43,8 @@ class LipReadingHead(torch.nn.Module):
     def logits(self, vf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """vf (B, T_v, H_v), lengths (B,) -> unnormalised scores (B, T_v, C)."""
         t = vf.shape[1]
-        valid = (torch.arange(t, device=vf.device)[None, :] < lengths[:, None].to(vf.device))[..., None]
-        h = torch.relu(self.conv((vf * valid.to(vf.dtype)).transpose(1, 2))).transpose(1, 2)  # (B, T_v, H)
+        valid = lengths_to_mask(lengths.to(vf.device), t)[..., None].to(vf.dtype)  # (B, T_v, 1)
+        h = torch.relu(self.conv((vf * valid).transpose(1, 2))).transpose(1, 2)  # (B, T_v, H)
         packed = torch.nn.utils.rnn.pack_padded_sequence(h, lengths.clamp(min=1).cpu(), batch_first=True,
                                                          enforce_sorted=False)
         h, _ = self.gru(packed)

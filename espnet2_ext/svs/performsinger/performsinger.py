@@ -47,6 +47,7 @@ import torch
 from espnet2.svs.abs_svs import AbsSVS
 from espnet2.torch_utils.device_funcs import force_gatherable
 
+from espnet2_ext.svs.diffusion.conf import merge_conf
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor, f0_to_unit
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
 from espnet2_ext.svs.lip_reading_head import LipReadingHead, lip_reading_loss, phone_logp
@@ -63,6 +64,8 @@ LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1
                             lambda_V=1.0, lambda_L=1.0, aux_mel=1.0)
 DURATION_SOURCES = ("predictor", "lipreader", "attention", "aligner")
 VIDEO_DURATION_SOURCES = ("lipreader", "attention", "aligner")
+LIP_READER_DEFAULTS = dict(hidden=64)
+DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5)
 FUSIONS = ("vcfm", "sma")
 
 
@@ -201,13 +204,11 @@ class PerformSinger(AbsSVS):
             self.fusion = build_fusion(fusion, hidden, self.lip_encoder.output_dim, fusion_conf)
         self.lip_reader = None
         if lip_reader_conf is not None:
-            unknown = sorted(set(lip_reader_conf) - {"hidden"})
-            if unknown:
-                raise ValueError(f"PerformSinger lip_reader_conf: unknown key(s) {unknown}; valid: ['hidden']")
+            lr_conf = merge_conf(LIP_READER_DEFAULTS, lip_reader_conf, "PerformSinger lip_reader_conf")
             if not use_visual:
                 raise ValueError("PerformSinger lip_reader_conf needs use_visual: true (it reads the lip features); "
                                  "set lip_reader_conf: null for the audio-only model")
-            self.lip_reader = LipReadingHead(self.lip_encoder.output_dim, idim, int(lip_reader_conf.get("hidden", 64)))
+            self.lip_reader = LipReadingHead(self.lip_encoder.output_dim, idim, int(lr_conf["hidden"]))
         self.duration = DurationModule(hidden, duration_conf)
         self.note_embed = torch.nn.Embedding(self.encoder.midi_vocab, hidden, padding_idx=0)
         self.style = StyleExtractor(odim, hidden, style_conf)
@@ -219,10 +220,7 @@ class PerformSinger(AbsSVS):
         self.decoder = MelDiffusionDecoder(odim, hidden, dconf)
         self.aux_decoder = AuxMelDecoder(hidden, odim, aux_layers) if self.decoder.conf["shallow_k"] > 0 else None
         self.set_duration_source(duration_source)
-        unknown = sorted(set(duration_prior or {}) - {"weight", "sigma"})
-        if unknown:
-            raise ValueError(f"PerformSinger duration_prior: unknown key(s) {unknown}; valid: ['sigma', 'weight']")
-        self.set_duration_prior(**dict(duration_prior or {}))
+        self.set_duration_prior(**merge_conf(DURATION_PRIOR_DEFAULTS, duration_prior, "PerformSinger duration_prior"))
 
     def set_duration_source(self, name: str) -> None:
         """Where inference durations come from (see ``duration_source``); decoding may override the
@@ -250,9 +248,10 @@ class PerformSinger(AbsSVS):
             raise ValueError(f"PerformSinger duration_prior: weight must be >= 0 and sigma > 0, got {weight}, {sigma}")
         self.duration_prior = {"weight": float(weight), "sigma": float(sigma)}
 
-    def _phone_content(self, phones, phone_lengths, midi, spembs, lip, lip_lengths):
+    def _phone_content(self, phones, phone_lengths, midi, spembs, lip, lip_lengths, read_lips=True):
         """-> CF (B, N, H) (with speaker and, if visual, fused), phone mask, SF (B, 1, H), fusion output,
-        log p(phone n's class | video frame t) (B, N, T_v) of the lip-reading head (or None)."""
+        log p(phone n's class | video frame t) (B, N, T_v) of the lip-reading head (None without a
+        head, or with read_lips false: inference that takes its durations elsewhere)."""
         cf, pmask = self.encoder(phones, phone_lengths, midi)  # (B, N, H)
         sf = self.speaker(spembs, phones.shape[0])  # (B, 1, H)
         cf = (cf + sf) * pmask[..., None].to(cf.dtype)
@@ -267,7 +266,7 @@ class PerformSinger(AbsSVS):
             vf = self.lip_encoder(lip, lip_lengths)  # (B, T_v, 512)
             fout = self.fusion(cf, phone_lengths, vf, lip_lengths)
             cf = fout.fused * pmask[..., None].to(cf.dtype)
-            if self.lip_reader is not None:
+            if self.lip_reader is not None and read_lips:
                 vmask = lengths_to_mask(lip_lengths, vf.shape[1])  # (B, T_v)
                 lip_logp = phone_logp(self.lip_reader(vf, lip_lengths), phones, pmask, vmask)  # (B, N, T_v)
         return cf, pmask, sf, fout, lip_logp
@@ -299,11 +298,10 @@ class PerformSinger(AbsSVS):
         duration_prior weight > 0, the explicit-duration Viterbi of duration_prior.py with the
         duration predictor on CF (B, N, H) as the prior."""
         logp = lip_logp if self.duration_source == "lipreader" else self._frame_logp(fout, pmask)  # (B, N, T_v)
-        t_v = logp.shape[-1]
-        lens = lip_lengths if lip_lengths is not None else torch.full((logp.shape[0],), t_v, device=logp.device)
+        vmask = self._video_mask(lip_lengths, logp.shape[-1], logp.shape[0], logp.device)  # (B, T_v)
         if self.duration_prior["weight"] > 0:
-            return self._prior_durations(logp, self._log_durations(cf, pmask, fout), pmask, lens)
-        return aligner_durations(logp, pmask, lengths_to_mask(lens, t_v), self.frame_rate, self.video_fps,
+            return self._prior_durations(logp, self._log_durations(cf, pmask, fout), pmask, vmask.sum(-1))
+        return aligner_durations(logp, pmask, vmask, self.frame_rate, self.video_fps,
                                  min_frames=((midi > 0) & pmask).long())
 
     def _prior_durations(self, logp, log_d, pmask, lens):
@@ -481,7 +479,8 @@ class PerformSinger(AbsSVS):
             generator = torch.Generator(device=phones.device)
             generator.manual_seed(0 if seed is None else int(seed))
 
-        cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
+        read_lips = self.duration_source == "lipreader" and not use_teacher_forcing
+        cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths, read_lips)
         if use_teacher_forcing:
             if duration is None or duration.get("lab") is None:
                 raise ValueError("use_teacher_forcing needs duration['lab']")
