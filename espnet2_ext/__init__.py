@@ -19,7 +19,8 @@ _os.environ.setdefault("NLTK_DATA", _os.path.join(_os.path.dirname(__file__), "_
 from espnet2_ext.utils.quiet_nltk import silence_nltk_downloads as _silence  # noqa: E402
 from espnet2_ext.utils.post_import import when_imported as _when_imported  # noqa: E402
 
-_silence()
+# Patched when nltk is first imported (importing it here would cost every tool ~4 s).
+_when_imported("nltk", lambda _module: _silence())
 
 
 def _register(_module):

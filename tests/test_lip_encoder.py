@@ -127,3 +127,25 @@ def test_missing_unexpected_and_mismatched_keys_are_errors(tmp_path):
         LipEncoder(dict(TINY, pretrained=str(tmp_path / "nope.pth")))
     with pytest.raises(ValueError, match="unknown lip_encoder_conf"):
         LipEncoder(dict(TINY, widht=3))
+
+
+def test_input_size_resizes_first_and_checkpoints_keep_it(tmp_path):
+    small = LipEncoder(dict(TINY, input_size=44)).eval()
+    lip, lens = batch()
+    out = small(lip, lens)
+    assert out.shape == (2, 7, 16) and out[1, 4:].abs().sum() == 0
+    # the same weights on crops resized beforehand (2x2 means) give the same features
+    plain = LipEncoder(TINY).eval()
+    plain.load_state_dict(small.state_dict())
+    pooled = torch.nn.functional.avg_pool2d(lip, 2)  # (B, T_v, 44, 44)
+    assert torch.allclose(plain(pooled, lens), out, atol=1e-5)
+    # and differ from running the full-resolution crops through the same weights
+    assert not torch.allclose(plain(lip, lens), out, atol=1e-3)
+    with pytest.raises(ValueError, match="input_size"):
+        LipEncoder(dict(TINY, input_size=4))
+    # weights trained at 44 refuse an encoder at the default resolution, naming the option
+    path = str(tmp_path / "lip44.pth")
+    save_lip_encoder(small, path, small.conf)
+    assert torch.allclose(LipEncoder(dict(TINY, input_size=44, pretrained=path)).eval()(lip, lens), out)
+    with pytest.raises(LipCheckpointError, match="input_size: 44"):
+        LipEncoder(dict(TINY, pretrained=path))

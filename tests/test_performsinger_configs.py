@@ -80,3 +80,22 @@ def test_decode_configs(name, sampler):
     assert args.sampler == sampler and args.steps == conf["steps"]
     for key in ("duration_source", "duration_prior_weight", "duration_prior_sigma"):
         assert getattr(args, key) == conf.get(key)  # every key of the file reaches the decoder
+
+
+def test_lip_pretraining_configs_fit_the_systems_that_load_them(capsys):
+    from espnet2_ext.bin.check_lip_conf import lip_conf_mismatch, main
+
+    for cfg in sorted(CONF.glob("train_*.yaml")):
+        assert lip_conf_mismatch(str(CONF / "lip_pretrain.yaml"), str(cfg)) is None, cfg.name
+    for cfg in sorted((CONF / "tuning").glob("train_*.yaml")):
+        assert lip_conf_mismatch(str(CONF / "tuning" / "lip_pretrain_paper.yaml"), str(cfg)) is None, cfg.name
+    msg = lip_conf_mismatch(str(CONF / "lip_pretrain.yaml"), str(CONF / "tuning" / "train_performsinger_paper.yaml"))
+    assert "trunk_channels: 16 vs 64" in msg and "input_size: 44 vs None" in msg and "lip_pretrain_paper.yaml" in msg
+    with pytest.raises(SystemExit) as e:
+        main([str(CONF / "lip_pretrain.yaml"), str(CONF / "tuning" / "train_sma_paper.yaml")])
+    assert e.value.code == 1 and "train_sma_paper.yaml" in capsys.readouterr().err
+    # the paper-size pretraining config is one the trainer accepts
+    from espnet2_ext.lipread.trainer import CONFIG_DEFAULTS
+
+    paper = yaml.safe_load((CONF / "tuning" / "lip_pretrain_paper.yaml").read_text())
+    assert set(paper) <= set(CONFIG_DEFAULTS)

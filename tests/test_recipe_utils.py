@@ -119,6 +119,18 @@ def test_run_pl_bounds_parallelism(tmp_path):
     assert time.time() - t0 >= 1.2
 
 
+def test_run_pl_default_parallelism_ignores_omp_num_threads(tmp_path):
+    # path.sh exports OMP_NUM_THREADS=1 (threads per job); the default number of parallel jobs
+    # must still be the machine's CPUs. Each job waits for the other one to start: run one at a
+    # time, the first would give up and fail.
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 CPUs")
+    wait = 'touch started.JOB; for i in $(seq 100); do [ -f started.1 ] && [ -f started.2 ] && exit 0; sleep 0.1; done; exit 1'
+    p = run([UTILS / "run.pl", "JOB=1:2", "log/w.JOB.log", "bash", "-c", wait], tmp_path,
+            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert p.returncode == 0, (tmp_path / "log/w.1.log").read_text()
+
+
 def test_run_pl_failure_names_jobs_and_others_still_run(tmp_path):
     p = run([UTILS / "run.pl", "JOB=1:3", "log/f.JOB.log", "echo", "ran", "JOB", ";",
              "test", "JOB", "-ne", "2"], tmp_path, check=False)

@@ -133,3 +133,25 @@ def test_scorer_null_reasons_without_optional_parts(tmp_path):
     agg = aggregate([row, dict(row, mcd=2.0)])
     assert agg["mcd"] == 2.0 and agg["mcd_num_utts"] == 1 and agg["num_utts"] == 2
     assert agg["lse_c"] is None and "no SyncNet weights" in agg["lse_c_reason"]
+
+
+def test_reference_cache_gives_the_same_scores(tmp_path):
+    from espnet2_ext.eval.scoring import Scorer
+
+    ref, gen = tone(220.0), tone(250.0)
+    plain = Scorer(FS, HOP).score(gen, ref, "", None, None, None, None, None)
+    cache = tmp_path / "cache"
+    first = Scorer(FS, HOP, cache_dir=str(cache)).score(gen, ref, "", None, None, None, None, None)
+    files = sorted(cache.glob("*.npz"))
+    assert len(files) == 1 and not list(cache.glob("*.tmp*"))
+    second = Scorer(FS, HOP, cache_dir=str(cache)).score(gen, ref, "", None, None, None, None, None)
+    assert plain["mcd"] > 0 and first["mcd"] == plain["mcd"] == second["mcd"]
+    assert first["ffe"] == plain["ffe"] == second["ffe"]
+    # the entry is what is read: a tampered cache shows up in the score (so a hit is a real hit)
+    with np.load(files[0]) as z:
+        np.savez(files[0], mcep=z["mcep"] + 1.0, f0=z["f0"])
+    assert Scorer(FS, HOP, cache_dir=str(cache)).score(gen, ref, "", None, None, None, None, None)["mcd"] != plain["mcd"]
+    # another reference, or another F0 hop, is another entry
+    Scorer(FS, HOP, cache_dir=str(cache)).score(gen, tone(230.0), "", None, None, None, None, None)
+    Scorer(FS, 128, cache_dir=str(cache)).score(gen, ref, "", None, None, None, None, None)
+    assert len(list(cache.glob("*.npz"))) == 3

@@ -79,9 +79,16 @@ def test_lip_reaches_model_in_training_and_inference(tmp_path):
         "--pitch_extract_conf", str(dict(fs=fb["fs"], n_fft=1024, hop_length=256, f0max=800, f0min=60)),
         "--batch_type", "unsorted", "--batch_size", "2",
         "--train_shape_file", str(dump / "text"), "--valid_shape_file", str(dump / "text"),
-        "--use_tensorboard", "false", "--optim", "adam",
+        "--use_tensorboard", "false", "--use_matplotlib", "false", "--optim", "adam",
     ] + data_args(dump, "train") + data_args(dump, "valid")
     VisualSVSTask.main(cmd=cmd)
+    # training curves drawn once afterwards from the checkpoint (the recipe's plot step)
+    from espnet2_ext.bin.plot_train_stats import plot_train_stats
+
+    assert not (exp / "images").exists()
+    assert plot_train_stats(str(exp)) >= 1 and (exp / "images" / "loss.png").exists()
+    with pytest.raises(FileNotFoundError, match="checkpoint.pth"):
+        plot_train_stats(str(tmp_path / "no_such_exp"))
 
     shapes = LipProbeSVS.seen["forward"]
     assert shapes, "the model was never called"

@@ -29,10 +29,22 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _is_stderr(path: str) -> bool:
+    """True when stderr is already written to ``path`` (so logging it twice would repeat every line)."""
+    try:
+        a, b = os.fstat(sys.stderr.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
-    handlers = [logging.StreamHandler(sys.stderr), logging.FileHandler(os.path.join(args.out_dir, "train.log"))]
+    log_path = os.path.join(args.out_dir, "train.log")
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if not _is_stderr(log_path):  # run.pl already sends stderr to <out_dir>/train.log
+        handlers.append(logging.FileHandler(log_path))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
     with open(args.config, encoding="utf-8") as f:
         conf = yaml.safe_load(f) or {}

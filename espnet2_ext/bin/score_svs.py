@@ -54,6 +54,8 @@ def main(cmd=None) -> None:
     parser.add_argument("--syncnet_weights", default=None)
     parser.add_argument("--wavlm_dir", default=None)
     parser.add_argument("--plots", type=int, default=0, help="PNG plots for the first N utterances")
+    parser.add_argument("--cache_dir", default=None,
+                        help="keep the reference mel-cepstra / F0 here, shared by the runs that score the same references")
     parser.add_argument("--gt", action="store_true", help="score the reference wavs against themselves")
     parser.add_argument("--out", default="scores.json",
                         help="file name (inside --decode_dir unless it contains a directory)")
@@ -85,7 +87,7 @@ def main(cmd=None) -> None:
         durs = {}
     spembs = OptionalScp(ref / "spembs.scp")
     lips = read_scp(ref / "lip.scp") if (ref / "lip.scp").is_file() else {}
-    scorer = Scorer(args.fs, args.hop_length, args.syncnet_weights, args.wavlm_dir)
+    scorer = Scorer(args.fs, args.hop_length, args.syncnet_weights, args.wavlm_dir, cache_dir=args.cache_dir)
 
     def load(path: str, what: str):
         wav, sr = sf.read(resolve(path, gen_scp.parent if what == "generated" else ref), dtype="float32",

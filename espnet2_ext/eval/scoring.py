@@ -8,10 +8,15 @@
     durations vs label --> dur MAE (frames), boundary hit rate (40 ms)
 
 Each metric is a float or None with a reason; ``aggregate`` averages over utterances.
+The reference side (mel-cepstra, F0) depends on the reference audio alone, and the recipe scores
+the same references for several systems and control sets: with ``cache_dir`` it is computed once,
+keyed by a hash of the samples and the analysis settings.
 """
 
+import hashlib
 import logging
 import math
+import os
 import time
 from collections import defaultdict
 from typing import Any, Dict, List, Optional
@@ -29,11 +34,13 @@ class Scorer:
         hop_length: mel hop (F0 frame grid, durations).
         syncnet_weights: path of syncnet_v2.model-layout weights, or None (LSE null).
         wavlm_dir: local WavLMForXVector dir, or None (d-vector cosine).
+        cache_dir: where the reference mel-cepstra and F0 are kept between runs, or None.
     """
 
     def __init__(self, fs: int, hop_length: int, syncnet_weights: Optional[str] = None,
-                 wavlm_dir: Optional[str] = None):
+                 wavlm_dir: Optional[str] = None, cache_dir: Optional[str] = None):
         self.fs, self.hop = fs, hop_length
+        self.cache_dir = cache_dir
         self.syncnet = None
         self.syncnet_reason = "no SyncNet weights (pass --syncnet_weights syncnet_v2.model)"
         if syncnet_weights:
@@ -60,6 +67,28 @@ class Scorer:
         finally:
             self.runtime[key] += time.perf_counter() - t0
 
+    def _reference_features(self, ref_wav: np.ndarray):
+        """Reference (mel-cepstra (T, D), F0 (T_f0,)), from the cache when it holds them."""
+        from espnet2_ext.features.f0 import extract_f0
+        from espnet2_ext.metrics import mcd
+
+        path = None
+        if self.cache_dir:
+            h = hashlib.sha1(np.ascontiguousarray(ref_wav, dtype=np.float32).tobytes())
+            h.update(f"mcep:{self.fs}:1024:256;f0:{self.hop}".encode())
+            path = os.path.join(self.cache_dir, h.hexdigest() + ".npz")
+            if os.path.isfile(path):
+                with np.load(path) as z:
+                    return z["mcep"], z["f0"]
+        mc = self._timed("mcd", mcd.mel_cepstrum, ref_wav, self.fs)
+        f0 = self._timed("ffe", extract_f0, ref_wav, self.fs, self.hop)[:, 0]
+        if path:
+            os.makedirs(self.cache_dir, exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp.npz"  # parallel scoring jobs may write the same key
+            np.savez(tmp, mcep=mc, f0=f0)
+            os.replace(tmp, path)
+        return mc, f0
+
     def score(self, gen_wav: np.ndarray, ref_wav: Optional[np.ndarray], ref_reason: str,
               spemb: Optional[np.ndarray], target_wav: Optional[np.ndarray], lip: Optional[np.ndarray],
               pred_dur: Optional[np.ndarray], true_dur: Optional[np.ndarray],
@@ -70,10 +99,11 @@ class Scorer:
 
         out: Dict[str, Any] = {}
         if ref_wav is not None:
-            value, path = self._timed("mcd", mcd.mcd_dtw, gen_wav, ref_wav, self.fs, return_path=True)
-            out["mcd"] = value
+            mc_r, f0_r = self._reference_features(ref_wav)
+            mc_g = self._timed("mcd", mcd.mel_cepstrum, gen_wav, self.fs)
+            path = self._timed("mcd", mcd.dtw_path, mc_g, mc_r)
+            out["mcd"] = mcd.mcd_from_mceps(mc_g, mc_r, path)
             f0_g = self._timed("ffe", extract_f0, gen_wav, self.fs, self.hop)[:, 0]
-            f0_r = self._timed("ffe", extract_f0, ref_wav, self.fs, self.hop)[:, 0]
             f0_path = ffe.mcep_path_to_f0_path(path, 1024, 256, self.hop)
             out["ffe"] = ffe.ffe(f0_g, f0_r, f0_path)
         else:

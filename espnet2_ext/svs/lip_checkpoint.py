@@ -77,6 +77,15 @@ def load_lip_encoder(encoder: torch.nn.Module, path: str) -> str:
         for k in own
         if k in state and state[k].shape != own[k].shape
     )
+    if layout == "project":
+        # Weights trained at one input resolution read another one badly, with no shape error.
+        saved = torch.load(path, map_location="cpu", weights_only=True).get("conf", {}).get("input_size")
+        wanted = getattr(encoder, "input_size", None)
+        if saved != wanted:
+            raise LipCheckpointError(
+                f"{path} was trained with lip_encoder_conf.input_size={saved}, the encoder has "
+                f"input_size={wanted}: set input_size: {saved} in lip_encoder_conf (or retrain the encoder)"
+            )
     if missing or unexpected or mismatched:
         msg = [f"{path} ({layout} layout) does not fit the lip encoder "
                f"(check trunk_channels / frontend_channels / output_dim / act):"]

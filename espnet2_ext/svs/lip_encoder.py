@@ -1,9 +1,10 @@
 """Lip encoder: mouth-crop video -> per-frame visual features VF (paper eq. 3).
 
     lip (B, T_v, 88, 88) normalised grayscale
-      -> (B, 1, T_v, 88, 88)
+      -> [area resize to input_size x input_size when input_size is set]
+      -> (B, 1, T_v, S, S)                                              (S = 88 by default)
       -> frontend3D: Conv3d(1->C, k=(5,7,7), s=(1,2,2), p=(2,3,3)) -> BN3d -> PReLU
-                     -> MaxPool3d((1,3,3), (1,2,2), (0,1,1))           (B, C, T_v, 22, 22)
+                     -> MaxPool3d((1,3,3), (1,2,2), (0,1,1))           (B, C, T_v, S/4, S/4)
       -> valid frames only, per frame: ResNet-18 trunk + global avg pool  (n_valid, 8w)
       -> [Linear(8w -> output_dim) when 8w != output_dim]                (n_valid, D)
       -> scattered back, padded frames = 0                               (B, T_v, D)
@@ -12,6 +13,11 @@ This is the TDAVSS / LRW lip-reading front end. Its parameter names match the pu
 so their weights load directly (see ``lip_checkpoint``). Padded input frames are zeroed before
 the temporal convolution, and the 2D trunk runs on valid frames only (so padding neither costs
 time nor enters the BatchNorm statistics).
+
+``input_size`` trades resolution for speed: the compute of the front end and trunk scales with
+S^2, so ``input_size: 44`` costs about a quarter of 88. It suits inputs whose mouth covers few
+source pixels anyway (the demo corpus renders faces ~100 px wide, so the mouth spans ~40 px of
+the 96 px crop); LRW weights expect 88.
 """
 
 import logging
@@ -27,6 +33,7 @@ DEFAULT_CONF = dict(
     frontend_channels=64,  # C, channels of the 3D front end
     trunk_channels=64,  # w, ResNet-18 widths w-2w-4w-8w (64 = standard; 8/16 for CPU demos)
     act="prelu",  # "prelu" (LRW models) or "relu"
+    input_size=None,  # S: area-resize the (H, W) crops to S x S first (None = as given, 88)
     pretrained=None,  # path to a checkpoint (this project's layout or the public LRW layout)
     freeze=False,  # no gradients, always in eval mode (BatchNorm statistics frozen)
 )
@@ -64,6 +71,9 @@ class LipEncoder(torch.nn.Module):
         self.proj = None
         if self.trunk.out_channels != self.output_dim:
             self.proj = torch.nn.Linear(self.trunk.out_channels, self.output_dim)
+        self.input_size = self.conf["input_size"]
+        if self.input_size is not None and not 16 <= int(self.input_size) <= 256:
+            raise ValueError(f"lip_encoder_conf.input_size {self.input_size} outside [16, 256] (or null)")
         self.frozen = bool(self.conf["freeze"])
         if self.conf["pretrained"]:
             layout = load_lip_encoder(self, self.conf["pretrained"])
@@ -91,7 +101,11 @@ class LipEncoder(torch.nn.Module):
         b, t = lip.shape[:2]
         valid = make_pad_mask_bt(lip_lengths.to(lip.device), t)  # (B, T_v)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            x = (lip * valid[:, :, None, None]).unsqueeze(1)  # (B, 1, T_v, H, W)
+            x = lip * valid[:, :, None, None]  # (B, T_v, H, W)
+            if self.input_size is not None and tuple(x.shape[2:]) != (self.input_size,) * 2:
+                s = int(self.input_size)
+                x = torch.nn.functional.interpolate(x, size=(s, s), mode="area")  # (B, T_v, S, S)
+            x = x.unsqueeze(1)  # (B, 1, T_v, S, S)
             x = self.frontend3D(x)  # (B, C, T_v, H', W')
             x = x.transpose(1, 2)[valid]  # (n_valid, C, H', W')
             y = self.trunk(x)  # (n_valid, 8w)

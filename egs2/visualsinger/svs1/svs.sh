@@ -353,6 +353,9 @@ train_system() {
             --normalize global_mvn --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
             --resume true --output_dir "${exp}" --ngpu "${ngpu}" \
             $(train_data_opts ${lip_opt}) "${extra[@]}" ${train_args}
+    # Training curves once, from the checkpoint (the demo configs turn the per-epoch plots off).
+    ${python} -m espnet2_ext.bin.plot_train_stats --exp_dir "${exp}" >> "${exp}/train.log" 2>&1 \
+        || log "Warning: could not plot the training curves of ${exp} (see ${exp}/train.log)"
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -365,6 +368,10 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
         if [ -f "${expdir}/lip_pretrain/.done" ]; then
             log "${expdir}/lip_pretrain/.done exists: skipping lip-reading pretraining"
         else
+            if ! ${python} -m espnet2_ext.bin.check_lip_conf "${lip_pretrain_config}" "${train_config}"; then
+                log "Error: see above (stage 6 would load these weights into ${train_config}'s lip encoder)"
+                exit 1
+            fi
             log "Stage 5: Lip-reading pretraining of the lip encoder (${lip_pretrain_config}) -> ${expdir}/lip_pretrain (log: ${expdir}/lip_pretrain/train.log)"
             mkdir -p "${expdir}/lip_pretrain"
             ${cuda_cmd} --gpu "${ngpu}" "${expdir}/lip_pretrain/train.log" \
@@ -527,7 +534,8 @@ fi
 # ----------------------------------------------------------------------------------------------
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     log "Stage 8: Scoring (MCD, FFE, Cos, LSE, durations, plots) -> scores.json, ${expdir}/RESULTS.md"
-    score_opts="--fs ${fs} --hop_length ${n_shift} --plots ${num_plots}"
+    # Reference mel-cepstra / F0 are shared by every system and control set: computed once, cached.
+    score_opts="--fs ${fs} --hop_length ${n_shift} --plots ${num_plots} --cache_dir ${expdir}/score_cache"
     [ -n "${syncnet_weights}" ] && score_opts+=" --syncnet_weights ${syncnet_weights}"
     [ -n "${wavlm_dir}" ] && score_opts+=" --wavlm_dir ${wavlm_dir}"
     decode_dirs=""

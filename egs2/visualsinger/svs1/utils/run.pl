@@ -42,7 +42,9 @@ sub usage {
 }
 
 sub ncpu {
-    if (open(my $fh, '-|', 'nproc 2>/dev/null')) {
+    # nproc honours OMP_NUM_THREADS, which path.sh sets to 1 for the jobs' own threads: the
+    # number of parallel jobs is the machine's.
+    if (open(my $fh, '-|', 'env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null')) {
         my $n = <$fh>;
         close($fh);
         return $1 if defined $n && $n =~ /^(\d+)/;
