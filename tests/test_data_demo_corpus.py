@@ -1,7 +1,6 @@
 """Demo corpus generator: determinism, label consistency, visemes, layout parser."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -20,21 +19,19 @@ torch.set_num_threads(1)
 def corpora(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     kw = dict(num_singers=2, num_ood=0, utts_per_singer=2)
-    t = time.time()
     stats = make_demo_corpus(root / "s0a", seed=0, **kw)
-    elapsed = time.time() - t
-    make_demo_corpus(root / "s0b", seed=0, **kw)
+    make_demo_corpus(root / "s0b", seed=0, nj=2, **kw)  # in 2 processes: the same corpus
     make_demo_corpus(root / "s1", seed=1, **kw)
-    return root, stats, elapsed
+    return root, stats
 
 
 def _files(d):
     return sorted(p.relative_to(d) for p in d.rglob("*") if p.is_file() and p.name != ".done")
 
 
-def test_same_seed_identical_bytes(corpora):
-    root, stats, elapsed = corpora
-    assert stats["utterances"] == 4 and elapsed < 30
+def test_same_seed_identical_bytes_whatever_the_processes(corpora):
+    root, stats = corpora
+    assert stats["utterances"] == 4 and stats["seconds"] > 0
     files = _files(root / "s0a")
     assert len(files) == 4 * 5 and files == _files(root / "s0b")
     for f in files:
@@ -42,7 +39,7 @@ def test_same_seed_identical_bytes(corpora):
 
 
 def test_different_seed_differs(corpora):
-    root, _, _ = corpora
+    root, _ = corpora
     for ext in (".wav", ".TextGrid", ".notes", ".mouth.npy", ".mp4"):
         a = (root / "s0a" / "singerA" / f"singerA_0000{ext}").read_bytes()
         b = (root / "s1" / "singerA" / f"singerA_0000{ext}").read_bytes()
@@ -50,7 +47,7 @@ def test_different_seed_differs(corpora):
 
 
 def test_labels_consistent_and_durations_sum(corpora, tmp_path):
-    root, _, _ = corpora
+    root, _ = corpora
     counts = prepare(root / "s0a", tmp_path / "data", ood_singers=[], progress=False)
     assert sum(counts.values()) == 4
     for d in (tmp_path / "data").iterdir():

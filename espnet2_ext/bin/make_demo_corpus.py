@@ -21,6 +21,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--ood_utts_per_singer", type=int, default=8)
     p.add_argument("--scale", type=float, default=1.0, help="multiplies the utterance counts")
     p.add_argument("--video_size", type=int, default=192)
+    p.add_argument("--nj", type=int, default=1, help="parallel processes (the corpus does not depend on it)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty directory")
     return p
 
@@ -29,7 +30,7 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = get_parser().parse_args(argv)
     stats = make_demo_corpus(a.out, a.seed, a.fs, a.num_singers, a.num_ood, a.utts_per_singer,
-                             a.ood_utts_per_singer, a.scale, a.video_size, a.overwrite)
+                             a.ood_utts_per_singer, a.scale, a.video_size, a.overwrite, a.nj)
     logging.info("demo corpus in %s: %d utterances, %.1f min, generated in %.1f s", a.out,
                  stats["utterances"], stats["seconds"] / 60, stats["elapsed"])
 

@@ -34,7 +34,7 @@ SECONDS=0
 # General configuration
 stage=1
 stop_stage=8
-nj=2                 # parallel jobs of stages 2, 3 and 7
+nj=2                 # parallel jobs of stages 1 (demo corpus), 2, 3, 7 and 8
 ngpu=0               # GPUs per training job (0: CPU)
 num_nodes=1
 gpu_inference=false
@@ -166,7 +166,7 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
         log "data/.done exists: skipping (delete it to prepare again)"
     else
         # shellcheck disable=SC2086
-        local/data.sh --fs "${fs}" ${local_data_opts}
+        local/data.sh --fs "${fs}" --nj "${nj}" ${local_data_opts}
         for dset in ${all_sets}; do
             utils/validate_data_dir.sh --no-feats "data/${dset}"
         done

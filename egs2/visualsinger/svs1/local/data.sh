@@ -14,6 +14,7 @@ tolerance=0.2        # max audio/video length mismatch (s)
 demo_utts_per_singer=30
 demo_ood_utts_per_singer=8
 demo_scale=1.0
+nj=2                 # processes generating the demo corpus
 python=${python:-python3}
 
 . utils/parse_options.sh || exit 1
@@ -35,7 +36,7 @@ if [ -z "${corpus}" ]; then
         log "Generating the demo corpus into ${corpus}"
         ${python} -m espnet2_ext.bin.make_demo_corpus --out "${corpus}" --seed "${seed}" --fs "${fs}" \
             --utts_per_singer "${demo_utts_per_singer}" --ood_utts_per_singer "${demo_ood_utts_per_singer}" \
-            --scale "${demo_scale}" --overwrite
+            --scale "${demo_scale}" --nj "${nj}" --overwrite
     fi
 fi
 
