@@ -6,6 +6,7 @@ decoding, scoring), not the quality of the models.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +22,8 @@ def recipe_copy(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     dst = root / "svs1"
     shutil.copytree(RECIPE, dst, ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads"))
-    lip_conf = (dst / "conf" / "lip_pretrain.yaml").read_text().replace("epochs: 6", "epochs: 1")
+    lip_conf, n = re.subn(r"(?m)^epochs: \d+", "epochs: 1", (dst / "conf" / "lip_pretrain.yaml").read_text())
+    assert n == 1, "conf/lip_pretrain.yaml has no 'epochs:' line"
     (dst / "conf" / "lip_pretrain_test.yaml").write_text(lip_conf)
     return dst
 
@@ -46,6 +48,10 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     exp = recipe_copy / "exp"
     for system in ("svs_stylesinger", "svs_performsinger"):
         assert (exp / system / "valid.loss.best.pth").exists(), system
+        assert (exp / system / "images" / "loss.png").exists(), f"{system}: training curves not plotted"
+    lip_log = (exp / "lip_pretrain" / "train.log").read_text()
+    assert lip_log.count("epoch 1:") == 1, "lip pretraining log lines written twice"
+    assert (exp / "score_cache").is_dir() and list((exp / "score_cache").glob("*.npz"))
     decode = sorted(exp.glob("svs_performsinger/decode_*/test"))
     assert decode, "no decode dir for svs_performsinger"
     test_dir = decode[0]
