@@ -81,3 +81,57 @@ def test_performsinger_uses_the_prior_only_when_weighted_and_stays_duration_free
         tiny_model(duration_prior={"weight": 1.0, "tau": 2.0})
     with pytest.raises(ValueError, match="sigma"):
         base.set_duration_prior(weight=1.0, sigma=0.0)
+    with pytest.raises(ValueError, match="max_span_s"):
+        base.set_duration_prior(weight=1.0, sigma=0.5, max_span_s=0.0)
+    # a span bound longer than any phone of this line leaves the durations as they were
+    base.set_duration_prior(weight=50.0, sigma=0.1, max_span_s=float(a["duration"].max()) / FR + 0.01)
+    assert torch.equal(base.inference(**_infer_inputs(batch), steps=2, seed=1)["duration"], a["duration"])
+    assert tiny_model(duration_prior={"weight": 1.0, "max_span_s": 2.0}).duration_prior["max_span_s"] == 2.0
+
+
+def full_matrix_viterbi(emis, mu, weight, sigma):
+    """Reference: the same recursion over every (start, end) pair, O(T^2) per phone."""
+    n, t = emis.shape
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(emis, axis=1)], axis=1)
+    span = np.arange(t + 1)[None, :] - np.arange(t + 1)[:, None]
+    logd = np.log(np.maximum(span, 1) + 1.0)
+    prev = np.full(t + 1, -np.inf)
+    prev[0] = 0.0
+    back = np.zeros((n, t + 1), dtype=np.int64)
+    for k in range(n):
+        score = prev[:, None] + (cum[k][None, :] - cum[k][:, None]) - 0.5 * weight * ((logd - mu[k]) / sigma) ** 2
+        score = np.where(span >= 1, score, -np.inf)
+        back[k] = np.argmax(score, axis=0)
+        prev = score[back[k], np.arange(t + 1)]
+    ends, e = np.zeros(n, dtype=np.int64), t
+    for k in range(n - 1, -1, -1):
+        ends[k], e = e, back[k, e]
+    return np.diff(np.concatenate([[0], ends]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_banded_recursion_equals_the_full_matrix_one(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 9))
+    t = int(rng.integers(n, 60))
+    emis = rng.normal(size=(n, t)) * 2.0
+    mu = np.log1p(rng.uniform(1, 10, size=n))
+    for weight in (0.0, 3.0):
+        ref = full_matrix_viterbi(emis, mu, weight, 0.5)
+        assert prior_viterbi(emis, mu, weight, 0.5).tolist() == ref.tolist()
+        # a bound no shorter than the longest phone of the best path changes nothing
+        assert prior_viterbi(emis, mu, weight, 0.5, max_span=int(ref.max())).tolist() == ref.tolist()
+
+
+def test_max_span_bounds_every_phone_and_infeasible_bounds_raise():
+    durs = [3, 20, 5]
+    e = block_emissions(durs)
+    assert prior_viterbi(e, np.zeros(3), 0.0, 0.5).tolist() == durs
+    bounded = prior_viterbi(e, np.zeros(3), 0.0, 0.5, max_span=12)
+    assert bounded.max() <= 12 and bounded.sum() == 28
+    with pytest.raises(ValueError, match="cannot fill"):
+        prior_viterbi(e, np.zeros(3), 0.0, 0.5, max_span=9)  # 3 x 9 < 28
+    # in seconds, through durations_with_prior: raised to T / N when it could not fill the line
+    lp = np.log(np.full((3, 40), 1.0 / 3))
+    d = durations_with_prior(lp, np.zeros(3), 120, FR, FPS, weight=0.0, sigma=0.5, max_span_s=0.05)
+    assert d.sum() == 120 and d.max() <= 40

@@ -78,7 +78,7 @@ def test_decode_configs(name, sampler):
     args = get_parser().parse_args(["--config", str(CONF / name), "--output_dir", "x", "--model_file", "m.pth",
                                     "--data_path_and_name_and_type", "a,b,c"])
     assert args.sampler == sampler and args.steps == conf["steps"]
-    for key in ("duration_source", "duration_prior_weight", "duration_prior_sigma"):
+    for key in ("duration_source", "duration_prior_weight", "duration_prior_sigma", "duration_prior_max_span_s"):
         assert getattr(args, key) == conf.get(key)  # every key of the file reaches the decoder
 
 

@@ -74,7 +74,8 @@ def inference(args: argparse.Namespace) -> None:
             raise ValueError(f"--duration_source {args.duration_source}: {type(model.svs).__name__} has no duration "
                              "source to choose; drop the option")
         model.svs.set_duration_source(args.duration_source)
-    if args.duration_prior_weight is not None or args.duration_prior_sigma is not None:
+    prior_opts = (args.duration_prior_weight, args.duration_prior_sigma, args.duration_prior_max_span_s)
+    if any(v is not None for v in prior_opts):
         if not hasattr(model.svs, "set_duration_prior"):
             raise ValueError(f"--duration_prior_*: {type(model.svs).__name__} has no duration prior; drop the options")
         prior = dict(model.svs.duration_prior)
@@ -82,6 +83,8 @@ def inference(args: argparse.Namespace) -> None:
             prior["weight"] = args.duration_prior_weight
         if args.duration_prior_sigma is not None:
             prior["sigma"] = args.duration_prior_sigma
+        if args.duration_prior_max_span_s is not None:
+            prior["max_span_s"] = args.duration_prior_max_span_s
         model.svs.set_duration_prior(**prior)
     logging.info(f"durations from: {getattr(model.svs, 'duration_source', type(model.svs).__name__)}"
                  + (f", duration prior {model.svs.duration_prior}" if hasattr(model.svs, "duration_prior") else ""))
@@ -199,6 +202,9 @@ def get_parser() -> argparse.ArgumentParser:
                              "(0: off; default: the training config's)")
     parser.add_argument("--duration_prior_sigma", type=float, default=None,
                         help="PerformSinger: sigma of that log-normal prior (default: the training config's)")
+    parser.add_argument("--duration_prior_max_span_s", type=float, default=None,
+                        help="PerformSinger: longest phone (s) the prior's Viterbi considers; bounds its "
+                             "O(T x span) cost on long lines (default: the training config's, none)")
     parser.add_argument(
         "--vocoder", default="auto", choices=["auto", "griffin_lim", "hifigan_pretrained", "hifigan"],
     )

@@ -20,6 +20,8 @@ video frame. weight 0 reduces to a (sub-frame) monotonic alignment of the poster
 prior's strength is weight / sigma^2.
 """
 
+from typing import Optional
+
 import numpy as np
 
 
@@ -35,40 +37,60 @@ def mel_grid_logp(logp: np.ndarray, n_mel: int, frame_rate: float, video_fps: fl
     return out * (video_fps / frame_rate)
 
 
-def prior_viterbi(emis: np.ndarray, mu: np.ndarray, weight: float, sigma: float) -> np.ndarray:
+def prior_viterbi(emis: np.ndarray, mu: np.ndarray, weight: float, sigma: float,
+                  max_span: Optional[int] = None) -> np.ndarray:
     """emis (N, T) per-frame log scores, mu (N,) log(d + 1) -> durations (N,) int64 >= 1, sum T.
 
-    Raises ValueError when T < N (every phone needs a frame).
+    Each phone's span d runs over 1..D, D = T - N + 1 (the other phones need a frame each), or
+    ``max_span`` frames if smaller: the work is O(N D T) and the memory O(D T), so a bound keeps
+    long lines at high frame rates tractable (exact whenever no phone is longer than it).
+    Raises ValueError when T < N (every phone needs a frame) or N * max_span < T.
     """
     n, t = emis.shape
     if t < n:
         raise ValueError(f"{t} frames cannot hold {n} phones (each needs >= 1 frame)")
     if sigma <= 0:
         raise ValueError(f"duration prior sigma must be > 0, got {sigma}")
+    d_max = t - n + 1
+    if max_span is not None:
+        if max_span < 1 or n * max_span < t:
+            raise ValueError(f"{n} phones of at most {max_span} frames cannot fill {t} frames")
+        d_max = min(d_max, int(max_span))
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(emis, axis=1)], axis=1)  # (N, T + 1)
-    span = np.arange(t + 1)[None, :] - np.arange(t + 1)[:, None]  # span[s, e] = e - s
-    valid = span >= 1
-    logd = np.log(np.maximum(span, 1) + 1.0)
+    ends = np.arange(t + 1)  # e
+    d = np.arange(1, d_max + 1)  # (D,) span lengths
+    starts = ends[None, :] - d[:, None]  # (D, T + 1): s = e - d
+    ok = starts >= 0
+    starts = np.maximum(starts, 0)
+    logd = np.log(d + 1.0)  # (D,)
     prev = np.full(t + 1, -np.inf)
     prev[0] = 0.0
     back = np.zeros((n, t + 1), dtype=np.int64)
     for k in range(n):
-        prior = -0.5 * weight * ((logd - mu[k]) / sigma) ** 2  # (T + 1, T + 1) over (s, e)
-        score = prev[:, None] + (cum[k][None, :] - cum[k][:, None]) + prior
-        score = np.where(valid, score, -np.inf)
-        back[k] = np.argmax(score, axis=0)
-        prev = score[back[k], np.arange(t + 1)]
+        prior = -0.5 * weight * ((logd - mu[k]) / sigma) ** 2  # (D,)
+        score = prev[starts] + (cum[k][None, :] - cum[k][starts]) + prior[:, None]  # (D, T + 1)
+        score = np.where(ok, score, -np.inf)
+        best = np.argmax(score, axis=0)  # (T + 1,) index of the best span per end frame
+        back[k] = ends - d[best]
+        prev = score[best, ends]
     if not np.isfinite(prev[t]):
         raise ValueError("no monotonic path through the scores")
-    ends = np.zeros(n, dtype=np.int64)
+    out_ends = np.zeros(n, dtype=np.int64)
     e = t
     for k in range(n - 1, -1, -1):
-        ends[k] = e
+        out_ends[k] = e
         e = back[k, e]
-    return np.diff(np.concatenate([[0], ends]))
+    return np.diff(np.concatenate([[0], out_ends]))
 
 
 def durations_with_prior(logp: np.ndarray, mu: np.ndarray, n_mel: int, frame_rate: float, video_fps: float,
-                         weight: float, sigma: float) -> np.ndarray:
-    """logp (N, T_v) frame posteriors + mu (N,) predictor log(d + 1) -> durations (N,) in mel frames."""
-    return prior_viterbi(mel_grid_logp(logp, n_mel, frame_rate, video_fps), mu, weight, sigma)
+                         weight: float, sigma: float, max_span_s: Optional[float] = None) -> np.ndarray:
+    """logp (N, T_v) frame posteriors + mu (N,) predictor log(d + 1) -> durations (N,) in mel frames.
+
+    ``max_span_s``: longest phone considered, in seconds (None: any); raised to T / N when the
+    phones could not fill the line otherwise."""
+    max_span = None
+    if max_span_s is not None:
+        n = logp.shape[0]
+        max_span = max(int(np.ceil(max_span_s * frame_rate)), -(-n_mel // n))
+    return prior_viterbi(mel_grid_logp(logp, n_mel, frame_rate, video_fps), mu, weight, sigma, max_span)

@@ -65,7 +65,7 @@ LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1
 DURATION_SOURCES = ("predictor", "lipreader", "attention", "aligner")
 VIDEO_DURATION_SOURCES = ("lipreader", "attention", "aligner")
 LIP_READER_DEFAULTS = dict(hidden=64)
-DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5)
+DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5, max_span_s=None)
 FUSIONS = ("vcfm", "sma")
 
 
@@ -240,13 +240,17 @@ class PerformSinger(AbsSVS):
         self.duration_source = name
 
     # ------------------------------------------------------------------ shared pieces
-    def set_duration_prior(self, weight: float = 0.0, sigma: float = 0.5) -> None:
-        """Weight and sigma of the duration predictor's prior on the video timing (see
-        ``duration_prior``); decoding may override them (``visual_svs_inference
+    def set_duration_prior(self, weight: float = 0.0, sigma: float = 0.5, max_span_s: Optional[float] = None) -> None:
+        """Weight and sigma of the duration predictor's prior on the video timing, and the longest
+        phone its Viterbi considers in seconds (None: any; bound it for long lines at high frame
+        rates, see ``duration_prior``); decoding may override them (``visual_svs_inference
         --duration_prior_weight``), since they do not change training."""
         if weight < 0 or sigma <= 0:
             raise ValueError(f"PerformSinger duration_prior: weight must be >= 0 and sigma > 0, got {weight}, {sigma}")
-        self.duration_prior = {"weight": float(weight), "sigma": float(sigma)}
+        if max_span_s is not None and max_span_s <= 0:
+            raise ValueError(f"PerformSinger duration_prior: max_span_s must be > 0 seconds or null, got {max_span_s}")
+        self.duration_prior = {"weight": float(weight), "sigma": float(sigma),
+                               "max_span_s": None if max_span_s is None else float(max_span_s)}
 
     def _phone_content(self, phones, phone_lengths, midi, spembs, lip, lip_lengths, read_lips=True):
         """-> CF (B, N, H) (with speaker and, if visual, fused), phone mask, SF (B, 1, H), fusion output,
@@ -313,7 +317,8 @@ class PerformSinger(AbsSVS):
                 continue
             n_mel = max(n, int(round(t * self.frame_rate / self.video_fps)))
             d = durations_with_prior(lp[b, :n, :t], mu[b, :n], n_mel, self.frame_rate, self.video_fps,
-                                     self.duration_prior["weight"], self.duration_prior["sigma"])
+                                     self.duration_prior["weight"], self.duration_prior["sigma"],
+                                     self.duration_prior["max_span_s"])
             out[b, :n] = torch.from_numpy(d).to(out.device)
         return out
 
