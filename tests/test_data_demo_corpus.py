@@ -100,3 +100,9 @@ def test_mouth_opening_follows_phones():
     assert np.ptp(centres[:, 0]) > 1.0
     face, mouth = base_face(192)
     assert face.shape == (192, 192, 3) and 80 < mouth[0] < 110 and 100 < mouth[1] < 125
+
+
+def test_bad_process_count_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="--nj"):
+        make_demo_corpus(tmp_path / "c", nj=0, num_singers=1, num_ood=0, utts_per_singer=1)
+    assert not (tmp_path / "c").exists()

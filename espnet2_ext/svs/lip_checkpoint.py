@@ -42,7 +42,8 @@ def _unwrap(obj, path: str) -> Dict[str, torch.Tensor]:
 
 
 def read_lip_state(path: str):
-    """Returns (state_dict, layout) with layout "project" or "lrw"."""
+    """Returns (state_dict, layout, conf): layout "project" or "lrw"; conf the encoder options the
+    project layout saved with the weights ({} for LRW checkpoints)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"lip encoder checkpoint not found: {path}")
     try:
@@ -50,12 +51,12 @@ def read_lip_state(path: str):
     except Exception as e:  # noqa: BLE001
         raise LipCheckpointError(f"{path}: cannot be read as a torch checkpoint ({e})") from e
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
-        return dict(obj["state_dict"]), "project"
+        return dict(obj["state_dict"]), "project", dict(obj.get("conf") or {})
     state = _unwrap(obj, path)
     dropped = [k for k in state if k.startswith(BACKEND_PREFIXES)]
     if dropped:
         logging.info(f"{path}: ignoring {len(dropped)} temporal back-end keys ({', '.join(BACKEND_PREFIXES)}*)")
-    return {k: v for k, v in state.items() if not k.startswith(BACKEND_PREFIXES)}, "lrw"
+    return {k: v for k, v in state.items() if not k.startswith(BACKEND_PREFIXES)}, "lrw", {}
 
 
 def _fmt(keys: List[str], n: int = 20) -> str:
@@ -65,7 +66,7 @@ def _fmt(keys: List[str], n: int = 20) -> str:
 
 def load_lip_encoder(encoder: torch.nn.Module, path: str) -> str:
     """Loads ``path`` into ``encoder`` after checking every key; returns the detected layout."""
-    state, layout = read_lip_state(path)
+    state, layout, saved_conf = read_lip_state(path)
     own = encoder.state_dict()
     optional = [k for k in own if k.endswith("num_batches_tracked")]
     if layout == "lrw":
@@ -79,7 +80,7 @@ def load_lip_encoder(encoder: torch.nn.Module, path: str) -> str:
     )
     if layout == "project":
         # Weights trained at one input resolution read another one badly, with no shape error.
-        saved = torch.load(path, map_location="cpu", weights_only=True).get("conf", {}).get("input_size")
+        saved = saved_conf.get("input_size")
         wanted = getattr(encoder, "input_size", None)
         if saved != wanted:
             raise LipCheckpointError(

@@ -181,7 +181,8 @@ class PerformSinger(AbsSVS):
                 through the lip-to-phone aligner's posteriors, needs fusion_conf.aligner: true).
             duration_prior: with duration_source lipreader, attention or aligner: weight (0.0: off) and
                 sigma (0.5) of the duration predictor's log-normal prior in the explicit-duration
-                Viterbi of duration_prior.py (mel-grid boundaries); inference only.
+                Viterbi of duration_prior.py (mel-grid boundaries), and max_span_s (None: no bound),
+                the longest phone in seconds that Viterbi considers; inference only.
             lip_reader_conf: None (no head), or the lip-reading head's options: hidden (64),
                 the width of its temporal conv and of each BiGRU direction; its classes are the
                 token list (idim). Needs use_visual.
