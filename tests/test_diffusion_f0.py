@@ -168,3 +168,12 @@ def test_tiny_predictor_learns_a_contour_off_the_note():
         assert torch.equal(res["f0"] > 0, v), sampler
         err = (12 * torch.log2(res["f0"][v] / f0[v])).abs().mean()
         assert err < 0.7, (sampler, float(err))
+
+
+def test_validation_losses_repeat():
+    pred = F0DiffusionPredictor(10, TINY)
+    f0, cond, mask, _ = _batch()
+    pred.eval()
+    with torch.no_grad():
+        a, b = pred(f0, cond, mask), pred(f0, cond, mask)
+    assert float(a["f0_loss"]) == float(b["f0_loss"]) and float(a["uv_loss"]) == float(b["uv_loss"])

@@ -128,3 +128,32 @@ def test_default_conf_is_paper_size():
     assert len(dec.denoiser.layers) == 20 and dec.denoiser.in_proj.out_channels == 256
     assert dec.schedule.num_steps == 100
     assert float(dec.schedule.betas[-1]) == pytest.approx(0.06)
+
+
+def test_validation_loss_repeats_and_leaves_the_global_rng_alone():
+    """eval mode: same draws at every call (epochs compare by the model); train mode: fresh draws."""
+    dec = MelDiffusionDecoder(8, 12, TINY)
+    mel, cond, mask = _batch(B=4)
+    dec.eval()
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    with torch.no_grad():
+        a, b = dec(mel, cond, mask)["loss"], dec(mel, cond, mask)["loss"]
+    assert float(a) == float(b)
+    assert torch.equal(torch.get_rng_state(), state)
+    dec.train()
+    with torch.no_grad():
+        c, d = dec(mel, cond, mask)["loss"], dec(mel, cond, mask)["loss"]
+    assert float(c) != float(d)
+
+
+def test_validation_steps_cover_the_range():
+    from espnet2_ext.svs.diffusion.schedule import DiffusionSchedule
+
+    s = DiffusionSchedule("linear", 100)
+    t, eps = s.loss_draws(torch.zeros(4, 3, 2), training=False)
+    assert t.tolist() == [12, 37, 62, 87] and eps.shape == (4, 3, 2)
+    t, _ = s.loss_draws(torch.zeros(3, 1), training=False, high=10)
+    assert t.tolist() == [1, 5, 8]
+    t, _ = s.loss_draws(torch.zeros(1, 1), training=False)
+    assert t.tolist() == [50]

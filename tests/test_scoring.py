@@ -155,3 +155,30 @@ def test_reference_cache_gives_the_same_scores(tmp_path):
     Scorer(FS, HOP, cache_dir=str(cache)).score(gen, tone(230.0), "", None, None, None, None, None)
     Scorer(FS, 128, cache_dir=str(cache)).score(gen, ref, "", None, None, None, None, None)
     assert len(list(cache.glob("*.npz"))) == 3
+
+
+def test_results_table_means_over_seeds(tmp_path):
+    """svs_x (seed 0) + svs_x_seed1 + svs_x_seed2 -> one mean ± sd row per (tag, set); lone systems get none."""
+    exp = tmp_path / "exp"
+    for system, mae, cos in [("svs_x", 2.0, 0.5), ("svs_x_seed1", 3.0, 0.7), ("svs_x_seed2", 4.0, None),
+                             ("svs_y", 9.0, 0.1)]:
+        d = exp / system / "decode_a" / "test"
+        d.mkdir(parents=True)
+        (d / "scores.json").write_text(json.dumps({"mcd": 10.0, "dur_mae_frames": mae, "cos": cos,
+                                                   "num_utts": 3}))
+    make_results_table.main(["--exp_dir", str(exp), "--out", str(tmp_path / "R.md")])
+    text = (tmp_path / "R.md").read_text()
+    seeds = text.split("## Mean ± sd over training seeds")[1]
+    rows = [line for line in seeds.splitlines() if line.startswith("| svs_")]
+    assert len(rows) == 1 and rows[0].startswith("| svs_x | decode_a | test | 3 |")
+    assert "3.00 ± 1.00" in rows[0]  # dur MAE mean and sample sd of 2, 3, 4
+    assert "10.00 ± 0.00" in rows[0] and "| n/a |" in rows[0]  # a seed without Cos -> n/a
+    assert "| svs_x_seed1 | decode_a | test |" in text.split("## Mean")[0]  # per-seed rows stay
+
+
+def test_results_table_without_seeds_has_no_seed_section(tmp_path):
+    d = tmp_path / "exp" / "svs_x" / "decode_a" / "test"
+    d.mkdir(parents=True)
+    (d / "scores.json").write_text(json.dumps({"mcd": 10.0, "num_utts": 3}))
+    make_results_table.main(["--exp_dir", str(tmp_path / "exp"), "--out", str(tmp_path / "R.md")])
+    assert "over training seeds" not in (tmp_path / "R.md").read_text()

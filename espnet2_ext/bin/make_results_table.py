@@ -4,6 +4,9 @@
     exp/*/decode_*/*/scores.json (+ --gt_scores files) -> rows (system, decode tag, set)
       columns: MCD, FFE, Cos, LSE-C, LSE-D, dur MAE (frames), boundary hit @40 ms, #utts
       GT rows (system "gt" or --gt_scores) first; null -> "n/a" with a numbered footnote (reason)
+    seeds: exp dirs svs_x_seed<k> (``./run.sh --tag x_seed<k> --train_args "--seed <k>"``) join
+      svs_x (seed 0) in a second table: mean and sample standard deviation over the seeds, per
+      (system, decode tag, set), when a system has >= 2 of them
     -> --out (RESULTS.md), written atomically
 
 Usage:
@@ -14,6 +17,8 @@ import argparse
 import json
 import logging
 import os
+import re
+import statistics
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -72,6 +77,40 @@ def render(rows: List[Dict]) -> str:
     return out
 
 
+SEED_RE = re.compile(r"^(?P<base>.+)_seed(?P<seed>\d+)$")
+
+
+def seed_groups(rows: List[Dict]) -> Dict[Tuple[str, str, str], List[Dict]]:
+    """(base system, tag, set) -> its rows over seeds: svs_x (seed 0) and every svs_x_seed<k>;
+    only groups with at least two seeds."""
+    bases = {m.group("base") for r in rows if (m := SEED_RE.match(r["system"]))}
+    groups: Dict[Tuple[str, str, str], List[Dict]] = {}
+    for r in rows:
+        m = SEED_RE.match(r["system"])
+        base = m.group("base") if m else r["system"]
+        if base in bases and r["system"] != "gt":
+            groups.setdefault((base, r["tag"], r["set"]), []).append(r)
+    return {k: v for k, v in sorted(groups.items()) if len(v) >= 2}
+
+
+def render_seeds(groups: Dict[Tuple[str, str, str], List[Dict]]) -> str:
+    """Markdown table of mean ± sample sd over seeds ("" without groups); n/a where a seed lacks a value."""
+    if not groups:
+        return ""
+    head = "| System | Decode | Set | #seeds | " + " | ".join(c[1] for c in COLUMNS) + " |"
+    lines = ["## Mean ± sd over training seeds", "", head, "|" + "---|" * (len(COLUMNS) + 4)]
+    for (base, tag, dset), rs in groups.items():
+        cells = []
+        for key, _, fmt in COLUMNS:
+            vals = [r["scores"].get(key) for r in rs]
+            if any(v is None for v in vals):
+                cells.append("n/a")
+            else:
+                cells.append(fmt.format(statistics.mean(vals)) + " ± " + fmt.format(statistics.stdev(vals)))
+        lines.append(f"| {base} | {tag} | {dset} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(cmd=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exp_dir", required=True)
@@ -81,6 +120,9 @@ def main(cmd=None) -> None:
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
     rows = collect(Path(args.exp_dir), args.gt_scores)
     text = render(rows)
+    seeds = render_seeds(seed_groups(rows))
+    if seeds:
+        text += "\n" + seeds
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -5,6 +5,7 @@
       --log2, min-max [6, 10] -> [-1, 1], unvoiced gaps linearly interpolated--> x0 (B, T, 1)
     F0:  Gaussian diffusion on x0 with a WaveNet eps_theta(x_t, t, cond)
          f0_loss = L1(eps_theta, eps) on voiced, valid frames                 (DiffSinger eq. 6)
+         (eval mode: fixed draws of t and eps, schedule.loss_draws)
     U/V: a convolutional classifier head on the condition (NOT multinomial diffusion):
          cond (B, T, cond_dim) -> [Conv1d k -> ReLU -> LayerNorm -> Dropout] x n -> Linear -> logit
          uv_loss = BCE(logit, f0 > 0) on valid frames
@@ -142,8 +143,7 @@ class F0DiffusionPredictor(nn.Module):
         """f0 (B, T) Hz (0 = unvoiced), cond (B, T, cond_dim), mask (B, T) bool -> {"f0_loss", "uv_loss"}."""
         voiced = (f0 > 0) & mask
         x0 = (self.encode_f0(f0) * mask.to(f0.dtype))[..., None]  # (B, T, 1)
-        t = self.schedule.sample_steps(f0.shape[0], f0.device)
-        noise = torch.randn_like(x0)
+        t, noise = self.schedule.loss_draws(x0, self.training)  # (B,), (B, T, 1)
         eps = self.denoiser(self.schedule.q_sample(x0, t, noise), t, cond, mask)
         f0_loss = masked_noise_loss(eps, noise, voiced, self.conf["loss"])
         logit = self.uv_head(cond, mask)

@@ -2,6 +2,8 @@
 
     training:   mel (B, T, odim) --clamp [-c, c], / c--> x0 in [-1, 1]
                 t ~ U[0, N) (shallow: U[0, K)), eps ~ N(0, I)
+                (validation, eval mode: fixed t spread over the range and seeded eps, so that
+                 epochs compare by the model, not the draw: schedule.loss_draws)
                 x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps                 (DDPM eq. 4)
                 loss = masked |eps_theta(x_t, t, cond) - eps|  (L1, or L2)   (DiffSinger eq. 6)
                        or, with prediction "x0", masked |x0_theta(x_t, t, cond) - x0|
@@ -90,8 +92,7 @@ class MelDiffusionDecoder(torch.nn.Module):
         m = mask[..., None].to(mel.dtype)
         x0 = self._to_unit(mel) * m  # (B, T, odim)
         k = self.conf["shallow_k"]
-        t = self.schedule.sample_steps(mel.shape[0], mel.device, high=k if k > 0 else None)
-        noise = torch.randn_like(x0)
+        t, noise = self.schedule.loss_draws(x0, self.training, high=k if k > 0 else None)  # (B,), (B, T, odim)
         xt = self.schedule.q_sample(x0, t, noise)
         out = self.denoiser(xt, t, cond, mask)
         target = x0 if self.conf["prediction"] == "x0" else noise

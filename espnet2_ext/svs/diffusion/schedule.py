@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 
 import torch
 
+VALID_SEED = 1234  # seed of the noise of validation losses (loss_draws)
 
 def make_betas(schedule: str, num_steps: int, beta_min: float = 1e-4, beta_max: float = 0.06) -> torch.Tensor:
     """Return the (num_steps,) float64 noise schedule.
@@ -99,3 +100,21 @@ class DiffusionSchedule(torch.nn.Module):
         """Uniform random training steps in [0, high) (default: all steps), (B,) long."""
         high = self.num_steps if high is None else high
         return torch.randint(0, high, (batch,), device=device, generator=generator)
+
+    def loss_draws(self, x0: torch.Tensor, training: bool, high: Optional[int] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Steps t (B,) and noise eps (like x0 (B, ...)) of a diffusion loss.
+
+        training: t ~ U[0, high), eps ~ N(0, I) from the global RNG (DDPM training).
+        otherwise (validation): the same draws at every call, so that the valid loss of two epochs
+            differs by the model only, not by the luck of the draw (which picks the best model):
+            t evenly spread over [0, high) across the batch, eps from a generator seeded with
+            VALID_SEED; the global RNG is left untouched.
+        """
+        high = self.num_steps if high is None else high
+        if training:
+            return self.sample_steps(x0.shape[0], x0.device, high), torch.randn_like(x0)
+        b = x0.shape[0]
+        t = ((torch.arange(b, dtype=torch.float64) + 0.5) * high / b).long().clamp(max=high - 1).to(x0.device)
+        g = torch.Generator(device="cpu").manual_seed(VALID_SEED)
+        eps = torch.randn(x0.shape, generator=g, dtype=torch.float32).to(device=x0.device, dtype=x0.dtype)
+        return t, eps

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The paper's Table 3 (and Table 1's baselines) on this recipe, over training seeds.
+# Run after ./run.sh (stages 1-5 and the default stage two must be done):
+#   local/run_ablations.sh                                   the defaults below
+#   local/run_ablations.sh --systems "performsinger performsinger_single_stage" --seeds "0 1 2 3"
+#
+#   stage 6 of each (system, seed), up to --jobs at once, one CPU thread each:
+#       seed 0 -> exp/svs_<system>  (the one ./run.sh trains; skipped when its .done exists)
+#       seed k -> exp/svs_<system>_seed<k>   (./run.sh --tag <system>_seed<k> --train_args "--seed k")
+#   stages 7-8 of all of them in one ./run.sh call (test sets only)
+#       -> exp/svs_*/<decode tag>/<set>/scores.json, and exp/RESULTS.md with a table of
+#          mean ± sd over the seeds of each system
+# Every step is a run.sh step with its .done marker: a re-run resumes where it stopped.
+set -euo pipefail
+
+systems="performsinger performsinger_single_stage sma hpmdubbing hpmdubbing_p"
+seeds="0 1 2"
+jobs=2
+run_opts=""   # extra options of every ./run.sh call (e.g. --inference_config conf/decode_ddim.yaml)
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --systems) systems=$2; shift 2 ;;
+        --seeds) seeds=$2; shift 2 ;;
+        --jobs) jobs=$2; shift 2 ;;
+        --run_opts) run_opts=$2; shift 2 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) log "Error: unknown option $1 (options: --systems, --seeds, --jobs, --run_opts)"; exit 1 ;;
+    esac
+done
+case "${jobs}" in ''|*[!0-9]*|0) log "Error: --jobs must be a positive integer, got '${jobs}'"; exit 1 ;; esac
+for s in ${systems}; do
+    [ -f "conf/train_${s}.yaml" ] || { log "Error: conf/train_${s}.yaml not found (--systems takes names x of conf/train_x.yaml)"; exit 1; }
+done
+for k in ${seeds}; do
+    case "${k}" in ''|*[!0-9]*) log "Error: --seeds takes non-negative integers, got '${k}'"; exit 1 ;; esac
+done
+
+exp_name() {  # system seed -> exp dir name
+    if [ "$2" = 0 ]; then echo "svs_$1"; else echo "svs_$1_seed$2"; fi
+}
+
+log "Stage 6 of $(echo ${systems} | wc -w) systems x seeds {${seeds}}, ${jobs} at a time (logs: exp/<system>/run_ablations.log)"
+names=() decode_systems=""
+for s in ${systems}; do
+    for k in ${seeds}; do
+        name=$(exp_name "${s}" "${k}")
+        decode_systems+=" ${name}"
+        tag_opts=()
+        [ "${k}" != 0 ] && tag_opts=(--tag "${s}_seed${k}" --train_args "--seed ${k}")
+        while [ "$(jobs -rp | wc -l)" -ge "${jobs}" ]; do wait -n || true; done
+        mkdir -p "exp/${name}"
+        # shellcheck disable=SC2086
+        ./run.sh --stage 6 --stop_stage 6 --train_config "conf/train_${s}.yaml" --train_nthreads 1 \
+            "${tag_opts[@]}" ${run_opts} > "exp/${name}/run_ablations.log" 2>&1 &
+        names+=("${name}")
+        log "started ${name} (pid $!)"
+    done
+done
+wait || true
+failed=""
+for name in "${names[@]}"; do  # stage 6 leaves exp/<name>/.done only when the training succeeded
+    [ -f "exp/${name}/.done" ] || failed+=" ${name}"
+done
+if [ -n "${failed}" ]; then
+    log "Error: stage 6 failed for${failed} (see exp/<name>/run_ablations.log and exp/<name>/train.log)"
+    exit 1
+fi
+
+log "Stages 7-8 of${decode_systems}"
+# shellcheck disable=SC2086
+./run.sh --stage 7 --stop_stage 8 --decode_systems "${decode_systems# }" --ref_settings "" --lip_controls "" ${run_opts}
+log "Done: exp/RESULTS.md"
