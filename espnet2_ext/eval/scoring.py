@@ -75,7 +75,7 @@ class Scorer:
         path = None
         if self.cache_dir:
             h = hashlib.sha1(np.ascontiguousarray(ref_wav, dtype=np.float32).tobytes())
-            h.update(f"mcep:{self.fs}:1024:256;f0:{self.hop}".encode())
+            h.update(f"mcep:{self.fs}:{mcd.MCEP_N_FFT}:{mcd.MCEP_N_SHIFT};f0:{self.hop}".encode())
             path = os.path.join(self.cache_dir, h.hexdigest() + ".npz")
             if os.path.isfile(path):
                 with np.load(path) as z:
@@ -104,7 +104,7 @@ class Scorer:
             path = self._timed("mcd", mcd.dtw_path, mc_g, mc_r)
             out["mcd"] = mcd.mcd_from_mceps(mc_g, mc_r, path)
             f0_g = self._timed("ffe", extract_f0, gen_wav, self.fs, self.hop)[:, 0]
-            f0_path = ffe.mcep_path_to_f0_path(path, 1024, 256, self.hop)
+            f0_path = ffe.mcep_path_to_f0_path(path, mcd.MCEP_N_FFT, mcd.MCEP_N_SHIFT, self.hop)
             out["ffe"] = ffe.ffe(f0_g, f0_r, f0_path)
         else:
             out["mcd"] = out["ffe"] = None

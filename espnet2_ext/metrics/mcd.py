@@ -26,7 +26,11 @@ def mcep_params(fs: int) -> Tuple[int, float]:
     return (34 if fs < 32000 else 39), float(pysptk.util.mcepalpha(fs))
 
 
-def mel_cepstrum(wav: np.ndarray, fs: int, n_fft: int = 1024, n_shift: int = 256) -> np.ndarray:
+MCEP_N_FFT = 1024  # analysis window of the mel-cepstra (samples)
+MCEP_N_SHIFT = 256  # their frame shift (samples); the scorer's DTW-to-F0 mapping and cache key use both
+
+
+def mel_cepstrum(wav: np.ndarray, fs: int, n_fft: int = MCEP_N_FFT, n_shift: int = MCEP_N_SHIFT) -> np.ndarray:
     """(N,) float wav in [-1, 1] -> (T, order + 1) mel-cepstra, T = (N - n_fft) // n_shift + 1."""
     import pysptk
 
@@ -55,7 +59,8 @@ def mcd_from_mceps(gen: np.ndarray, ref: np.ndarray, path: Optional[np.ndarray] 
     return float(np.mean(10.0 / np.log(10.0) * np.sqrt(2.0 * diff2)))
 
 
-def mcd_dtw(gen_wav: np.ndarray, ref_wav: np.ndarray, fs: int, n_fft: int = 1024, n_shift: int = 256,
+def mcd_dtw(gen_wav: np.ndarray, ref_wav: np.ndarray, fs: int, n_fft: int = MCEP_N_FFT,
+            n_shift: int = MCEP_N_SHIFT,
             return_path: bool = False):
     """MCD-DTW (dB) between two waveforms at the same rate (optionally also the DTW path)."""
     g = mel_cepstrum(gen_wav, fs, n_fft, n_shift)
