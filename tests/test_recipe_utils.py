@@ -436,3 +436,9 @@ def test_run_ablations_rejects_bad_options(tmp_path, args, msg):
     script = _ablation_dir(tmp_path)
     p = run([script] + args, tmp_path, check=False)
     assert msg in p.stdout + p.stderr and not (tmp_path / "calls.txt").exists()
+
+
+def test_run_ablations_help_lists_its_defaults(tmp_path):
+    script = _ablation_dir(tmp_path)
+    p = run([script, "--help"], tmp_path, check=True)
+    assert '--seeds "0 1 2"' in p.stdout and "--jobs 2" in p.stdout and not (tmp_path / "calls.txt").exists()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The paper's Table 3 (and Table 1's baselines) on this recipe, over training seeds.
 # Run after ./run.sh (stages 1-5 and the default stage two must be done):
-#   local/run_ablations.sh                                   the defaults below
+#   local/run_ablations.sh                                   the defaults (--help lists them)
 #   local/run_ablations.sh --systems "performsinger performsinger_single_stage" --seeds "0 1 2 3"
 #
 #   stage 6 of each (system, seed), up to --jobs at once, one CPU thread each:
@@ -25,7 +25,9 @@ while [ $# -gt 0 ]; do
         --seeds) seeds=$2; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
         --run_opts) run_opts=$2; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"
+                   echo "Options: --systems \"${systems}\" --seeds \"${seeds}\" --jobs ${jobs} --run_opts \"${run_opts}\""
+                   exit 0 ;;
         *) log "Error: unknown option $1 (options: --systems, --seeds, --jobs, --run_opts)"; exit 1 ;;
     esac
 done
