@@ -60,11 +60,8 @@ def mcd_from_mceps(gen: np.ndarray, ref: np.ndarray, path: Optional[np.ndarray] 
 
 
 def mcd_dtw(gen_wav: np.ndarray, ref_wav: np.ndarray, fs: int, n_fft: int = MCEP_N_FFT,
-            n_shift: int = MCEP_N_SHIFT,
-            return_path: bool = False):
-    """MCD-DTW (dB) between two waveforms at the same rate (optionally also the DTW path)."""
+            n_shift: int = MCEP_N_SHIFT) -> float:
+    """MCD-DTW (dB) between two waveforms at the same rate."""
     g = mel_cepstrum(gen_wav, fs, n_fft, n_shift)
     r = mel_cepstrum(ref_wav, fs, n_fft, n_shift)
-    path = dtw_path(g, r)
-    value = mcd_from_mceps(g, r, path)
-    return (value, path) if return_path else value
+    return mcd_from_mceps(g, r, dtw_path(g, r))

@@ -17,6 +17,7 @@ import torch
 
 VALID_SEED = 1234  # seed of the noise of validation losses (loss_draws)
 
+
 def make_betas(schedule: str, num_steps: int, beta_min: float = 1e-4, beta_max: float = 0.06) -> torch.Tensor:
     """Return the (num_steps,) float64 noise schedule.
 
