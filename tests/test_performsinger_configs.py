@@ -45,7 +45,11 @@ def test_config_builds(name):
     print(f"{name}: {total / 1e6:.2f} M parameters ({lip / 1e6:.2f} M lip encoder, {trainable / 1e6:.2f} M trainable)")
     if use_visual:
         assert svs_conf["lip_encoder_conf"]["freeze"] is True
-        assert trainable == total - lip
+        head = svs_conf.get("lip_reader_conf") or {}
+        frozen = lip + (_count(model.lip_reader) if head.get("freeze") else 0)
+        assert trainable == total - frozen
+        # two-stage configs fit the head before stage two; the single-stage one trains it with the rest
+        assert bool(head.get("freeze")) is ("single_stage" not in name) or not head
     if "paper" in name:
         assert model.hidden == 256 and len(model.encoder.encoder.encoders) == 4
         assert model.decoder.conf["residual_layers"] == 20 and model.decoder.conf["residual_channels"] == 256

@@ -25,6 +25,9 @@ def recipe_copy(tmp_path_factory):
     lip_conf, n = re.subn(r"(?m)^epochs: \d+", "epochs: 1", (dst / "conf" / "lip_pretrain.yaml").read_text())
     assert n == 1, "conf/lip_pretrain.yaml has no 'epochs:' line"
     (dst / "conf" / "lip_pretrain_test.yaml").write_text(lip_conf)
+    fit_conf, n = re.subn(r"(?m)^epochs: \d+", "epochs: 1", (dst / "conf" / "lip_reader_fit.yaml").read_text())
+    assert n == 1, "conf/lip_reader_fit.yaml has no 'epochs:' line"
+    (dst / "conf" / "lip_reader_fit_test.yaml").write_text(fit_conf)
     return dst
 
 
@@ -43,12 +46,15 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
         "--local_data_opts", "--demo_utts_per_singer 4 --demo_ood_utts_per_singer 2",
         "--train_args", "--max_epoch 1 --batch_size 4",
         "--lip_pretrain_config", "conf/lip_pretrain_test.yaml",
+        "--lip_reader_fit_config", "conf/lip_reader_fit_test.yaml",
         "--ref_settings", "3", "--lip_controls", "shuffle", "--num_plots", "1",
     )
     exp = recipe_copy / "exp"
     for system in ("svs_stylesinger", "svs_performsinger"):
         assert (exp / system / "valid.loss.best.pth").exists(), system
         assert (exp / system / "images" / "loss.png").exists(), f"{system}: training curves not plotted"
+    assert (exp / "svs_performsinger" / "lip_reader" / "lip_reader.pth").exists(), "head not fitted before stage two"
+    assert "Stage two initialised from" in (exp / "svs_performsinger" / "train.log").read_text()
     lip_log = (exp / "lip_pretrain" / "train.log").read_text()
     assert lip_log.count("epoch 1:") == 1, "lip pretraining log lines written twice"
     assert (exp / "score_cache").is_dir() and list((exp / "score_cache").glob("*.npz"))

@@ -416,7 +416,7 @@ def test_run_ablations_trains_every_system_and_seed_then_scores_them_once(tmp_pa
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     train = [c for c in calls if "--stage 6" in c]
     assert len(train) == 4 and all("--train_nthreads 1" in c for c in train)
-    assert sum("--tag a_seed3 --train_args --seed 3" in c for c in train) == 1
+    assert sum("--tag a_seed3 --train_args --seed 3 --lip_reader_fit_args --seed 3" in c for c in train) == 1
     assert sum("--tag" not in c and "conf/train_b.yaml" in c for c in train) == 1  # seed 0: the default name
     score = [c for c in calls if "--stage 7" in c]
     assert len(score) == 1 and calls[-1] == score[0]

@@ -18,7 +18,8 @@ from espnet2_ext.svs.lip_encoder import DEFAULT_CONF
 COMPARED = [k for k in DEFAULT_CONF if k not in ("pretrained", "freeze")]
 
 
-def _load(path: str) -> dict:
+def load_mapping(path: str) -> dict:
+    """A YAML file that must hold a mapping (an empty file is {})."""
     with open(path, encoding="utf-8") as f:
         conf = yaml.safe_load(f) or {}
     if not isinstance(conf, dict):
@@ -28,8 +29,8 @@ def _load(path: str) -> dict:
 
 def lip_conf_mismatch(pretrain_config: str, svs_config: str) -> Optional[str]:
     """None when they fit, else a message naming both files and each differing option."""
-    pre = _load(pretrain_config).get("encoder_conf") or {}
-    svs = (_load(svs_config).get("svs_conf") or {}).get("lip_encoder_conf")
+    pre = load_mapping(pretrain_config).get("encoder_conf") or {}
+    svs = (load_mapping(svs_config).get("svs_conf") or {}).get("lip_encoder_conf")
     if svs is None:  # no lip encoder in this system
         return None
     diff = []

@@ -16,6 +16,8 @@ import sys
 
 import yaml
 
+from espnet2_ext.utils.logfile import log_to
+
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,23 +31,10 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _is_stderr(path: str) -> bool:
-    """True when stderr is already written to ``path`` (so logging it twice would repeat every line)."""
-    try:
-        a, b = os.fstat(sys.stderr.fileno()), os.stat(path)
-    except (OSError, ValueError, AttributeError):
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
 def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
-    log_path = os.path.join(args.out_dir, "train.log")
-    handlers = [logging.StreamHandler(sys.stderr)]
-    if not _is_stderr(log_path):  # run.pl already sends stderr to <out_dir>/train.log
-        handlers.append(logging.FileHandler(log_path))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+    log_to(os.path.join(args.out_dir, "train.log"))  # run.pl may already send stderr there
     with open(args.config, encoding="utf-8") as f:
         conf = yaml.safe_load(f) or {}
     from espnet2_ext.lipread.trainer import train

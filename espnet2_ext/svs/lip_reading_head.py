@@ -8,6 +8,10 @@
                 (B, N, T_v), the emission of a forced alignment of the known phone sequence
     loss (L_L): soft cross-entropy against the fraction of each frame that phone n covers
 
+Weights: ``save_lip_reader`` / ``load_lip_reader`` (format FORMAT: state dict + class names + sizes),
+written by ``espnet2_ext.bin.fit_lip_reader`` (lipread/head_fit.py) and loaded by PerformSinger's
+``lip_reader_conf: {pretrained: <path>}``.
+
 Two users: lip-reading pretraining (``espnet2_ext.lipread``, classes = the phones of the
 training labels, the encoder trained through it), and PerformSinger's ``duration_source:
 lipreader`` (classes = the SVS token list, on the frozen lip encoder). There the head turns the
@@ -16,6 +20,9 @@ sequence the user gave (with the duration predictor as prior, duration_prior.py)
 over phone *classes* learns from every frame of every utterance the same thing (what an "a"
 looks like), which a per-utterance phone-to-frame attention has to rediscover for each line.
 """
+
+import os
+from typing import List, Optional
 
 import torch
 
@@ -54,6 +61,47 @@ class LipReadingHead(torch.nn.Module):
     def forward(self, vf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """-> log p(class | frame) (B, T_v, C)."""
         return torch.log_softmax(self.logits(vf, lengths), dim=-1)
+
+
+FORMAT = "espnet2_ext.lip_reader/1"
+
+
+def save_lip_reader(head: LipReadingHead, path: str, classes: List[str], overwrite: bool = False) -> None:
+    """Write ``head`` with its class names (the SVS token list) to ``path`` atomically."""
+    if len(classes) != head.out.out_features:
+        raise ValueError(f"save_lip_reader: {len(classes)} class names for a head of {head.out.out_features} classes")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
+    obj = dict(format=FORMAT, classes=list(classes), visual_dim=head.conv.in_channels, hidden=head.conv.out_channels,
+               state_dict=head.state_dict())
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_lip_reader(head: LipReadingHead, path: str, classes: Optional[List[str]] = None) -> List[str]:
+    """Load weights written by save_lip_reader into ``head``; sizes (and, when given, the class names)
+    must match. Returns the checkpoint's class names."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"lip-reading head checkpoint not found: {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001
+        raise ValueError(f"{path}: cannot be read as a torch checkpoint ({e})") from e
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a lip-reading head checkpoint (format {FORMAT!r}); "
+                         "write one with python -m espnet2_ext.bin.fit_lip_reader")
+    want = dict(visual_dim=head.conv.in_channels, hidden=head.conv.out_channels, classes=head.out.out_features)
+    got = dict(visual_dim=obj["visual_dim"], hidden=obj["hidden"], classes=len(obj["classes"]))
+    if want != got:
+        raise ValueError(f"{path}: head sizes {got} do not fit the configured head {want} "
+                         "(lip_encoder_conf.output_dim, lip_reader_conf.hidden, token list)")
+    if classes is not None and list(classes) != list(obj["classes"]):
+        diff = [(i, a, b) for i, (a, b) in enumerate(zip(obj["classes"], classes)) if a != b][:5]
+        raise ValueError(f"{path}: fitted on another token list (first differences (id, file, given): {diff}); "
+                         "refit it with this token list")
+    head.load_state_dict(obj["state_dict"])
+    return list(obj["classes"])
 
 
 def phone_logp(class_logp: torch.Tensor, phones: torch.Tensor, pmask: torch.Tensor, vmask: torch.Tensor) -> torch.Tensor:

@@ -155,12 +155,13 @@ class VisualSVSTask(SVSTask):
             raise FileNotFoundError(f"{config_file}: no such config (pass --train_config)")
         with config_file.open("r", encoding="utf-8") as f:
             args = argparse.Namespace(**yaml.safe_load(f))
-        # Weights come from model_file: do not re-read training-time initialisers.
+        # Weights come from model_file: do not re-read training-time initialisers (nor warn that a
+        # frozen part has none: freezing only matters in training).
         args.stage_one_checkpoint = None
         svs_conf = dict(getattr(args, "svs_conf", None) or {})
         for key, conf in list(svs_conf.items()):
             if isinstance(conf, dict) and conf.get("pretrained"):
-                svs_conf[key] = {**conf, "pretrained": None}
+                svs_conf[key] = {**conf, "pretrained": None, **({"freeze": False} if "freeze" in conf else {})}
         args.svs_conf = svs_conf
         model = cls.build_model(args)
         model.to(device)

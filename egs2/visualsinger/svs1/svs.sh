@@ -8,6 +8,7 @@
 #   5 stage one      no-video acoustic model (+ lip-reading pretraining of the lip encoder)
 #                                                       -> exp/svs_<stage_one>, exp/lip_pretrain
 #   6 stage two      visual model from stage one        -> exp/svs_<system>
+#                    (+ lip-reading head fitted on the frozen lip encoder first -> exp/svs_<system>/lip_reader)
 #   7 decoding       duration-free inference, vocoder, dubbed video -> exp/svs_*/decode_<tag>/<set>
 #   8 scoring        MCD, FFE, Cos, LSE, duration metrics, plots    -> scores.json, exp/RESULTS.md
 #
@@ -65,6 +66,9 @@ train_config=conf/train_performsinger.yaml     # stage 6
 init_from_stage_one=auto   # auto: true unless the config is single-stage (*single_stage*, hpmdubbing)
 lip_pretrain=auto          # auto: pretrain the lip encoder by lip reading when the config names no weights
 lip_pretrain_config=conf/lip_pretrain.yaml
+lip_reader_fit=auto        # auto: fit the lip-reading head before stage two when the config freezes a head it has no weights for
+lip_reader_fit_config=conf/lip_reader_fit.yaml
+lip_reader_fit_args=""     # extra options of espnet2_ext.bin.fit_lip_reader (e.g. "--seed 1")
 tag=""                     # experiment name suffix
 train_args=""              # extra arguments of the trainer
 train_nthreads=2           # CPU threads of a training job (stage 5 uses 1 per job while lip pretraining runs beside it)
@@ -99,6 +103,9 @@ Options:
     --train_config          # Stage-two config (default: ${train_config})
     --init_from_stage_one   # Initialise the stage-two model from stage one (default: ${init_from_stage_one})
     --lip_pretrain          # auto | true | false (default: ${lip_pretrain})
+    --lip_reader_fit        # auto | true | false: fit the lip-reading head before stage two (default: ${lip_reader_fit})
+    --lip_reader_fit_config # Its options (default: ${lip_reader_fit_config})
+    --lip_reader_fit_args   # Extra options of espnet2_ext.bin.fit_lip_reader (default: "${lip_reader_fit_args}")
     --tag                   # Suffix of the experiment dir (default: config name)
     --train_args            # Extra trainer arguments (default: "${train_args}")
     --inference_config      # Decoding config (default: ${inference_config})
@@ -422,9 +429,38 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
             opts+=(--stage_one_checkpoint "${stage_one_exp}/${inference_model}")
         fi
         pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
+        encoder_weights=${pretrained}
         if [ -z "${pretrained}" ] && [ -f "${expdir}/lip_pretrain/lip_encoder.pth" ] && [ "${lip_pretrain}" != false ]; then
             log "Lip encoder initialised from ${expdir}/lip_pretrain/lip_encoder.pth (lip-reading pretraining)"
             opts+=(--svs_conf "lip_encoder_conf.pretrained=${expdir}/lip_pretrain/lip_encoder.pth")
+            encoder_weights=${expdir}/lip_pretrain/lip_encoder.pth
+        fi
+        # A frozen lip-reading head needs weights: fit it on the frozen encoder's cached features
+        # (espnet2_ext/lipread/head_fit.py) -> ${svs_exp}/lip_reader/lip_reader.pth, then load it.
+        if [ "${lip_reader_fit}" = true ] || { [ "${lip_reader_fit}" = auto ] \
+                && [ "$(conf_get "${train_config}" svs_conf.lip_reader_conf.freeze)" = True ] \
+                && [ -z "$(conf_get "${train_config}" svs_conf.lip_reader_conf.pretrained)" ]; }; then
+            fit_dir=${svs_exp}/lip_reader
+            if [ -z "${encoder_weights}" ]; then
+                log "Error: fitting the lip-reading head of ${train_config} needs lip encoder weights: set lip_encoder_conf.pretrained or run stage 5 (lip-reading pretraining)"
+                exit 1
+            fi
+            if [ -f "${fit_dir}/.done" ]; then
+                log "${fit_dir}/.done exists: skipping the lip-reading head fit"
+            else
+                log "Stage 6: Fitting the lip-reading head on the frozen lip encoder (${lip_reader_fit_config}) -> ${fit_dir} (log: ${fit_dir}/fit.log)"
+                mkdir -p "${fit_dir}"
+                # shellcheck disable=SC2086
+                OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${ngpu}" "${fit_dir}/fit.log" \
+                    ${python} -m espnet2_ext.bin.fit_lip_reader --train_config "${train_config}" \
+                        --lip_encoder "${encoder_weights}" --token_list "${token_list}" \
+                        --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
+                        --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
+                        --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite ${lip_reader_fit_args}
+                touch "${fit_dir}/.done"
+                log "Lip-reading head: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
+            fi
+            opts+=(--svs_conf "lip_reader_conf.pretrained=${fit_dir}/lip_reader.pth")
         fi
         train_system "${train_config}" "${svs_exp}" "${opts[@]}"
         touch "${svs_exp}/.done"

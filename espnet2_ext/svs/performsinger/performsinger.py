@@ -9,7 +9,8 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
         [fusion timing] log(d + 1) <- (1 - g) log(d + 1) + g log(prior + 1): prior = phone length
         on the monotonic best path through the fusion attention (mel frames), g = sigmoid(gate)
     [lip_reader_conf] VF --LipReadingHead--> log p(phone class | video frame) (B, T_v, C),
-        gathered at the phones -> (B, N, T_v);  L_L (lip_reading_head.py)
+        gathered at the phones -> (B, N, T_v);  L_L (lip_reading_head.py); two-stage configs load
+        it fitted on the frozen encoder before stage two and freeze it (lipread/head_fit.py)
     [duration_source: lipreader | attention | aligner] inference d instead from the video: a
         forced alignment of the phones through log p(phone | video frame) (the lip-reading head,
         the fusion attention normalised per frame, or the lip-to-phone aligner), with the
@@ -50,7 +51,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2_ext.svs.diffusion.conf import merge_conf
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor, f0_to_unit
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
-from espnet2_ext.svs.lip_reading_head import LipReadingHead, lip_reading_loss, phone_logp
+from espnet2_ext.svs.lip_reading_head import LipReadingHead, lip_reading_loss, load_lip_reader, phone_logp
 from espnet2_ext.svs.performsinger.aligner import aligner_durations, aligner_loss
 from espnet2_ext.svs.performsinger.alignment import guided_alignment_loss
 from espnet2_ext.svs.performsinger.duration import DurationModule
@@ -64,7 +65,7 @@ LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1
                             lambda_V=1.0, lambda_L=1.0, aux_mel=1.0)
 DURATION_SOURCES = ("predictor", "lipreader", "attention", "aligner")
 VIDEO_DURATION_SOURCES = ("lipreader", "attention", "aligner")
-LIP_READER_DEFAULTS = dict(hidden=64)
+LIP_READER_DEFAULTS = dict(hidden=64, pretrained=None, freeze=False)
 DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5, max_span_s=None)
 FUSIONS = ("vcfm", "sma")
 
@@ -184,8 +185,11 @@ class PerformSinger(AbsSVS):
                 Viterbi of duration_prior.py (mel-grid boundaries), and max_span_s (None: no bound),
                 the longest phone in seconds that Viterbi considers; inference only.
             lip_reader_conf: None (no head), or the lip-reading head's options: hidden (64),
-                the width of its temporal conv and of each BiGRU direction; its classes are the
-                token list (idim). Needs use_visual.
+                the width of its temporal conv and of each BiGRU direction; pretrained (None):
+                weights fitted on the frozen lip encoder (``espnet2_ext.bin.fit_lip_reader``; the
+                recipe fits them before stage two when freeze is true); freeze (false): no
+                gradients (L_L is then only logged). Its classes are the token list (idim). Needs
+                use_visual.
         """
         super().__init__()
         unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
@@ -210,6 +214,15 @@ class PerformSinger(AbsSVS):
                 raise ValueError("PerformSinger lip_reader_conf needs use_visual: true (it reads the lip features); "
                                  "set lip_reader_conf: null for the audio-only model")
             self.lip_reader = LipReadingHead(self.lip_encoder.output_dim, idim, int(lr_conf["hidden"]))
+            if lr_conf["pretrained"]:
+                load_lip_reader(self.lip_reader, lr_conf["pretrained"])
+                logging.info(f"Lip-reading head loaded from {lr_conf['pretrained']}")
+            elif lr_conf["freeze"]:
+                logging.warning("PerformSinger: lip_reader_conf freeze=True without pretrained weights freezes a "
+                                "random head (fit one with espnet2_ext.bin.fit_lip_reader)")
+            if lr_conf["freeze"]:
+                for p in self.lip_reader.parameters():
+                    p.requires_grad_(False)
         self.duration = DurationModule(hidden, duration_conf)
         self.note_embed = torch.nn.Embedding(self.encoder.midi_vocab, hidden, padding_idx=0)
         self.style = StyleExtractor(odim, hidden, style_conf)

@@ -6,7 +6,8 @@
 #
 #   stage 6 of each (system, seed), up to --jobs at once, one CPU thread each:
 #       seed 0 -> exp/svs_<system>  (the one ./run.sh trains; skipped when its .done exists)
-#       seed k -> exp/svs_<system>_seed<k>   (./run.sh --tag <system>_seed<k> --train_args "--seed k")
+#       seed k -> exp/svs_<system>_seed<k>   (./run.sh --tag <system>_seed<k> --train_args "--seed k"
+#                                             --lip_reader_fit_args "--seed k": the head fit, if any)
 #   stages 7-8 of all of them in one ./run.sh call (test sets only)
 #       -> exp/svs_*/<decode tag>/<set>/scores.json, and exp/RESULTS.md with a table of
 #          mean ± sd over the seeds of each system
@@ -50,7 +51,7 @@ for s in ${systems}; do
         name=$(exp_name "${s}" "${k}")
         decode_systems+=" ${name}"
         tag_opts=()
-        [ "${k}" != 0 ] && tag_opts=(--tag "${s}_seed${k}" --train_args "--seed ${k}")
+        [ "${k}" != 0 ] && tag_opts=(--tag "${s}_seed${k}" --train_args "--seed ${k}" --lip_reader_fit_args "--seed ${k}")
         while [ "$(jobs -rp | wc -l)" -ge "${jobs}" ]; do wait -n || true; done
         mkdir -p "exp/${name}"
         # shellcheck disable=SC2086

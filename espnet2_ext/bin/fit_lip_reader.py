@@ -1,0 +1,74 @@
+"""Fit PerformSinger's lip-reading head on the frozen lip encoder (before stage two).
+
+    python -m espnet2_ext.bin.fit_lip_reader --train_config conf/train_performsinger.yaml \\
+        --lip_encoder exp/lip_pretrain/lip_encoder.pth --token_list dump/token_list/phn/tokens.txt \\
+        --train_lip_scp dump/raw/train/lip.scp --train_label dump/raw/train/label \\
+        --valid_lip_scp dump/raw/dev/lip.scp --valid_label dump/raw/dev/label \\
+        --config conf/lip_reader_fit.yaml --out_dir exp/svs_performsinger/lip_reader [--seed K]
+
+The encoder and head sizes come from the SVS config (svs_conf.lip_encoder_conf,
+svs_conf.lip_reader_conf.hidden), so the head fits the model that loads it with
+``lip_reader_conf: {pretrained: <out_dir>/lip_reader.pth}``. Writes <out_dir>/lip_reader.pth (best
+valid epoch), <out_dir>/lip_reader.log.json, <out_dir>/fit.log. See espnet2_ext/lipread/head_fit.py.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+from espnet2_ext.bin.check_lip_conf import load_mapping
+from espnet2_ext.utils.logfile import log_to
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train_config", required=True, help="the SVS config whose head is fitted")
+    p.add_argument("--lip_encoder", default=None,
+                   help="lip encoder weights (default: svs_conf.lip_encoder_conf.pretrained of --train_config)")
+    p.add_argument("--token_list", required=True, help="the SVS token list (one token per line)")
+    p.add_argument("--train_lip_scp", required=True)
+    p.add_argument("--train_label", required=True)
+    p.add_argument("--valid_lip_scp", required=True)
+    p.add_argument("--valid_label", required=True)
+    p.add_argument("--config", default=None, help="YAML of fit options (epochs, lr, batch_size, aug_views, seed, ...)")
+    p.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing <out_dir>/lip_reader.pth")
+    return p
+
+
+def main(argv=None) -> None:
+    args = get_parser().parse_args(argv)
+    out = os.path.join(args.out_dir, "lip_reader.pth")
+    svs_conf = load_mapping(args.train_config).get("svs_conf") or {}
+    enc_conf = dict(svs_conf.get("lip_encoder_conf") or {})
+    head_conf = svs_conf.get("lip_reader_conf")
+    if not svs_conf.get("use_visual") or head_conf is None:
+        sys.exit(f"{args.train_config}: svs_conf has no lip-reading head (needs use_visual: true and lip_reader_conf)")
+    weights = args.lip_encoder or enc_conf.get("pretrained")
+    if not weights:
+        sys.exit(f"{args.train_config}: no lip encoder weights (lip_encoder_conf.pretrained): pass --lip_encoder")
+    if os.path.exists(out) and not args.overwrite:
+        sys.exit(f"{out} exists: pass --overwrite to replace it, or use another --out_dir")
+    with open(args.token_list, encoding="utf-8") as f:
+        tokens = [line.strip() for line in f if line.strip()]
+    fit_conf = load_mapping(args.config) if args.config else {}
+    if args.seed is not None:
+        fit_conf["seed"] = args.seed
+    os.makedirs(args.out_dir, exist_ok=True)
+    log_to(os.path.join(args.out_dir, "fit.log"))  # run.pl may already send stderr there
+    from espnet2_ext.lipread.head_fit import fit_lip_reader
+    from espnet2_ext.svs.lip_encoder import LipEncoder
+
+    encoder = LipEncoder({**enc_conf, "pretrained": weights, "freeze": True})
+    data = dict(train_lip_scp=args.train_lip_scp, train_label=args.train_label,
+                valid_lip_scp=args.valid_lip_scp, valid_label=args.valid_label)
+    log = fit_lip_reader(encoder, tokens, int(head_conf.get("hidden", 64)), data, out, fit_conf)
+    best = log["epochs"][log["best_epoch"] - 1]
+    logging.info(f"done in {log['seconds']:.0f} s: best epoch {log['best_epoch']}, valid loss {best['valid_loss']:.4f}, "
+                 f"valid frame acc {best['valid_frame_acc']:.4f} -> {out}")
+
+
+if __name__ == "__main__":
+    main()

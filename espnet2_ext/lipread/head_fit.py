@@ -1,0 +1,176 @@
+"""Fit PerformSinger's lip-reading head on a frozen lip encoder, before stage two.
+
+    lip.scp crops (T_v, 96, 96) --crop 88 (centre + aug_views random crop/flip)--> frozen LipEncoder
+        --> VF (T_v, D), computed once per view and cached
+    label (seconds) --soft_frame_targets--> (T_v, C) fraction of video frame t inside a phone of
+        token class c (the L_L target of lip_reading_head.py, from the label's times)
+    cached (VF, target) --LipReadingHead + Adam, soft cross-entropy, best valid epoch--> lip_reader.pth
+
+Why a step of its own: with the lip encoder frozen (paper sec. 4, stage two), the head reads
+features that nothing else in the model changes, so it does not need the acoustic model at all.
+Trained inside stage two, it gets stage two's few epochs, on one augmented draw per epoch, beside
+the diffusion losses under one global gradient clip; fitted here on cached features it converges
+in a minute. This is the two-stage idea applied once more: train what can be trained alone first,
+then optimise jointly. The single-stage ablation (VCFM-S) keeps training its head with everything
+else, from scratch.
+"""
+
+import json
+import logging
+import math
+import os
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from espnet2_ext.lipread.data import crop_normalise, read_label, read_scp
+from espnet2_ext.svs.lip_reading_head import LipReadingHead, save_lip_reader
+
+FIT_DEFAULTS = dict(
+    epochs=24,  # passes over the cached training features; the best valid epoch is kept
+    lr=5.0e-3,  # Adam, constant
+    batch_size=8,
+    grad_clip=1.0,
+    aug_views=1,  # random crop + flip views per training utterance, beside the centre crop
+    seed=0,
+    num_threads=1,
+    fps=25.0,
+)
+
+
+def soft_frame_targets(segments: Sequence[Tuple[float, float, str]], n_frames: int, vocab: Dict[str, int],
+                       fps: float = 25.0) -> np.ndarray:
+    """(T_v, C) float32: the fraction of video frame t = [t / fps, (t + 1) / fps) that the label's
+    phones of class c cover. Phones outside ``vocab`` and frames outside every phone add nothing."""
+    out = np.zeros((n_frames, len(vocab)), dtype=np.float32)
+    for st, et, ph in segments:
+        c = vocab.get(ph)
+        if c is None or et <= st:
+            continue
+        first, last = max(0, int(math.floor(st * fps))), min(n_frames - 1, int(math.ceil(et * fps)) - 1)
+        for t in range(first, last + 1):
+            overlap = min(et, (t + 1) / fps) - max(st, t / fps)
+            if overlap > 0:
+                out[t, c] += overlap * fps
+    return out
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """logits (B, T_v, C), target (B, T_v, C) (0 on padding) -> -sum target * log p / sum target."""
+    total = target.sum()
+    if float(total) <= 0:
+        return logits.new_zeros(())
+    return -(target * torch.log_softmax(logits, dim=-1)).sum() / total
+
+
+class CachedViews:
+    """Frozen-encoder features of every utterance and view: a list of (utt, VF (T_v, D), target (T_v, C))."""
+
+    def __init__(self, encoder: torch.nn.Module, lip_scp: str, label: str, vocab: Dict[str, int], views: int,
+                 augment: bool, fps: float, rng: np.random.Generator, what: str):
+        lips, labels = read_scp(lip_scp), read_label(label)
+        utts = sorted(set(lips) & set(labels))
+        if not utts:
+            raise ValueError(f"no utterance is in both {lip_scp} and {label}")
+        missing = sorted(set(lips) ^ set(labels))
+        if missing:
+            logging.warning(f"{what}: {len(missing)} utterances lack lip or label, skipped (e.g. {missing[:3]})")
+        self.items: List[Tuple[str, torch.Tensor, torch.Tensor]] = []
+        encoder.eval()
+        with torch.no_grad():
+            for utt in utts:
+                path = lips[utt]
+                if not os.path.isfile(path):
+                    raise FileNotFoundError(f"{lip_scp}: {utt}: lip file {path} not found")
+                lip = np.load(path)
+                if lip.ndim != 3:
+                    raise ValueError(f"{path}: expected (T_v, H, W) mouth crops, got shape {lip.shape}")
+                target = torch.from_numpy(soft_frame_targets(labels[utt], lip.shape[0], vocab, fps))
+                for v in range(views):
+                    x = torch.from_numpy(crop_normalise(lip, train=augment and v > 0, rng=rng))[None]
+                    vf = encoder(x, torch.tensor([x.shape[1]]))[0]  # (T_v, D)
+                    self.items.append((utt, vf, target))
+
+    def batches(self, batch_size: int, order: Optional[np.ndarray] = None):
+        """-> (VF (B, T_v, D), lengths (B,), target (B, T_v, C)) padded."""
+        idx = np.arange(len(self.items)) if order is None else order
+        for i in range(0, len(idx), batch_size):
+            chunk = [self.items[j] for j in idx[i:i + batch_size]]
+            lens = torch.tensor([vf.shape[0] for _, vf, _ in chunk])
+            t = int(lens.max())
+            vf = torch.zeros(len(chunk), t, chunk[0][1].shape[1])
+            tg = torch.zeros(len(chunk), t, chunk[0][2].shape[1])
+            for b, (_, f, y) in enumerate(chunk):
+                vf[b, :len(f)] = f
+                tg[b, :len(y)] = y
+            yield vf, lens, tg
+
+
+def token_vocab(token_list: Sequence[str]) -> Dict[str, int]:
+    """token -> class id of the head (= its index in the SVS token list, as PerformSinger's ids)."""
+    return {tok: i for i, tok in enumerate(token_list)}
+
+
+def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, data: Dict[str, str],
+                   out_path: str, conf: Optional[dict] = None) -> dict:
+    """Fit a LipReadingHead (classes = token_list) on ``encoder``'s frozen features and save the best
+    valid epoch to ``out_path`` (save_lip_reader). data: train_lip_scp, train_label, valid_lip_scp,
+    valid_label. Returns the log (per-epoch train / valid loss and valid frame accuracy)."""
+    unknown = sorted(set(conf or {}) - set(FIT_DEFAULTS))
+    if unknown:
+        raise ValueError(f"lip-reading head fit: unknown options {unknown}; known: {sorted(FIT_DEFAULTS)}")
+    c = {**FIT_DEFAULTS, **(conf or {})}
+    if int(c["epochs"]) < 1 or int(c["aug_views"]) < 0 or int(c["batch_size"]) < 1:
+        raise ValueError(f"lip-reading head fit: epochs and batch_size must be >= 1, aug_views >= 0; got {c}")
+    torch.set_num_threads(int(c["num_threads"]))
+    torch.manual_seed(int(c["seed"]))
+    rng = np.random.default_rng(int(c["seed"]))
+    vocab = token_vocab(token_list)
+    t0 = time.time()
+    train = CachedViews(encoder, data["train_lip_scp"], data["train_label"], vocab, 1 + int(c["aug_views"]), True,
+                        float(c["fps"]), rng, "train")
+    valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], vocab, 1, False, float(c["fps"]), rng,
+                        "valid")
+    logging.info(f"cached the frozen encoder's features: {len(train.items)} train views, "
+                 f"{len(valid.items)} valid ({time.time() - t0:.1f} s)")
+    visual_dim = train.items[0][1].shape[1]
+    head = LipReadingHead(visual_dim, len(token_list), int(hidden))
+    opt = torch.optim.Adam(head.parameters(), lr=float(c["lr"]), betas=(0.9, 0.98))
+    log = dict(conf=c, epochs=[], best_epoch=None)
+    best = math.inf
+    for epoch in range(1, int(c["epochs"]) + 1):
+        head.train()
+        tot = n = 0
+        for vf, lens, tg in train.batches(int(c["batch_size"]), rng.permutation(len(train.items))):
+            loss = soft_cross_entropy(head.logits(vf, lens), tg)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(head.parameters(), float(c["grad_clip"]))
+            opt.step()
+            tot, n = tot + float(loss.detach()), n + 1
+        head.eval()
+        vl = vw = correct = frames = 0.0
+        with torch.no_grad():
+            for vf, lens, tg in valid.batches(int(c["batch_size"])):
+                logits = head.logits(vf, lens)
+                w = float(tg.sum())
+                vl, vw = vl + float(soft_cross_entropy(logits, tg)) * w, vw + w
+                labelled = tg.sum(-1) > 0  # (B, T_v)
+                correct += float((logits.argmax(-1) == tg.argmax(-1))[labelled].sum())
+                frames += float(labelled.sum())
+        rec = dict(epoch=epoch, train_loss=tot / max(n, 1), valid_loss=vl / max(vw, 1e-8),
+                   valid_frame_acc=correct / max(frames, 1.0))
+        log["epochs"].append(rec)
+        logging.info(f"head fit epoch {epoch}: train loss {rec['train_loss']:.4f}, valid loss {rec['valid_loss']:.4f}, "
+                     f"valid frame acc {rec['valid_frame_acc']:.4f}")
+        if rec["valid_loss"] < best:
+            best, log["best_epoch"] = rec["valid_loss"], epoch
+            save_lip_reader(head, out_path, list(token_list), overwrite=True)
+    log["seconds"] = time.time() - t0
+    tmp = os.path.splitext(out_path)[0] + ".log.json.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(log, f, indent=1)
+    os.replace(tmp, os.path.splitext(out_path)[0] + ".log.json")
+    return log
