@@ -209,3 +209,20 @@ def test_sma_fusion_aux_loss_enters_eq7():
     assert torch.allclose(stats["loss"], expect, rtol=1e-5)
     with pytest.raises(ValueError, match="unknown fusion"):
         tiny_model(True, fusion="concat")
+
+
+def test_loss_synth_is_eq7_without_the_auxiliaries():
+    """The checkpoint-selection stat: the whole loss for the audio-only model, the loss minus the
+    alignment / lip-reading auxiliaries for the visual one."""
+    torch.manual_seed(0)
+    _, stats, _ = tiny_model(use_visual=False)(**tiny_batch())
+    assert torch.allclose(stats["loss_synth"], stats["loss"])
+    torch.manual_seed(0)
+    model = tiny_model(lip_reader_conf=dict(hidden=8), loss_weights=dict(lambda_A=1.0, lambda_L=1.0))
+    _, stats, _ = model(**tiny_batch())
+    w = model.loss_weights
+    want = (w["lambda_R"] * stats["loss_R"] + w["lambda_D"] * stats["loss_D"] + w["lambda_P"] * stats["loss_P"]
+            + w["lambda_C"] * stats["loss_C"])
+    assert torch.allclose(stats["loss_synth"], want, atol=1e-6)
+    aux = stats["loss_A"] + stats["loss_L"] + sum(v for k, v in stats.items() if k.startswith("fusion_"))
+    assert float(aux) > 0 and torch.allclose(stats["loss"], want + aux, atol=1e-5)

@@ -51,7 +51,7 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     )
     exp = recipe_copy / "exp"
     for system in ("svs_stylesinger", "svs_performsinger"):
-        assert (exp / system / "valid.loss.best.pth").exists(), system
+        assert (exp / system / "valid.loss_synth.best.pth").exists(), system
         assert (exp / system / "images" / "loss.png").exists(), f"{system}: training curves not plotted"
     assert (exp / "svs_performsinger" / "lip_reader" / "lip_reader.pth").exists(), "head not fitted before stage two"
     assert "Stage two initialised from" in (exp / "svs_performsinger" / "train.log").read_text()

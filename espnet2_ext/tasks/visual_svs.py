@@ -69,7 +69,7 @@ class VisualSVSTask(SVSTask):
             "--stage_one_checkpoint",
             type=str_or_none,
             default=None,
-            help="Stage-one model file (e.g. exp/svs_stylesinger/valid.loss.best.pth) to initialise "
+            help="Stage-one model file (e.g. exp/svs_stylesinger/valid.loss_synth.best.pth) to initialise "
             "every non-visual parameter of a two-stage model from. Every key must match.",
         )
         group.add_argument(

@@ -76,7 +76,7 @@ train_nthreads=2           # CPU threads of a training job (stage 5 uses 1 per j
 # Decoding and scoring
 inference_config=conf/decode_ddim.yaml
 inference_tag=""
-inference_model=valid.loss.best.pth
+inference_model=auto        # auto: valid.<criterion>.best.pth of the exp's first best_model_criterion
 decode_systems=""          # exp dir names (svs_x) to decode; default: the ones of stages 5 and 6
 decode_nj=1                # jobs per decode set (sets are decoded --nj at a time)
 vocoder=auto               # auto | griffin_lim | hifigan_pretrained | hifigan
@@ -340,6 +340,16 @@ for k in sys.argv[2].split('.'):
 print('' if v is None else v)" "$1" "$2"
 }
 
+# The model file of an exp dir: --inference_model, or with auto the best checkpoint of the first
+# best_model_criterion of its config.yaml (PerformSinger configs select by valid loss_synth).
+model_file() {
+    if [ "${inference_model}" != auto ]; then echo "$1/${inference_model}"; return; fi
+    ${python} -c "import sys, yaml
+c = yaml.safe_load(open(sys.argv[1] + '/config.yaml')) or {}
+phase, key = (c.get('best_model_criterion') or [['valid', 'loss', 'min']])[0][:2]
+print(f'{sys.argv[1]}/{phase}.{key}.best.pth')" "$1" 2>/dev/null || echo "$1/valid.loss.best.pth"
+}
+
 # Trains <config> into <exp dir> with espnet's trainer (resumable).
 train_system() {
     local config=$1 exp=$2
@@ -422,11 +432,12 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
             log "init_from_stage_one=auto -> ${init_from_stage_one}"
         fi
         if [ "${init_from_stage_one}" = true ]; then
-            if [ ! -f "${stage_one_exp}/${inference_model}" ]; then
-                log "Error: ${stage_one_exp}/${inference_model} not found: run stage 5 first, or pass --init_from_stage_one false"
+            stage_one_model=$(model_file "${stage_one_exp}")
+            if [ ! -f "${stage_one_model}" ]; then
+                log "Error: ${stage_one_model} not found: run stage 5 first, or pass --init_from_stage_one false"
                 exit 1
             fi
-            opts+=(--stage_one_checkpoint "${stage_one_exp}/${inference_model}")
+            opts+=(--stage_one_checkpoint "${stage_one_model}")
         fi
         pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
         encoder_weights=${pretrained}
@@ -507,7 +518,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         # shellcheck disable=SC2086
         ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
             ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
-                --model_file "${exp}/${inference_model}" --train_config "${exp}/config.yaml" \
+                --model_file "$(model_file "${exp}")" --train_config "${exp}/config.yaml" \
                 --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
                 --wav_dir "${dir}/wav" --attn_dir "${dir}/attn" --video_dir "${dir}/video" \
                 --progress false ${streams} ${voc_opts}
@@ -537,8 +548,8 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         exp=${expdir}/${system}
         decode_sets="${test_sets}"
         [ "${system}" = "$(basename "${svs_exp}")" ] && decode_sets+="${extra_sets}"
-        if [ ! -f "${exp}/${inference_model}" ]; then
-            log "Error: ${exp}/${inference_model} not found (train ${system} first)"
+        if [ ! -f "$(model_file "${exp}")" ]; then
+            log "Error: $(model_file "${exp}") not found (train ${system} first)"
             exit 1
         fi
         for dset in ${decode_sets} gt:${test_sets// / gt:}; do

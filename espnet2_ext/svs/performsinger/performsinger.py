@@ -30,6 +30,10 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
                           lip-to-phone aligner, or of the fusion attention with duration_source:
                           attention; they give the inference durations)
         + lambda_L L_L   (frame-wise cross-entropy of the lip-reading head, lip_reading_head.py)
+    stats["loss_synth"]: the eq. 7 terms alone (L_R, L_D, L_P, L_C), what inference relies on. The
+        configs select checkpoints by it (best_model_criterion: [[valid, loss_synth, min]]): the
+        auxiliaries train the alignment and overfit early (valid L_A rises from epoch ~10 of the
+        single-stage model), which made the total valid loss pick undertrained decoders.
 
 Reference for the style extractor: the target mel in training (replaced by the "mean reference",
 one frame of normalised mel 0 = the corpus mean under global MVN, with probability
@@ -424,6 +428,7 @@ class PerformSinger(AbsSVS):
             stats["aux_mel_loss"] = aux_l1
         loss_p = pitch_losses["f0_loss"] + pitch_losses["uv_loss"]
         loss = w["lambda_R"] * loss_r + w["lambda_D"] * dur["dur"] + w["lambda_P"] * loss_p + w["lambda_C"] * st["commit"]
+        loss_synth = loss.detach()  # eq. 7 without the auxiliaries below: the checkpoint-selection criterion
         if fout is not None:
             for name, value in fout.losses.items():
                 loss = loss + w["lambda_F"] * value
@@ -449,7 +454,7 @@ class PerformSinger(AbsSVS):
             dur_sentence_loss=dur["dur_sentence"], f0_loss=pitch_losses["f0_loss"], uv_loss=pitch_losses["uv_loss"],
             loss_P=loss_p, loss_C=st["commit"],
             codes_used=torch.tensor(float(st["codes"][0].unique().numel()), device=loss.device),
-            loss=loss,
+            loss_synth=loss_synth, loss=loss,
         )
         stats = {k: v.detach() for k, v in stats.items()}
         return force_gatherable((loss, stats, torch.tensor(B, device=loss.device)), loss.device)
