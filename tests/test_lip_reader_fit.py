@@ -128,13 +128,14 @@ def test_cli_fits_from_the_svs_config_and_refuses_to_overwrite(tmp_path):
     fit.write_text("epochs: 2\nbatch_size: 4\n")
     out = tmp_path / "exp"
     cmd = [sys.executable, "-m", "espnet2_ext.bin.fit_lip_reader", "--train_config", str(conf), "--lip_encoder", enc_path,
-           "--token_list", str(tokens), "--config", str(fit), "--out_dir", str(out), "--seed", "3",
+           "--token_list", str(tokens), "--config", str(fit), "--out_dir", str(out), "--seed", "3", "--num_threads", "2",
            *[a for k, v in data.items() for a in (f"--{k}", v)]]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "done in" in (out / "fit.log").read_text()
-    assert json.load(open(out / "lip_reader.log.json"))["conf"]["seed"] == 3
+    fit_log = json.load(open(out / "lip_reader.log.json"))
+    assert fit_log["conf"]["seed"] == 3 and fit_log["conf"]["num_threads"] == 2
     head = LipReadingHead(16, len(TOKENS), 8)
     load_lip_reader(head, str(out / "lip_reader.pth"), TOKENS)
     mtime = os.path.getmtime(out / "lip_reader.pth")

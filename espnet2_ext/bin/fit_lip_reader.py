@@ -33,6 +33,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--valid_label", required=True)
     p.add_argument("--config", default=None, help="YAML of fit options (epochs, lr, batch_size, aug_views, seed, ...)")
     p.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    p.add_argument("--num_threads", type=int, default=None, help="overrides the config's num_threads (CPU threads)")
     p.add_argument("--out_dir", required=True)
     p.add_argument("--overwrite", action="store_true", help="replace an existing <out_dir>/lip_reader.pth")
     return p
@@ -56,6 +57,8 @@ def main(argv=None) -> None:
     fit_conf = load_mapping(args.config) if args.config else {}
     if args.seed is not None:
         fit_conf["seed"] = args.seed
+    if args.num_threads is not None:
+        fit_conf["num_threads"] = args.num_threads
     os.makedirs(args.out_dir, exist_ok=True)
     log_to(os.path.join(args.out_dir, "fit.log"))  # run.pl may already send stderr there
     from espnet2_ext.lipread.head_fit import fit_lip_reader
