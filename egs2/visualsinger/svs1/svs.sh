@@ -462,13 +462,12 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
                 log "Stage 6: Fitting the lip-reading head on the frozen lip encoder (${lip_reader_fit_config}) -> ${fit_dir} (log: ${fit_dir}/fit.log)"
                 mkdir -p "${fit_dir}"
                 # shellcheck disable=SC2086
-                OMP_NUM_THREADS=${train_nthreads} ${cuda_cmd} --gpu "${ngpu}" --num-threads "${train_nthreads}" "${fit_dir}/fit.log" \
+                OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${ngpu}" "${fit_dir}/fit.log" \
                     ${python} -m espnet2_ext.bin.fit_lip_reader --train_config "${train_config}" \
                         --lip_encoder "${encoder_weights}" --token_list "${token_list}" \
                         --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
                         --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
-                        --config "${lip_reader_fit_config}" --num_threads "${train_nthreads}" \
-                        --out_dir "${fit_dir}" --overwrite ${lip_reader_fit_args}
+                        --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite ${lip_reader_fit_args}
                 touch "${fit_dir}/.done"
                 log "Lip-reading head: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
             fi
