@@ -74,6 +74,16 @@ def crop_normalise(lip: np.ndarray, size: int = 88, train: bool = False, rng: Op
     return np.ascontiguousarray((x - LIP_MEAN) / LIP_STD, dtype=np.float32)
 
 
+def load_lip(path: str, where: str) -> np.ndarray:
+    """The (T_v, H, W) uint8 crops of one utterance; ``where`` (utt, or "scp: utt") names it in errors."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{where}: lip file {path} not found")
+    lip = np.load(path)
+    if lip.ndim != 3:
+        raise ValueError(f"{path}: expected (T_v, H, W) mouth crops, got shape {lip.shape}")
+    return lip
+
+
 class LipFrameDataset(torch.utils.data.Dataset):
     """Utterances present in both ``lip_scp`` and ``label`` (others are reported and skipped)."""
 
@@ -92,12 +102,7 @@ class LipFrameDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         utt = self.utts[i]
-        path = self.lips[utt]
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{utt}: lip file {path} not found")
-        lip = np.load(path)
-        if lip.ndim != 3:
-            raise ValueError(f"{path}: expected (T_v, H, W) mouth crops, got shape {lip.shape}")
+        lip = load_lip(self.lips[utt], utt)
         x = crop_normalise(lip, train=self.train, rng=self.rng)
         y = frame_targets(self.labels[utt], lip.shape[0], self.vocab, self.fps)
         return torch.from_numpy(x), torch.from_numpy(y)

@@ -15,7 +15,6 @@ then optimise jointly. The single-stage ablation (VCFM-S) keeps training its hea
 else, from scratch.
 """
 
-import json
 import logging
 import math
 import os
@@ -25,8 +24,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from espnet2_ext.lipread.data import crop_normalise, read_label, read_scp
-from espnet2_ext.svs.lip_reading_head import LipReadingHead, save_lip_reader
+from espnet2_ext.lipread.data import crop_normalise, load_lip, read_label, read_scp
+from espnet2_ext.lipread.trainer import atomic_json
+from espnet2_ext.svs.lip_reading_head import LipReadingHead, save_lip_reader, soft_nll
 
 FIT_DEFAULTS = dict(
     epochs=24,  # passes over the cached training features; the best valid epoch is kept
@@ -59,10 +59,7 @@ def soft_frame_targets(segments: Sequence[Tuple[float, float, str]], n_frames: i
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """logits (B, T_v, C), target (B, T_v, C) (0 on padding) -> -sum target * log p / sum target."""
-    total = target.sum()
-    if float(total) <= 0:
-        return logits.new_zeros(())
-    return -(target * torch.log_softmax(logits, dim=-1)).sum() / total
+    return soft_nll(torch.log_softmax(logits, dim=-1), target)
 
 
 class CachedViews:
@@ -81,12 +78,7 @@ class CachedViews:
         encoder.eval()
         with torch.no_grad():
             for utt in utts:
-                path = lips[utt]
-                if not os.path.isfile(path):
-                    raise FileNotFoundError(f"{lip_scp}: {utt}: lip file {path} not found")
-                lip = np.load(path)
-                if lip.ndim != 3:
-                    raise ValueError(f"{path}: expected (T_v, H, W) mouth crops, got shape {lip.shape}")
+                lip = load_lip(lips[utt], f"{lip_scp}: {utt}")
                 target = torch.from_numpy(soft_frame_targets(labels[utt], lip.shape[0], vocab, fps))
                 for v in range(views):
                     x = torch.from_numpy(crop_normalise(lip, train=augment and v > 0, rng=rng))[None]
@@ -169,8 +161,5 @@ def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: 
             best, log["best_epoch"] = rec["valid_loss"], epoch
             save_lip_reader(head, out_path, list(token_list), overwrite=True)
     log["seconds"] = time.time() - t0
-    tmp = os.path.splitext(out_path)[0] + ".log.json.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(log, f, indent=1)
-    os.replace(tmp, os.path.splitext(out_path)[0] + ".log.json")
+    atomic_json(log, os.path.splitext(out_path)[0] + ".log.json")
     return log

@@ -16,7 +16,7 @@ import torch
 
 from espnet2_ext.lipread.data import IGNORE, LipFrameDataset, build_vocab, collate
 from espnet2_ext.lipread.model import LipReader
-from espnet2_ext.svs.lip_checkpoint import save_lip_encoder
+from espnet2_ext.svs.lip_checkpoint import save_checkpoint, save_lip_encoder
 
 CONFIG_DEFAULTS = dict(
     encoder_conf={},  # LipEncoder options; must match the SVS configs' lip_encoder_conf
@@ -33,13 +33,8 @@ CONFIG_DEFAULTS = dict(
 )
 
 
-def _atomic_save(obj, path: str) -> None:
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_json(obj, path: str) -> None:
+def atomic_json(obj, path: str) -> None:
+    """json.dump(obj) to ``path`` atomically (temp file + rename)."""
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=1)
@@ -152,6 +147,6 @@ def train(args, conf: Dict) -> Dict:
         if acc >= best:
             save_lip_encoder(model.encoder, enc_path, enc_conf, overwrite=True)
             log["best_epoch"] = epoch + 1
-        _atomic_save(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch + 1, log=log, phones=phones, conf=conf), ckpt_path)
-        _atomic_json(log, log_path)
+        save_checkpoint(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch + 1, log=log, phones=phones, conf=conf), ckpt_path, overwrite=True)
+        atomic_json(log, log_path)
     return log

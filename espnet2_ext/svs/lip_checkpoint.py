@@ -41,15 +41,31 @@ def _unwrap(obj, path: str) -> Dict[str, torch.Tensor]:
     return obj
 
 
+def read_checkpoint(path: str, what: str, error: type = LipCheckpointError):
+    """torch.load(path) of tensors and plain containers; a missing file is FileNotFoundError naming
+    ``what`` (e.g. "lip encoder"), an unreadable one ``error`` naming the path."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what} checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001
+        raise error(f"{path}: cannot be read as a torch checkpoint ({e})") from e
+
+
+def save_checkpoint(obj: dict, path: str, overwrite: bool = False) -> None:
+    """torch.save(obj) to ``path`` atomically (temp file + rename); an existing file is kept unless
+    ``overwrite``."""
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
 def read_lip_state(path: str):
     """Returns (state_dict, layout, conf): layout "project" or "lrw"; conf the encoder options the
     project layout saved with the weights ({} for LRW checkpoints)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"lip encoder checkpoint not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001
-        raise LipCheckpointError(f"{path}: cannot be read as a torch checkpoint ({e})") from e
+    obj = read_checkpoint(path, "lip encoder")
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         return dict(obj["state_dict"]), "project", dict(obj.get("conf") or {})
     state = _unwrap(obj, path)
@@ -112,7 +128,5 @@ def save_lip_encoder(encoder: torch.nn.Module, path: str, conf: dict, overwrite:
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
     conf = {k: v for k, v in conf.items() if k not in ("pretrained", "freeze")}
-    torch.save({"format": FORMAT, "conf": conf, "state_dict": encoder.state_dict()}, tmp)
-    os.replace(tmp, path)
+    save_checkpoint({"format": FORMAT, "conf": conf, "state_dict": encoder.state_dict()}, path, overwrite=True)

@@ -21,11 +21,11 @@ over phone *classes* learns from every frame of every utterance the same thing (
 looks like), which a per-utterance phone-to-frame attention has to rediscover for each line.
 """
 
-import os
 from typing import List, Optional
 
 import torch
 
+from espnet2_ext.svs.lip_checkpoint import read_checkpoint, save_checkpoint
 from espnet2_ext.svs.performsinger.alignment import video_overlap
 from espnet2_ext.svs.performsinger.masks import lengths_to_mask
 
@@ -70,24 +70,15 @@ def save_lip_reader(head: LipReadingHead, path: str, classes: List[str], overwri
     """Write ``head`` with its class names (the SVS token list) to ``path`` atomically."""
     if len(classes) != head.out.out_features:
         raise ValueError(f"save_lip_reader: {len(classes)} class names for a head of {head.out.out_features} classes")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
     obj = dict(format=FORMAT, classes=list(classes), visual_dim=head.conv.in_channels, hidden=head.conv.out_channels,
                state_dict=head.state_dict())
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    save_checkpoint(obj, path, overwrite)
 
 
 def load_lip_reader(head: LipReadingHead, path: str, classes: Optional[List[str]] = None) -> List[str]:
     """Load weights written by save_lip_reader into ``head``; sizes (and, when given, the class names)
     must match. Returns the checkpoint's class names."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"lip-reading head checkpoint not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001
-        raise ValueError(f"{path}: cannot be read as a torch checkpoint ({e})") from e
+    obj = read_checkpoint(path, "lip-reading head", ValueError)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"{path}: not a lip-reading head checkpoint (format {FORMAT!r}); "
                          "write one with python -m espnet2_ext.bin.fit_lip_reader")
@@ -118,6 +109,11 @@ def lip_reading_loss(logp: torch.Tensor, d: torch.Tensor, pmask: torch.Tensor, v
     inside phone n's span (GT durations d (B, N) in mel frames); logp (B, N, T_v) from phone_logp."""
     target = video_overlap(d, pmask.to(torch.float32), logp.shape[-1], frame_rate, video_fps)  # (B, N, T_v)
     target = target * vmask[:, None, :].to(target.dtype) * pmask[..., None].to(target.dtype)
+    return soft_nll(logp, target)
+
+
+def soft_nll(logp: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """-sum target * logp / sum target (0 when the target is empty); logp and target of one shape."""
     total = target.sum()
     if float(total) <= 0:
         return logp.new_zeros(())

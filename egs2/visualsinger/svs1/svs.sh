@@ -501,8 +501,8 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     for setting in ${ref_settings}; do extra_sets+=" test_ref${setting}"; done
     for mode in ${lip_controls}; do extra_sets+=" test_lip${mode}"; done
     # One decode set: JOB=1:decode_nj splits of its utterances, merged into the decode dir.
-    decode_set() {
-        local exp=$1 dset=$2
+    decode_set() {  # <exp dir> <set> <model file>
+        local exp=$1 dset=$2 model=$3
         local dir=${exp}/${inference_tag}/${dset}
         local logdir=${dir}/logs
         mkdir -p "${logdir}"
@@ -518,7 +518,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         # shellcheck disable=SC2086
         ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
             ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
-                --model_file "$(model_file "${exp}")" --train_config "${exp}/config.yaml" \
+                --model_file "${model}" --train_config "${exp}/config.yaml" \
                 --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
                 --wav_dir "${dir}/wav" --attn_dir "${dir}/attn" --video_dir "${dir}/video" \
                 --progress false ${streams} ${voc_opts}
@@ -548,15 +548,16 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         exp=${expdir}/${system}
         decode_sets="${test_sets}"
         [ "${system}" = "$(basename "${svs_exp}")" ] && decode_sets+="${extra_sets}"
-        if [ ! -f "$(model_file "${exp}")" ]; then
-            log "Error: $(model_file "${exp}") not found (train ${system} first)"
+        model=$(model_file "${exp}")
+        if [ ! -f "${model}" ]; then
+            log "Error: ${model} not found (train ${system} first)"
             exit 1
         fi
         for dset in ${decode_sets} gt:${test_sets// / gt:}; do
             case "${dset}" in
                 gt:*) [ "${system}" = "$(echo ${decode_systems} | cut -d ' ' -f 1)" ] || continue
                       dset=${dset#gt:}; dir=${expdir}/gt/${inference_tag}/${dset}; job=(vocode_gt_set "${dset}") ;;
-                *) dir=${exp}/${inference_tag}/${dset}; job=(decode_set "${exp}" "${dset}") ;;
+                *) dir=${exp}/${inference_tag}/${dset}; job=(decode_set "${exp}" "${dset}" "${model}") ;;
             esac
             [ -f "${dir}/.done" ] && { log "${dir}/.done exists: skipping"; continue; }
             log "Decoding ${dir} (log: ${dir}/logs/)"

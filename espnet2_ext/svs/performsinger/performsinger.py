@@ -32,8 +32,8 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
         + lambda_L L_L   (frame-wise cross-entropy of the lip-reading head, lip_reading_head.py)
     stats["loss_synth"]: the eq. 7 terms alone (L_R, L_D, L_P, L_C), what inference relies on. The
         configs select checkpoints by it (best_model_criterion: [[valid, loss_synth, min]]): the
-        auxiliaries train the alignment and overfit early (valid L_A rises from epoch ~10 of the
-        single-stage model), which made the total valid loss pick undertrained decoders.
+        auxiliaries train the alignment and overfit early (valid L_A rises from about epoch 15
+        of the single-stage model), which made the total valid loss pick undertrained decoders.
 
 Reference for the style extractor: the target mel in training (replaced by the "mean reference",
 one frame of normalised mel 0 = the corpus mean under global MVN, with probability
