@@ -146,3 +146,17 @@ def test_cli_fits_from_the_svs_config_and_refuses_to_overwrite(tmp_path):
     no_head.write_text(yaml.safe_dump(dict(svs_conf=dict(use_visual=False))))
     p = subprocess.run([*cmd[:4], str(no_head), *cmd[5:]], capture_output=True, text=True, env=env)
     assert p.returncode != 0 and "audio.yaml" in p.stderr and "lip-reading head" in p.stderr
+
+
+def test_fit_names_the_scp_and_utterance_of_a_missing_or_bad_crop_file(tmp_path):
+    data = _data(tmp_path)
+    scp = data["train_lip_scp"]
+    lines = open(scp).read().splitlines()
+    utt, path = lines[0].split()
+    os.remove(path)
+    with pytest.raises(FileNotFoundError, match=f"{scp}: {utt}: lip file .*not found"):
+        fit_lip_reader(BrightnessEncoder(), TOKENS, 8, data, str(tmp_path / "h.pth"), dict(epochs=1))
+    np.save(path, np.zeros((5, 96), dtype=np.uint8))  # 2-D: not (T_v, H, W) crops
+    with pytest.raises(ValueError, match="expected \\(T_v, H, W\\) mouth crops"):
+        fit_lip_reader(BrightnessEncoder(), TOKENS, 8, data, str(tmp_path / "h.pth"), dict(epochs=1))
+    assert not (tmp_path / "h.pth").exists()  # nothing written before the data is read
