@@ -14,7 +14,7 @@ import yaml
 from espnet2_ext.lipread.head_fit import fit_lip_reader, soft_cross_entropy, soft_frame_targets
 from espnet2_ext.svs.lip_checkpoint import save_lip_encoder
 from espnet2_ext.svs.lip_encoder import LipEncoder
-from espnet2_ext.svs.lip_reading_head import LipReadingHead, load_lip_reader, save_lip_reader
+from espnet2_ext.svs.lip_reading_head import LipReadingHead, LipReadingHeads, load_lip_reader, mean_logp, save_lip_reader
 from tests.test_lip_pretrain import PHONES, write_set
 from tests.test_performsinger_model import tiny_batch, tiny_model
 
@@ -44,16 +44,25 @@ def test_soft_cross_entropy_ignores_unlabelled_frames():
 
 
 def test_head_checkpoint_round_trip_and_mismatch_errors(tmp_path):
-    head = LipReadingHead(16, len(TOKENS), hidden=8)
+    head = LipReadingHeads(16, len(TOKENS), hidden=8, heads=2)
     path = str(tmp_path / "lip_reader.pth")
     save_lip_reader(head, path, TOKENS)
     with pytest.raises(FileExistsError, match="lip_reader.pth"):
         save_lip_reader(head, path, TOKENS)  # nothing written is overwritten silently
-    other = LipReadingHead(16, len(TOKENS), hidden=8)
+    other = LipReadingHeads(16, len(TOKENS), hidden=8, heads=2)
     assert load_lip_reader(other, path, TOKENS) == TOKENS
     assert all(torch.equal(a, b) for a, b in zip(head.state_dict().values(), other.state_dict().values()))
+    assert not torch.equal(head.heads[0].out.weight, head.heads[1].out.weight)  # two heads, each its own
     with pytest.raises(ValueError, match="hidden"):
-        load_lip_reader(LipReadingHead(16, len(TOKENS), hidden=4), path)
+        load_lip_reader(LipReadingHeads(16, len(TOKENS), hidden=4, heads=2), path)
+    with pytest.raises(ValueError, match="heads"):
+        load_lip_reader(LipReadingHeads(16, len(TOKENS), hidden=8, heads=1), path)
+    # a single-head file of the first format still loads as one head
+    torch.save(dict(format="espnet2_ext.lip_reader/1", classes=TOKENS, visual_dim=16, hidden=8,
+                    state_dict=head.heads[1].state_dict()), tmp_path / "v1.pth")
+    one = LipReadingHeads(16, len(TOKENS), hidden=8)
+    load_lip_reader(one, str(tmp_path / "v1.pth"), TOKENS)
+    assert torch.equal(one.heads[0].out.weight, head.heads[1].out.weight)
     with pytest.raises(ValueError, match="another token list"):
         load_lip_reader(other, path, TOKENS[::-1])
     torch.save({"w": torch.zeros(1)}, tmp_path / "bad.pth")
@@ -86,33 +95,58 @@ def test_fit_learns_the_classes_from_frozen_features_and_keeps_the_best_epoch(tm
     before = {k: v.clone() for k, v in enc.state_dict().items()}
     out = str(tmp_path / "lip_reader.pth")
     log = fit_lip_reader(enc, TOKENS, 8, _data(tmp_path), out, dict(epochs=6, batch_size=4, lr=1e-2))
-    accs = [e["valid_frame_acc"] for e in log["epochs"]]
-    best = min(log["epochs"], key=lambda e: e["valid_loss"])
-    assert log["best_epoch"] == best["epoch"]
+    (h_log,) = log["heads"]
+    accs = [e["valid_frame_acc"] for e in h_log["epochs"]]
+    best = min(h_log["epochs"], key=lambda e: e["valid_loss"])
+    assert h_log["best_epoch"] == best["epoch"]
     assert best["valid_frame_acc"] > 0.8 and accs[0] < best["valid_frame_acc"] + 1e-9
+    assert log["kept"]["valid_loss"] == pytest.approx(best["valid_loss"], rel=1e-5)  # the file is the best epoch
     assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items())  # encoder untouched
-    assert json.load(open(str(tmp_path / "lip_reader.log.json")))["best_epoch"] == log["best_epoch"]
-    head = LipReadingHead(16, len(TOKENS), 8)
+    assert json.load(open(str(tmp_path / "lip_reader.log.json")))["heads"][0]["best_epoch"] == h_log["best_epoch"]
+    head = LipReadingHeads(16, len(TOKENS), 8)
     load_lip_reader(head, out, TOKENS)
     with pytest.raises(ValueError, match="unknown options"):
         fit_lip_reader(enc, TOKENS, 8, _data(tmp_path / "x"), out, dict(epoch=3))
 
 
+def test_heads_fit_in_parallel_each_with_its_own_seed(tmp_path):
+    """heads: 2 with num_jobs: 2 fits head j with seed 2 * seed + j in a worker process: head 1 is the
+    single-head fit of seed 2, head 2 differs, and the file reads as their mean posterior."""
+    torch.manual_seed(0)
+    enc, data = BrightnessEncoder(), _data(tmp_path)
+    conf = dict(epochs=3, batch_size=4, lr=1e-2, seed=1)
+    two = fit_lip_reader(enc, TOKENS, 8, data, str(tmp_path / "two.pth"), dict(conf, num_jobs=2), heads=2)
+    one = fit_lip_reader(enc, TOKENS, 8, data, str(tmp_path / "one.pth"), dict(conf, seed=2))
+    assert [h["seed"] for h in two["heads"]] == [2, 3]
+    assert two["heads"][0]["epochs"] == one["heads"][0]["epochs"]  # same seed, same fit, in a worker or not
+    assert two["heads"][1]["epochs"] != one["heads"][0]["epochs"]
+    heads = LipReadingHeads(16, len(TOKENS), 8, heads=2)
+    load_lip_reader(heads, str(tmp_path / "two.pth"), TOKENS)
+    vf, lens = torch.randn(2, 5, 16), torch.tensor([5, 3])
+    with torch.no_grad():
+        per = heads.per_head(vf, lens)  # (K, B, T_v, C)
+        assert per.shape == (2, 2, 5, len(TOKENS))
+        assert torch.allclose(heads(vf, lens).exp(), per.exp().mean(0), atol=1e-6)
+    assert torch.equal(mean_logp(per[:1]), per[0])  # one head reads as itself
+
+
 def test_performsinger_loads_and_freezes_a_fitted_head(tmp_path):
     torch.manual_seed(0)
-    ref = tiny_model(lip_reader_conf=dict(hidden=8))
+    ref = tiny_model(lip_reader_conf=dict(hidden=8, heads=2))
     path = str(tmp_path / "lip_reader.pth")
     save_lip_reader(ref.lip_reader, path, [f"t{i}" for i in range(ref.idim)])
     torch.manual_seed(1)
-    model = tiny_model(lip_reader_conf=dict(hidden=8, pretrained=path, freeze=True))
-    assert torch.equal(model.lip_reader.out.weight, ref.lip_reader.out.weight)
+    model = tiny_model(lip_reader_conf=dict(hidden=8, heads=2, pretrained=path, freeze=True))
+    assert all(torch.equal(a.out.weight, b.out.weight) for a, b in zip(model.lip_reader.heads, ref.lip_reader.heads))
     loss, stats, _ = model(**tiny_batch())
     loss.backward()
     assert "loss_L" in stats
     assert all(p.grad is None and not p.requires_grad for p in model.lip_reader.parameters())
     assert model.decoder.parameters().__next__().grad is not None  # the rest still trains
     with pytest.raises(ValueError, match="hidden"):
-        tiny_model(lip_reader_conf=dict(hidden=4, pretrained=path))
+        tiny_model(lip_reader_conf=dict(hidden=4, heads=2, pretrained=path))
+    with pytest.raises(ValueError, match="heads"):
+        tiny_model(lip_reader_conf=dict(hidden=8, pretrained=path))
 
 
 def test_cli_fits_from_the_svs_config_and_refuses_to_overwrite(tmp_path):
@@ -121,11 +155,11 @@ def test_cli_fits_from_the_svs_config_and_refuses_to_overwrite(tmp_path):
     save_lip_encoder(LipEncoder(ENC), enc_path, ENC)
     conf = tmp_path / "train.yaml"
     conf.write_text(yaml.safe_dump(dict(svs_conf=dict(use_visual=True, lip_encoder_conf=ENC,
-                                                      lip_reader_conf=dict(hidden=8, freeze=True)))))
+                                                      lip_reader_conf=dict(hidden=8, heads=2, freeze=True)))))
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("\n".join(TOKENS) + "\n")
     fit = tmp_path / "fit.yaml"
-    fit.write_text("epochs: 2\nbatch_size: 4\n")
+    fit.write_text("epochs: 2\nbatch_size: 4\nnum_jobs: 2\n")
     out = tmp_path / "exp"
     cmd = [sys.executable, "-m", "espnet2_ext.bin.fit_lip_reader", "--train_config", str(conf), "--lip_encoder", enc_path,
            "--token_list", str(tokens), "--config", str(fit), "--out_dir", str(out), "--seed", "3", "--num_threads", "2",
@@ -136,7 +170,8 @@ def test_cli_fits_from_the_svs_config_and_refuses_to_overwrite(tmp_path):
     assert "done in" in (out / "fit.log").read_text()
     fit_log = json.load(open(out / "lip_reader.log.json"))
     assert fit_log["conf"]["seed"] == 3 and fit_log["conf"]["num_threads"] == 2
-    head = LipReadingHead(16, len(TOKENS), 8)
+    assert [h["seed"] for h in fit_log["heads"]] == [6, 7]  # heads: 2 of the SVS config
+    head = LipReadingHeads(16, len(TOKENS), 8, heads=2)
     load_lip_reader(head, str(out / "lip_reader.pth"), TOKENS)
     mtime = os.path.getmtime(out / "lip_reader.pth")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)

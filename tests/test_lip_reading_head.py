@@ -85,19 +85,42 @@ def test_duration_source_lipreader_needs_the_head():
         tiny_model(lip_reader_conf=dict(hidden=8, layers=2))
 
 
-@pytest.mark.parametrize("prior_weight", [0.0, 3.0])
-def test_lipreader_inference_is_duration_free_and_spans_the_video(prior_weight):
+@pytest.mark.parametrize("prior_weight,heads", [(0.0, 1), (3.0, 2)])
+def test_lipreader_inference_is_duration_free_and_spans_the_video(prior_weight, heads):
     torch.manual_seed(0)
-    model = tiny_model(lip_reader_conf=dict(hidden=8), duration_source="lipreader", frame_rate=FR, video_fps=FPS,
-                       duration_prior=dict(weight=prior_weight, sigma=0.5))
+    model = tiny_model(lip_reader_conf=dict(hidden=8, heads=heads), duration_source="lipreader", frame_rate=FR,
+                       video_fps=FPS, duration_prior=dict(weight=prior_weight, sigma=0.5))
     batch = tiny_batch()
     loss, stats, _ = model(**batch)
     assert "loss_L" in stats and torch.isfinite(stats["loss_L"])
     loss.backward()
-    assert model.lip_reader.out.weight.grad.abs().sum() > 0
+    assert all(h.out.weight.grad.abs().sum() > 0 for h in model.lip_reader.heads)  # every head learns
     assert all(p.grad is None for p in model.lip_encoder.parameters())  # frozen encoder
     a = video_timed_inference(model, batch, FR, FPS)
     # the durations are those of the forced alignment through the head's posteriors
     model.set_duration_source("predictor")
     c = model.inference(**_infer_inputs(batch), steps=2, seed=1)
     assert not torch.equal(a["duration"], c["duration"])
+
+
+def test_two_copies_of_one_head_read_and_learn_as_that_head():
+    """L_L is the mean of the heads' own losses and the emission the mean posterior, so K copies of
+    one head give the single head's loss and durations."""
+    torch.manual_seed(0)
+    one = tiny_model(lip_reader_conf=dict(hidden=8), duration_source="lipreader", frame_rate=FR, video_fps=FPS,
+                     duration_prior=dict(weight=3.0, sigma=0.5))
+    two = tiny_model(lip_reader_conf=dict(hidden=8, heads=2), duration_source="lipreader", frame_rate=FR,
+                     video_fps=FPS, duration_prior=dict(weight=3.0, sigma=0.5))
+    state = {k: v for k, v in one.state_dict().items() if not k.startswith("lip_reader.")}
+    for j in range(2):
+        state.update({f"lip_reader.heads.{j}.{k}": v for k, v in one.lip_reader.heads[0].state_dict().items()})
+    two.load_state_dict(state)
+    batch = tiny_batch()
+    losses = []
+    for m in (one, two):
+        m.eval()
+        torch.manual_seed(3)
+        losses.append(m(**batch)[1]["loss_L"])
+    assert torch.allclose(losses[0], losses[1], atol=1e-6)
+    d = [video_timed_inference(m, batch, FR, FPS)["duration"] for m in (one, two)]
+    assert torch.equal(d[0], d[1])

@@ -67,10 +67,12 @@ def main(argv=None) -> None:
     encoder = LipEncoder({**enc_conf, "pretrained": weights, "freeze": True})
     data = dict(train_lip_scp=args.train_lip_scp, train_label=args.train_label,
                 valid_lip_scp=args.valid_lip_scp, valid_label=args.valid_label)
-    log = fit_lip_reader(encoder, tokens, int(head_conf.get("hidden", 64)), data, out, fit_conf)
-    best = log["epochs"][log["best_epoch"] - 1]
-    logging.info(f"done in {log['seconds']:.0f} s: best epoch {log['best_epoch']}, valid loss {best['valid_loss']:.4f}, "
-                 f"valid frame acc {best['valid_frame_acc']:.4f} -> {out}")
+    log = fit_lip_reader(encoder, tokens, int(head_conf.get("hidden", 64)), data, out, fit_conf,
+                         heads=int(head_conf.get("heads", 1)))
+    kept = log["kept"]
+    logging.info(f"done in {log['seconds']:.0f} s: {len(log['heads'])} head(s), best epochs "
+                 f"{[h['best_epoch'] for h in log['heads']]}, valid loss {kept['valid_loss']:.4f}, "
+                 f"valid frame acc {kept['valid_frame_acc']:.4f} -> {out}")
 
 
 if __name__ == "__main__":

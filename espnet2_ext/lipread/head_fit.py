@@ -15,8 +15,10 @@ then optimise jointly. The single-stage ablation (VCFM-S) keeps training its hea
 else, from scratch.
 """
 
+import concurrent.futures
 import logging
 import math
+import multiprocessing
 import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -26,7 +28,7 @@ import torch
 
 from espnet2_ext.lipread.data import crop_normalise, load_lip, read_label, read_scp
 from espnet2_ext.lipread.trainer import atomic_json
-from espnet2_ext.svs.lip_reading_head import LipReadingHead, save_lip_reader, soft_nll
+from espnet2_ext.svs.lip_reading_head import LipReadingHead, LipReadingHeads, save_lip_reader, soft_nll
 
 FIT_DEFAULTS = dict(
     epochs=24,  # passes over the cached training features; the best valid epoch is kept
@@ -35,7 +37,8 @@ FIT_DEFAULTS = dict(
     grad_clip=1.0,
     aug_views=1,  # random crop + flip views per training utterance, beside the centre crop
     seed=0,
-    num_threads=1,
+    num_threads=1,  # per head
+    num_jobs=1,  # heads fitted at a time, each in its own process
     fps=25.0,
 )
 
@@ -105,17 +108,37 @@ def token_vocab(token_list: Sequence[str]) -> Dict[str, int]:
     return {tok: i for i, tok in enumerate(token_list)}
 
 
-def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, data: Dict[str, str],
-                   out_path: str, conf: Optional[dict] = None) -> dict:
-    """Fit a LipReadingHead (classes = token_list) on ``encoder``'s frozen features and save the best
-    valid epoch to ``out_path`` (save_lip_reader). data: train_lip_scp, train_label, valid_lip_scp,
-    valid_label. Returns the log (per-epoch train / valid loss and valid frame accuracy)."""
+def evaluate(model: torch.nn.Module, valid: CachedViews, batch_size: int) -> Dict[str, float]:
+    """model: vf, lengths -> log p (B, T_v, C) (a LipReadingHead or LipReadingHeads) -> valid_loss (soft
+    cross-entropy per labelled frame) and valid_frame_acc (argmax = majority class)."""
+    model.eval()
+    vl = vw = correct = frames = 0.0
+    with torch.no_grad():
+        for vf, lens, tg in valid.batches(batch_size):
+            logp = model(vf, lens)
+            w = float(tg.sum())
+            vl, vw = vl + float(soft_nll(logp, tg)) * w, vw + w
+            labelled = tg.sum(-1) > 0  # (B, T_v)
+            correct += float((logp.argmax(-1) == tg.argmax(-1))[labelled].sum())
+            frames += float(labelled.sum())
+    return dict(valid_loss=vl / max(vw, 1e-8), valid_frame_acc=correct / max(frames, 1.0))
+
+
+def check_conf(conf: Optional[dict]) -> dict:
+    """FIT_DEFAULTS updated by ``conf``; unknown or out-of-range options are errors."""
     unknown = sorted(set(conf or {}) - set(FIT_DEFAULTS))
     if unknown:
         raise ValueError(f"lip-reading head fit: unknown options {unknown}; known: {sorted(FIT_DEFAULTS)}")
     c = {**FIT_DEFAULTS, **(conf or {})}
-    if int(c["epochs"]) < 1 or int(c["aug_views"]) < 0 or int(c["batch_size"]) < 1:
-        raise ValueError(f"lip-reading head fit: epochs and batch_size must be >= 1, aug_views >= 0; got {c}")
+    if min(int(c["epochs"]), int(c["batch_size"]), int(c["num_jobs"]), int(c["num_threads"])) < 1 or int(c["aug_views"]) < 0:
+        raise ValueError("lip-reading head fit: epochs, batch_size, num_jobs and num_threads must be >= 1, "
+                         f"aug_views >= 0; got {c}")
+    return c
+
+
+def fit_head(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, data: Dict[str, str], c: dict,
+             name: str = "head") -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Fit one LipReadingHead with options ``c`` (check_conf); -> (state dict of its best valid epoch, log)."""
     torch.set_num_threads(int(c["num_threads"]))
     torch.manual_seed(int(c["seed"]))
     rng = np.random.default_rng(int(c["seed"]))
@@ -125,13 +148,12 @@ def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: 
                         float(c["fps"]), rng, "train")
     valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], vocab, 1, False, float(c["fps"]), rng,
                         "valid")
-    logging.info(f"cached the frozen encoder's features: {len(train.items)} train views, "
+    logging.info(f"{name}: cached the frozen encoder's features: {len(train.items)} train views, "
                  f"{len(valid.items)} valid ({time.time() - t0:.1f} s)")
-    visual_dim = train.items[0][1].shape[1]
-    head = LipReadingHead(visual_dim, len(token_list), int(hidden))
+    head = LipReadingHead(train.items[0][1].shape[1], len(token_list), int(hidden))
     opt = torch.optim.Adam(head.parameters(), lr=float(c["lr"]), betas=(0.9, 0.98))
-    log = dict(conf=c, epochs=[], best_epoch=None)
-    best = math.inf
+    log = dict(seed=int(c["seed"]), epochs=[], best_epoch=None)
+    best, best_state = math.inf, None
     for epoch in range(1, int(c["epochs"]) + 1):
         head.train()
         tot = n = 0
@@ -142,24 +164,51 @@ def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: 
             torch.nn.utils.clip_grad_norm_(head.parameters(), float(c["grad_clip"]))
             opt.step()
             tot, n = tot + float(loss.detach()), n + 1
-        head.eval()
-        vl = vw = correct = frames = 0.0
-        with torch.no_grad():
-            for vf, lens, tg in valid.batches(int(c["batch_size"])):
-                logits = head.logits(vf, lens)
-                w = float(tg.sum())
-                vl, vw = vl + float(soft_cross_entropy(logits, tg)) * w, vw + w
-                labelled = tg.sum(-1) > 0  # (B, T_v)
-                correct += float((logits.argmax(-1) == tg.argmax(-1))[labelled].sum())
-                frames += float(labelled.sum())
-        rec = dict(epoch=epoch, train_loss=tot / max(n, 1), valid_loss=vl / max(vw, 1e-8),
-                   valid_frame_acc=correct / max(frames, 1.0))
+        rec = dict(epoch=epoch, train_loss=tot / max(n, 1), **evaluate(head, valid, int(c["batch_size"])))
         log["epochs"].append(rec)
-        logging.info(f"head fit epoch {epoch}: train loss {rec['train_loss']:.4f}, valid loss {rec['valid_loss']:.4f}, "
+        logging.info(f"{name} epoch {epoch}: train loss {rec['train_loss']:.4f}, valid loss {rec['valid_loss']:.4f}, "
                      f"valid frame acc {rec['valid_frame_acc']:.4f}")
         if rec["valid_loss"] < best:
             best, log["best_epoch"] = rec["valid_loss"], epoch
-            save_lip_reader(head, out_path, list(token_list), overwrite=True)
+            best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+    return best_state, log
+
+
+def _fit_head_job(args) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """fit_head in a worker process (its log lines go to the inherited stderr)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
+    return fit_head(*args)
+
+
+def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, data: Dict[str, str],
+                   out_path: str, conf: Optional[dict] = None, heads: int = 1) -> dict:
+    """Fit ``heads`` LipReadingHeads (classes = token_list) on ``encoder``'s frozen features, head j
+    with seed heads * seed + j (so fits with seeds 0, 1, ... share no head), ``num_jobs`` at a time in
+    worker processes, and save each one's best valid epoch to ``out_path`` (save_lip_reader).
+    data: train_lip_scp, train_label, valid_lip_scp, valid_label. Returns the log: per head the
+    per-epoch train / valid loss and valid frame accuracy; under "kept" the saved heads' valid scores."""
+    c = check_conf(conf)
+    if heads < 1:
+        raise ValueError(f"lip-reading head fit: heads must be >= 1, got {heads}")
+    t0 = time.time()
+    jobs = [(encoder, list(token_list), int(hidden), data, {**c, "seed": heads * int(c["seed"]) + j},
+             f"head {j + 1}/{heads}" if heads > 1 else "head fit") for j in range(heads)]
+    n_jobs = min(heads, int(c["num_jobs"]))
+    if n_jobs > 1:
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
+        with concurrent.futures.ProcessPoolExecutor(n_jobs, mp_context=ctx) as pool:
+            results = list(pool.map(_fit_head_job, jobs))
+    else:
+        results = [fit_head(*job) for job in jobs]
+    visual_dim = results[0][0]["conv.weight"].shape[1]  # (H, H_v, 3)
+    model = LipReadingHeads(visual_dim, len(token_list), int(hidden), heads)
+    for head, (state, _) in zip(model.heads, results):
+        head.load_state_dict(state)
+    torch.set_num_threads(int(c["num_threads"]))
+    valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], token_vocab(token_list), 1, False,
+                        float(c["fps"]), np.random.default_rng(0), "valid")
+    log = dict(conf=c, heads=[h_log for _, h_log in results], kept=evaluate(model, valid, int(c["batch_size"])))
+    save_lip_reader(model, out_path, list(token_list), overwrite=True)
     log["seconds"] = time.time() - t0
     atomic_json(log, os.path.splitext(out_path)[0] + ".log.json")
     return log

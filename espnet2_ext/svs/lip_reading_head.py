@@ -8,7 +8,10 @@
                 (B, N, T_v), the emission of a forced alignment of the known phone sequence
     loss (L_L): soft cross-entropy against the fraction of each frame that phone n covers
 
-Weights: ``save_lip_reader`` / ``load_lip_reader`` (format FORMAT: state dict + class names + sizes),
+LipReadingHeads holds K such heads and reads with the mean of their posteriors (PerformSinger's
+``lip_reader_conf: {heads: K}``).
+
+Weights: ``save_lip_reader`` / ``load_lip_reader`` (format FORMAT: state dicts + class names + sizes),
 written by ``espnet2_ext.bin.fit_lip_reader`` (lipread/head_fit.py) and loaded by PerformSinger's
 ``lip_reader_conf: {pretrained: <path>}``.
 
@@ -63,35 +66,78 @@ class LipReadingHead(torch.nn.Module):
         return torch.log_softmax(self.logits(vf, lengths), dim=-1)
 
 
-FORMAT = "espnet2_ext.lip_reader/1"
+class LipReadingHeads(torch.nn.Module):
+    """K independently initialised (and, when fitted, independently seeded) heads read as one:
+
+        per_head: (K, B, T_v, C) log p_k(class | frame)   each head's own L_L target in training
+        forward:  log (1/K) sum_k p_k(class | frame)      (B, T_v, C), the emission of the alignment
+
+    Why: one head fitted on ~100 lines overfits in its own way (its seed decides which frames it
+    gets wrong), and the forced alignment inherits those errors as whole misplaced boundaries; the
+    mean of K posteriors keeps what the heads agree on. K = 1 is the single head.
+
+    Args:
+        visual_dim, n_classes, hidden: as LipReadingHead.
+        heads: K.
+    """
+
+    def __init__(self, visual_dim: int, n_classes: int, hidden: int = 64, heads: int = 1):
+        super().__init__()
+        if heads < 1:
+            raise ValueError(f"LipReadingHeads: heads must be >= 1, got {heads}")
+        self.heads = torch.nn.ModuleList(LipReadingHead(visual_dim, n_classes, hidden) for _ in range(heads))
+
+    def per_head(self, vf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """vf (B, T_v, H_v) -> (K, B, T_v, C) log posteriors of each head."""
+        return torch.stack([h(vf, lengths) for h in self.heads])
+
+    def forward(self, vf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """-> log of the heads' mean posterior (B, T_v, C)."""
+        return mean_logp(self.per_head(vf, lengths))
 
 
-def save_lip_reader(head: LipReadingHead, path: str, classes: List[str], overwrite: bool = False) -> None:
-    """Write ``head`` with its class names (the SVS token list) to ``path`` atomically."""
-    if len(classes) != head.out.out_features:
-        raise ValueError(f"save_lip_reader: {len(classes)} class names for a head of {head.out.out_features} classes")
-    obj = dict(format=FORMAT, classes=list(classes), visual_dim=head.conv.in_channels, hidden=head.conv.out_channels,
-               state_dict=head.state_dict())
+def mean_logp(logp: torch.Tensor) -> torch.Tensor:
+    """(K, ...) log probabilities -> log of their mean over K (...)."""
+    return torch.logsumexp(logp, dim=0) - torch.log(torch.tensor(float(logp.shape[0]), device=logp.device))
+
+
+FORMAT = "espnet2_ext.lip_reader/2"  # /1 held one head's state_dict; /2 a list, one per head
+_FORMATS = ("espnet2_ext.lip_reader/1", FORMAT)
+
+
+def _sizes(head: LipReadingHead) -> dict:
+    return dict(visual_dim=head.conv.in_channels, hidden=head.conv.out_channels, classes=head.out.out_features)
+
+
+def save_lip_reader(heads: LipReadingHeads, path: str, classes: List[str], overwrite: bool = False) -> None:
+    """Write ``heads`` with their class names (the SVS token list) to ``path`` atomically."""
+    size = _sizes(heads.heads[0])
+    if len(classes) != size["classes"]:
+        raise ValueError(f"save_lip_reader: {len(classes)} class names for a head of {size['classes']} classes")
+    obj = dict(format=FORMAT, classes=list(classes), visual_dim=size["visual_dim"], hidden=size["hidden"],
+               state_dicts=[h.state_dict() for h in heads.heads])
     save_checkpoint(obj, path, overwrite)
 
 
-def load_lip_reader(head: LipReadingHead, path: str, classes: Optional[List[str]] = None) -> List[str]:
-    """Load weights written by save_lip_reader into ``head``; sizes (and, when given, the class names)
-    must match. Returns the checkpoint's class names."""
+def load_lip_reader(heads: LipReadingHeads, path: str, classes: Optional[List[str]] = None) -> List[str]:
+    """Load weights written by save_lip_reader into ``heads``; sizes, the number of heads (and, when
+    given, the class names) must match. Returns the checkpoint's class names."""
     obj = read_checkpoint(path, "lip-reading head", ValueError)
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+    if not isinstance(obj, dict) or obj.get("format") not in _FORMATS:
         raise ValueError(f"{path}: not a lip-reading head checkpoint (format {FORMAT!r}); "
                          "write one with python -m espnet2_ext.bin.fit_lip_reader")
-    want = dict(visual_dim=head.conv.in_channels, hidden=head.conv.out_channels, classes=head.out.out_features)
-    got = dict(visual_dim=obj["visual_dim"], hidden=obj["hidden"], classes=len(obj["classes"]))
+    states = obj["state_dicts"] if "state_dicts" in obj else [obj["state_dict"]]
+    want = dict(_sizes(heads.heads[0]), heads=len(heads.heads))
+    got = dict(visual_dim=obj["visual_dim"], hidden=obj["hidden"], classes=len(obj["classes"]), heads=len(states))
     if want != got:
         raise ValueError(f"{path}: head sizes {got} do not fit the configured head {want} "
-                         "(lip_encoder_conf.output_dim, lip_reader_conf.hidden, token list)")
+                         "(lip_encoder_conf.output_dim, lip_reader_conf.hidden / heads, token list)")
     if classes is not None and list(classes) != list(obj["classes"]):
         diff = [(i, a, b) for i, (a, b) in enumerate(zip(obj["classes"], classes)) if a != b][:5]
         raise ValueError(f"{path}: fitted on another token list (first differences (id, file, given): {diff}); "
                          "refit it with this token list")
-    head.load_state_dict(obj["state_dict"])
+    for head, state in zip(heads.heads, states):
+        head.load_state_dict(state)
     return list(obj["classes"])
 
 

@@ -8,9 +8,11 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
     CF --DurationModule--> log(d + 1) (B, N);  L_D
         [fusion timing] log(d + 1) <- (1 - g) log(d + 1) + g log(prior + 1): prior = phone length
         on the monotonic best path through the fusion attention (mel frames), g = sigmoid(gate)
-    [lip_reader_conf] VF --LipReadingHead--> log p(phone class | video frame) (B, T_v, C),
-        gathered at the phones -> (B, N, T_v);  L_L (lip_reading_head.py); two-stage configs load
-        it fitted on the frozen encoder before stage two and freeze it (lipread/head_fit.py)
+    [lip_reader_conf] VF --LipReadingHeads (K heads)--> log p_k(phone class | video frame)
+        (K, B, T_v, C), gathered at the phones -> (K, B, N, T_v);  L_L = mean_k of each head's
+        (lip_reading_head.py); the emission read at inference is log mean_k p_k (B, N, T_v);
+        two-stage configs load the heads fitted on the frozen encoder before stage two and
+        freeze them (lipread/head_fit.py)
     [duration_source: lipreader | attention | aligner] inference d instead from the video: a
         forced alignment of the phones through log p(phone | video frame) (the lip-reading head,
         the fusion attention normalised per frame, or the lip-to-phone aligner), with the
@@ -55,7 +57,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2_ext.svs.diffusion.conf import merge_conf
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor, f0_to_unit
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
-from espnet2_ext.svs.lip_reading_head import LipReadingHead, lip_reading_loss, load_lip_reader, phone_logp
+from espnet2_ext.svs.lip_reading_head import LipReadingHeads, lip_reading_loss, load_lip_reader, mean_logp, phone_logp
 from espnet2_ext.svs.performsinger.aligner import aligner_durations, aligner_loss
 from espnet2_ext.svs.performsinger.alignment import guided_alignment_loss
 from espnet2_ext.svs.performsinger.duration import DurationModule
@@ -69,7 +71,7 @@ LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1
                             lambda_V=1.0, lambda_L=1.0, aux_mel=1.0)
 DURATION_SOURCES = ("predictor", "lipreader", "attention", "aligner")
 VIDEO_DURATION_SOURCES = ("lipreader", "attention", "aligner")
-LIP_READER_DEFAULTS = dict(hidden=64, pretrained=None, freeze=False)
+LIP_READER_DEFAULTS = dict(hidden=64, heads=1, pretrained=None, freeze=False)
 DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5, max_span_s=None)
 FUSIONS = ("vcfm", "sma")
 
@@ -189,7 +191,8 @@ class PerformSinger(AbsSVS):
                 Viterbi of duration_prior.py (mel-grid boundaries), and max_span_s (None: no bound),
                 the longest phone in seconds that Viterbi considers; inference only.
             lip_reader_conf: None (no head), or the lip-reading head's options: hidden (64),
-                the width of its temporal conv and of each BiGRU direction; pretrained (None):
+                the width of its temporal conv and of each BiGRU direction; heads (1): K heads
+                read as the mean of their posteriors, each trained on its own L_L; pretrained (None):
                 weights fitted on the frozen lip encoder (``espnet2_ext.bin.fit_lip_reader``; the
                 recipe fits them before stage two when freeze is true); freeze (false): no
                 gradients (L_L is then only logged). Its classes are the token list (idim). Needs
@@ -217,7 +220,8 @@ class PerformSinger(AbsSVS):
             if not use_visual:
                 raise ValueError("PerformSinger lip_reader_conf needs use_visual: true (it reads the lip features); "
                                  "set lip_reader_conf: null for the audio-only model")
-            self.lip_reader = LipReadingHead(self.lip_encoder.output_dim, idim, int(lr_conf["hidden"]))
+            self.lip_reader = LipReadingHeads(self.lip_encoder.output_dim, idim, int(lr_conf["hidden"]),
+                                              int(lr_conf["heads"]))
             if lr_conf["pretrained"]:
                 load_lip_reader(self.lip_reader, lr_conf["pretrained"])
                 logging.info(f"Lip-reading head loaded from {lr_conf['pretrained']}")
@@ -290,7 +294,10 @@ class PerformSinger(AbsSVS):
             cf = fout.fused * pmask[..., None].to(cf.dtype)
             if self.lip_reader is not None and read_lips:
                 vmask = lengths_to_mask(lip_lengths, vf.shape[1])  # (B, T_v)
-                lip_logp = phone_logp(self.lip_reader(vf, lip_lengths), phones, pmask, vmask)  # (B, N, T_v)
+                k_logp = self.lip_reader.per_head(vf, lip_lengths)  # (K, B, T_v, C)
+                k, b = k_logp.shape[:2]
+                lip_logp = phone_logp(k_logp.flatten(0, 1), phones.repeat(k, 1), pmask.repeat(k, 1),
+                                      vmask.repeat(k, 1)).unflatten(0, (k, b))  # (K, B, N, T_v)
         return cf, pmask, sf, fout, lip_logp
 
     def _log_durations(self, cf, pmask, fout):
@@ -319,7 +326,10 @@ class PerformSinger(AbsSVS):
         (the lip-reading head's with duration_source: lipreader, else _frame_logp), or, with
         duration_prior weight > 0, the explicit-duration Viterbi of duration_prior.py with the
         duration predictor on CF (B, N, H) as the prior."""
-        logp = lip_logp if self.duration_source == "lipreader" else self._frame_logp(fout, pmask)  # (B, N, T_v)
+        if self.duration_source == "lipreader":
+            logp = mean_logp(lip_logp)  # (B, N, T_v), the heads' mean (0 stays 0 off the valid phones and frames)
+        else:
+            logp = self._frame_logp(fout, pmask)  # (B, N, T_v)
         vmask = self._video_mask(lip_lengths, logp.shape[-1], logp.shape[0], logp.device)  # (B, T_v)
         if self.duration_prior["weight"] > 0:
             return self._prior_durations(logp, self._log_durations(cf, pmask, fout), pmask, vmask.sum(-1))
@@ -446,7 +456,8 @@ class PerformSinger(AbsSVS):
                 stats["loss_V"] = loss_v
         if lip_logp is not None and w["lambda_L"] > 0:
             vmask = self._video_mask(lip_lengths, lip_logp.shape[-1], B, d_gt.device)
-            loss_l = lip_reading_loss(lip_logp, d_gt, pmask, vmask, self.frame_rate, self.video_fps)
+            loss_l = torch.stack([lip_reading_loss(lp, d_gt, pmask, vmask, self.frame_rate, self.video_fps)
+                                  for lp in lip_logp]).mean()  # each head learns on its own
             loss = loss + w["lambda_L"] * loss_l
             stats["loss_L"] = loss_l
         stats.update(
