@@ -124,3 +124,17 @@ def test_two_copies_of_one_head_read_and_learn_as_that_head():
     assert torch.allclose(losses[0], losses[1], atol=1e-6)
     d = [video_timed_inference(m, batch, FR, FPS)["duration"] for m in (one, two)]
     assert torch.equal(d[0], d[1])
+
+
+def test_single_head_checkpoints_from_before_heads_load_and_durations_only_stops_early():
+    torch.manual_seed(0)
+    model = tiny_model(lip_reader_conf=dict(hidden=8), duration_source="lipreader", frame_rate=FR, video_fps=FPS)
+    old = {k.replace("lip_reader.heads.0.", "lip_reader."): v for k, v in model.state_dict().items()}
+    assert "lip_reader.out.weight" in old
+    other = tiny_model(lip_reader_conf=dict(hidden=8), duration_source="lipreader", frame_rate=FR, video_fps=FPS)
+    other.load_state_dict(old)  # strict: every old key lands on head 0
+    assert torch.equal(other.lip_reader.heads[0].out.weight, model.lip_reader.heads[0].out.weight)
+    batch = tiny_batch()
+    full = other.inference(**_infer_inputs(batch), steps=2, seed=1)
+    short = other.inference(**_infer_inputs(batch), durations_only=True)
+    assert set(short) == {"duration"} and torch.equal(short["duration"], full["duration"])

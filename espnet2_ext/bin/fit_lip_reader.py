@@ -1,4 +1,4 @@
-"""Fit PerformSinger's lip-reading head on the frozen lip encoder (before stage two).
+"""Fit PerformSinger's lip-reading heads on the frozen lip encoder (before stage two).
 
     python -m espnet2_ext.bin.fit_lip_reader --train_config conf/train_performsinger.yaml \\
         --lip_encoder exp/lip_pretrain/lip_encoder.pth --token_list dump/token_list/phn/tokens.txt \\
@@ -6,10 +6,11 @@
         --valid_lip_scp dump/raw/dev/lip.scp --valid_label dump/raw/dev/label \\
         --config conf/lip_reader_fit.yaml --out_dir exp/svs_performsinger/lip_reader [--seed K]
 
-The encoder and head sizes come from the SVS config (svs_conf.lip_encoder_conf,
-svs_conf.lip_reader_conf.hidden), so the head fits the model that loads it with
-``lip_reader_conf: {pretrained: <out_dir>/lip_reader.pth}``. Writes <out_dir>/lip_reader.pth (best
-valid epoch), <out_dir>/lip_reader.log.json, <out_dir>/fit.log. See espnet2_ext/lipread/head_fit.py.
+The encoder and head sizes and the number of heads come from the SVS config
+(svs_conf.lip_encoder_conf, svs_conf.lip_reader_conf.hidden / heads), so the heads fit the model
+that loads them with ``lip_reader_conf: {pretrained: <out_dir>/lip_reader.pth}``. Head j of K is
+fitted with seed K * seed + j. Writes <out_dir>/lip_reader.pth (each head's best valid epoch),
+<out_dir>/lip_reader.log.json, <out_dir>/fit.log. See espnet2_ext/lipread/head_fit.py.
 """
 
 import argparse

@@ -1,18 +1,21 @@
-"""Fit PerformSinger's lip-reading head on a frozen lip encoder, before stage two.
+"""Fit PerformSinger's lip-reading heads on a frozen lip encoder, before stage two.
 
-    lip.scp crops (T_v, 96, 96) --crop 88 (centre + aug_views random crop/flip)--> frozen LipEncoder
-        --> VF (T_v, D), computed once per view and cached
-    label (seconds) --soft_frame_targets--> (T_v, C) fraction of video frame t inside a phone of
-        token class c (the L_L target of lip_reading_head.py, from the label's times)
-    cached (VF, target) --LipReadingHead + Adam, soft cross-entropy, best valid epoch--> lip_reader.pth
+    for head j = 0..K-1 (seed K * seed + j; num_jobs worker processes at a time):
+      lip.scp crops (T_v, 96, 96) --crop 88 (centre + aug_views random crop/flip)--> frozen LipEncoder
+          --> VF (T_v, D), computed once per view and cached
+      label (seconds) --soft_frame_targets--> (T_v, C) fraction of video frame t inside a phone of
+          token class c (the L_L target of lip_reading_head.py, from the label's times)
+      cached (VF, target) --LipReadingHead + Adam, soft cross-entropy--> the best valid epoch
+    --> LipReadingHeads (K heads, read as their mean posterior) --save_lip_reader--> lip_reader.pth
 
-Why a step of its own: with the lip encoder frozen (paper sec. 4, stage two), the head reads
-features that nothing else in the model changes, so it does not need the acoustic model at all.
-Trained inside stage two, it gets stage two's few epochs, on one augmented draw per epoch, beside
-the diffusion losses under one global gradient clip; fitted here on cached features it converges
-in a minute. This is the two-stage idea applied once more: train what can be trained alone first,
-then optimise jointly. The single-stage ablation (VCFM-S) keeps training its head with everything
-else, from scratch.
+Why a step of its own: with the lip encoder frozen (paper sec. 4, stage two), the heads read
+features that nothing else in the model changes, so they do not need the acoustic model at all.
+Trained inside stage two, a head gets stage two's few epochs, on one augmented draw per epoch,
+beside the diffusion losses under one global gradient clip; fitted here on cached features it
+converges in a minute. This is the two-stage idea applied once more: train what can be trained
+alone first, then optimise jointly. The single-stage ablation (VCFM-S) keeps training its heads
+with everything else, from scratch. Why several heads: docs/design.md, "Reading the lips with
+several heads".
 """
 
 import concurrent.futures

@@ -119,26 +119,34 @@ def save_lip_reader(heads: LipReadingHeads, path: str, classes: List[str], overw
     save_checkpoint(obj, path, overwrite)
 
 
-def load_lip_reader(heads: LipReadingHeads, path: str, classes: Optional[List[str]] = None) -> List[str]:
-    """Load weights written by save_lip_reader into ``heads``; sizes, the number of heads (and, when
-    given, the class names) must match. Returns the checkpoint's class names."""
+def read_lip_reader(path: str, classes: Optional[List[str]] = None) -> dict:
+    """The checkpoint written by save_lip_reader: classes, visual_dim, hidden and state_dicts (one
+    per head; a /1 file holds one). With ``classes``, the file's class names must equal them."""
     obj = read_checkpoint(path, "lip-reading head", ValueError)
     if not isinstance(obj, dict) or obj.get("format") not in _FORMATS:
         raise ValueError(f"{path}: not a lip-reading head checkpoint (format {FORMAT!r}); "
                          "write one with python -m espnet2_ext.bin.fit_lip_reader")
-    states = obj["state_dicts"] if "state_dicts" in obj else [obj["state_dict"]]
-    want = dict(_sizes(heads.heads[0]), heads=len(heads.heads))
-    got = dict(visual_dim=obj["visual_dim"], hidden=obj["hidden"], classes=len(obj["classes"]), heads=len(states))
-    if want != got:
-        raise ValueError(f"{path}: head sizes {got} do not fit the configured head {want} "
-                         "(lip_encoder_conf.output_dim, lip_reader_conf.hidden / heads, token list)")
     if classes is not None and list(classes) != list(obj["classes"]):
         diff = [(i, a, b) for i, (a, b) in enumerate(zip(obj["classes"], classes)) if a != b][:5]
         raise ValueError(f"{path}: fitted on another token list (first differences (id, file, given): {diff}); "
                          "refit it with this token list")
-    for head, state in zip(heads.heads, states):
+    states = obj["state_dicts"] if "state_dicts" in obj else [obj["state_dict"]]
+    return dict(classes=list(obj["classes"]), visual_dim=obj["visual_dim"], hidden=obj["hidden"], state_dicts=states)
+
+
+def load_lip_reader(heads: LipReadingHeads, path: str, classes: Optional[List[str]] = None) -> List[str]:
+    """Load weights written by save_lip_reader into ``heads``; sizes, the number of heads (and, when
+    given, the class names) must match. Returns the checkpoint's class names."""
+    obj = read_lip_reader(path, classes)
+    want = dict(_sizes(heads.heads[0]), heads=len(heads.heads))
+    got = dict(visual_dim=obj["visual_dim"], hidden=obj["hidden"], classes=len(obj["classes"]),
+               heads=len(obj["state_dicts"]))
+    if want != got:
+        raise ValueError(f"{path}: head sizes {got} do not fit the configured head {want} "
+                         "(lip_encoder_conf.output_dim, lip_reader_conf.hidden / heads, token list)")
+    for head, state in zip(heads.heads, obj["state_dicts"]):
         head.load_state_dict(state)
-    return list(obj["classes"])
+    return obj["classes"]
 
 
 def phone_logp(class_logp: torch.Tensor, phones: torch.Tensor, pmask: torch.Tensor, vmask: torch.Tensor) -> torch.Tensor:

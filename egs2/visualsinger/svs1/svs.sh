@@ -459,7 +459,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
             if [ -f "${fit_dir}/.done" ]; then
                 log "${fit_dir}/.done exists: skipping the lip-reading head fit"
             else
-                log "Stage 6: Fitting the lip-reading head on the frozen lip encoder (${lip_reader_fit_config}) -> ${fit_dir} (log: ${fit_dir}/fit.log)"
+                log "Stage 6: Fitting the lip-reading heads on the frozen lip encoder (${lip_reader_fit_config}) -> ${fit_dir} (log: ${fit_dir}/fit.log)"
                 mkdir -p "${fit_dir}"
                 # shellcheck disable=SC2086
                 OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${ngpu}" "${fit_dir}/fit.log" \
@@ -469,7 +469,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
                         --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
                         --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite ${lip_reader_fit_args}
                 touch "${fit_dir}/.done"
-                log "Lip-reading head: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
+                log "Lip-reading heads: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
             fi
             opts+=(--svs_conf "lip_reader_conf.pretrained=${fit_dir}/lip_reader.pth")
         fi

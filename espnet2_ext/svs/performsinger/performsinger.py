@@ -72,6 +72,14 @@ LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1
 DURATION_SOURCES = ("predictor", "lipreader", "attention", "aligner")
 VIDEO_DURATION_SOURCES = ("lipreader", "attention", "aligner")
 LIP_READER_DEFAULTS = dict(hidden=64, heads=1, pretrained=None, freeze=False)
+
+
+def _single_head_keys(module, state_dict, prefix, *args) -> None:
+    """Checkpoints from before lip_reader_conf.heads kept their one head at lip_reader.{conv,gru,out}.*:
+    read those keys as head 0 (a heads: 1 model)."""
+    old = prefix + "lip_reader."
+    for k in [k for k in state_dict if k.startswith(old) and not k.startswith(old + "heads.")]:
+        state_dict[old + "heads.0." + k[len(old):]] = state_dict.pop(k)
 DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5, max_span_s=None)
 FUSIONS = ("vcfm", "sma")
 
@@ -195,7 +203,7 @@ class PerformSinger(AbsSVS):
                 read as the mean of their posteriors, each trained on its own L_L; pretrained (None):
                 weights fitted on the frozen lip encoder (``espnet2_ext.bin.fit_lip_reader``; the
                 recipe fits them before stage two when freeze is true); freeze (false): no
-                gradients (L_L is then only logged). Its classes are the token list (idim). Needs
+                gradients (L_L is then computed on validation only, for the log). Its classes are the token list (idim). Needs
                 use_visual.
         """
         super().__init__()
@@ -222,6 +230,7 @@ class PerformSinger(AbsSVS):
                                  "set lip_reader_conf: null for the audio-only model")
             self.lip_reader = LipReadingHeads(self.lip_encoder.output_dim, idim, int(lr_conf["hidden"]),
                                               int(lr_conf["heads"]))
+            self.register_load_state_dict_pre_hook(_single_head_keys)
             if lr_conf["pretrained"]:
                 load_lip_reader(self.lip_reader, lr_conf["pretrained"])
                 logging.info(f"Lip-reading head loaded from {lr_conf['pretrained']}")
@@ -412,7 +421,9 @@ class PerformSinger(AbsSVS):
         B, T = feats.shape[:2]
         d_gt = fit_length(duration["lab"].long(), phones.shape[1], dim=1)
 
-        cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths)
+        # frozen heads get no gradient from L_L: training steps skip reading the lips (validation logs L_L)
+        read_lips = not self.training or (self.lip_reader is not None and self.lip_reader.heads[0].out.weight.requires_grad)
+        cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths, read_lips)
         d_gt = d_gt.masked_fill(~pmask, 0)
         log_d = self._log_durations(cf, pmask, fout)  # (B, N)
         dur = self.duration.loss(log_d, d_gt, pmask)
@@ -488,6 +499,7 @@ class PerformSinger(AbsSVS):
         steps: int = 10,
         seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
+        durations_only: bool = False,
         **kwargs,
     ) -> Dict[str, torch.Tensor]:
         """Synthesise one utterance without GT durations.
@@ -497,7 +509,8 @@ class PerformSinger(AbsSVS):
         extractor (the mean reference is used without it); pitch (T_r, 1): its F0 (optional).
         duration["lab"] is read only with use_teacher_forcing (then GT F0 ``pitch`` is used too,
         when given). sampler "ddim" | "ddpm" | "dpm_solver", steps: diffusion sampling;
-        seed / generator: the diffusion noise source.
+        seed / generator: the diffusion noise source. durations_only: return {"duration"} alone,
+        before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
         attn (N, T_v) fusion attention (use_visual only).
         """
@@ -525,6 +538,8 @@ class PerformSinger(AbsSVS):
             d = self._video_durations(cf, fout, pmask, midi, lip_lengths, lip_logp)
         else:
             d = self.duration.to_frames(self._log_durations(cf, pmask, fout), pmask, midi)
+        if durations_only:
+            return {"duration": d[0]}
         content, note, flen = self._frame_content(cf, d, midi, sf)
         T = content.shape[1]
         fmask = lengths_to_mask(flen, T)
