@@ -22,7 +22,6 @@ import sys
 
 import numpy as np
 import torch
-import yaml
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -38,21 +37,13 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def build(exp: str, model_file: str):
+    """The trained model of ``exp`` (strict load: VisualSVSTask.build_model_from_file), eval mode."""
     from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
-    config = os.path.join(exp, "config.yaml")
-    with open(config, encoding="utf-8") as f:
-        conf = yaml.safe_load(f)
-    svs_conf = conf.get("svs_conf") or {}
-    for key in ("lip_encoder_conf", "lip_reader_conf"):  # the checkpoint holds the weights
-        if svs_conf.get(key):
-            svs_conf[key] = dict(svs_conf[key], pretrained=None, freeze=False)
-    args = argparse.Namespace(**conf)
-    model = VisualSVSTask.build_model(args)
     path = os.path.join(exp, model_file)
     if not os.path.isfile(path):
         sys.exit(f"{path} not found: pass --model_file (e.g. valid.loss.best.pth)")
-    model.load_state_dict(torch.load(path, map_location="cpu"))
+    model, args = VisualSVSTask.build_model_from_file(os.path.join(exp, "config.yaml"), path, "cpu")
     return model.eval(), args
 
 
