@@ -132,6 +132,42 @@ def test_decoding_cli(trained):
     assert len([w for w in (out / "wav.scp").read_text().split("\n") if w]) == 4
 
 
+def test_decoding_several_sets_in_one_process(trained):
+    """--data_dir repeated: each set lands in its own output dir, as the one-set-per-process decode gives it."""
+    pytest.importorskip("espnet2_ext.vocoder.build")
+    import kaldiio
+
+    from espnet2_ext.bin.visual_svs_inference import main as infer_main
+
+    dump, exp, tmp = trained["dump"], trained["two"], trained["tmp"]
+    utts = [ln.split()[0] for ln in (dump / "text").read_text().splitlines()]
+    keys = tmp / "keys_two.scp"
+    keys.write_text("".join(f"{u} x\n" for u in utts[:2]))
+    common = ["--config", str(CONF / "decode_ddim.yaml"), "--model_file", str(exp / "1epoch.pth"),
+              "--train_config", str(exp / "config.yaml"), "--vocoder", "griffin_lim", "--progress", "false"]
+    streams = []
+    for path, name, typ in _decode_streams(dump):
+        streams += ["--data_path_and_name_and_type", f"{path},{name},{typ}"]
+    infer_main(common + streams + ["--output_dir", str(tmp / "one"), "--key_file", str(keys)])
+    infer_main(common + ["--data_dir", str(dump), "--data_dir", str(dump),
+                         "--output_dir", str(tmp / "all"), "--output_dir", str(tmp / "two"),
+                         "--key_file", str(dump / "text"), "--key_file", str(keys)])
+    assert len((tmp / "all" / "durations").read_text().splitlines()) == len(utts)
+    assert (tmp / "two" / "durations").read_text() == (tmp / "one" / "durations").read_text()
+    one = dict(kaldiio.load_scp(str(tmp / "one" / "feats.scp")))
+    two = dict(kaldiio.load_scp(str(tmp / "two" / "feats.scp")))
+    assert sorted(two) == sorted(utts[:2])
+    for utt in utts[:2]:
+        np.testing.assert_array_equal(one[utt], two[utt])
+    assert sorted(p.stem for p in (tmp / "two" / "wav").glob("*.wav")) == sorted(utts[:2])
+    with pytest.raises(ValueError, match="--key_file was given 1 times for 2 set"):
+        infer_main(common + ["--data_dir", str(dump), "--data_dir", str(dump), "--output_dir", str(tmp / "x"),
+                             "--output_dir", str(tmp / "y"), "--key_file", str(keys)])
+    with pytest.raises(ValueError, match="either --data_dir"):
+        infer_main(common + streams + ["--data_dir", str(dump), "--output_dir", str(tmp / "x")])
+    assert not (tmp / "x").exists()
+
+
 def test_lr_scale_gives_a_sub_module_its_own_learning_rate():
     import argparse
 

@@ -69,6 +69,16 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
         assert key in scores
     assert scores["dur_mae_frames"] is not None and scores["mcd"] is not None
     assert scores["lse_c"] is None and "SyncNet" in scores["lse_c_reason"]
+    # stage 7: the performsinger sets (test, test_ood, test_ref3, test_lipshuffle) in one process
+    decode_log = (test_dir / "logs" / "decode.1.log").read_text()
+    for dset in ("test_ood", "test_ref3", "test_lipshuffle"):
+        assert f"dump/raw/{dset}/text" in decode_log, f"{dset} not decoded by the first set's process"
+        assert (test_dir.parent / dset / ".done").exists()
+        assert not (test_dir.parent / dset / "logs" / "decode.1.log").exists()
+    # stage 8: one scoring process per --nj job, each dir's lines in its own logs/score.log
+    assert len((exp / "score_jobs.txt").read_text().splitlines()) == 2
+    assert "wrote " in (test_dir / "logs" / "score.log").read_text()
+    assert "test_ood" not in (test_dir / "logs" / "score.log").read_text()
     results = (exp / "RESULTS.md").read_text()
     assert "svs_performsinger" in results and "svs_stylesinger" in results
     assert "Successfully finished" in out
@@ -76,3 +86,12 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     # re-entering a finished stage skips it through its .done marker
     again = _run(recipe_copy, "--stage", "5", "--stop_stage", "6")
     assert "exists: skipping" in again
+
+
+@pytest.mark.parametrize("opt", ["--decode_sets_per_job", "--decode_nj", "--nj"])
+def test_recipe_rejects_non_positive_job_counts(recipe_copy, opt):
+    env = dict(os.environ, ESPNET2_EXT_ROOT=str(REPO))
+    proc = subprocess.run(["./run.sh", "--stage", "7", "--stop_stage", "7", opt, "0"], cwd=recipe_copy, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert f"{opt} must be a positive integer, got '0'" in proc.stdout + proc.stderr

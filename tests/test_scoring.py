@@ -116,6 +116,33 @@ def test_score_cli_table_and_kit(dirs):
         make_listening_kit.main(["--decode_dirs", str(dec), "--out", str(kit)])
 
 
+def test_score_several_dirs_in_one_process(dirs):
+    """Paired --decode_dir / --ref_dir: each dir gets the scores of a call of its own, and its own log."""
+    root, ref, dec = dirs
+    dec2 = root / "exp" / "svs_z" / "decode_y" / "test"
+    dec2.mkdir(parents=True)
+    (dec2 / "wav.scp").write_text((dec / "wav.scp").read_text().replace("wav/", f"{dec}/wav/"))
+    (dec2 / "durations").write_text("s_a 20 58 26\ns_b 26 52 26\n")
+    common = ["--fs", str(FS), "--hop_length", str(HOP)]
+    score_svs.main(["--decode_dir", str(dec), "--ref_dir", str(ref)] + common)
+    alone = json.load(open(dec / "scores.json"))
+    (dec / "scores.json").unlink()
+    score_svs.main(["--decode_dir", str(dec), "--ref_dir", str(ref), "--decode_dir", str(dec2), "--ref_dir", str(ref),
+                    "--log_file", "logs/score.log"] + common)
+    both = json.load(open(dec / "scores.json")), json.load(open(dec2 / "scores.json"))
+    for k in METRICS:
+        assert both[0][k] == alone[k], k
+    assert both[1]["dur_mae_frames"] > both[0]["dur_mae_frames"]  # dec2's own durations were scored
+    log1, log2 = (dec / "logs" / "score.log").read_text(), (dec2 / "logs" / "score.log").read_text()
+    assert str(dec2) not in log1 and f"wrote {dec2}" in log2
+    with pytest.raises(SystemExit):
+        score_svs.main(["--decode_dir", str(dec), "--decode_dir", str(dec2), "--ref_dir", str(ref)] + common)
+    with pytest.raises(SystemExit):
+        score_svs.main(["--decode_dir", str(dec), "--ref_dir", str(ref), "--decode_dir", str(dec2), "--ref_dir", str(ref),
+                        "--out", str(root / "x.json")] + common)
+    assert not (root / "x.json").exists()
+
+
 def test_scorer_null_reasons_without_optional_parts(tmp_path):
     from espnet2_ext.eval.scoring import Scorer, aggregate
 

@@ -12,10 +12,14 @@ Reference sets (``ref_utt`` present: another voice than the ground truth) get nu
 and Cos against the reference voice. ``--gt`` scores the reference wavs against themselves
 (sanity row: MCD 0, FFE 0); to score the vocoded GT, point --decode_dir at exp/gt/decode_*/<set>.
 
+``--decode_dir`` / ``--ref_dir`` may be repeated in pairs: one process then scores several decode
+dirs with one scorer (its models load once), each into its own files; ``--log_file logs/score.log``
+also writes each dir's lines to ``<decode_dir>/logs/score.log``.
+
 Usage:
     python -m espnet2_ext.bin.score_svs --decode_dir exp/svs_x/decode_y/test --ref_dir dump/raw/test \
         --fs 22050 --hop_length 256 [--syncnet_weights P] [--wavlm_dir P] [--plots 4] [--gt] \
-        [--out scores.json]
+        [--out scores.json] [--log_file logs/score.log]
 """
 
 import argparse
@@ -45,32 +49,14 @@ def _find_wav_of(utt: str, ref_dir: Path):
     return None
 
 
-def main(cmd=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--decode_dir", required=True)
-    parser.add_argument("--ref_dir", required=True)
-    parser.add_argument("--fs", type=int, required=True)
-    parser.add_argument("--hop_length", type=int, required=True)
-    parser.add_argument("--syncnet_weights", default=None)
-    parser.add_argument("--wavlm_dir", default=None)
-    parser.add_argument("--plots", type=int, default=0, help="PNG plots for the first N utterances")
-    parser.add_argument("--cache_dir", default=None,
-                        help="keep the reference mel-cepstra / F0 here, shared by the runs that score the same references")
-    parser.add_argument("--gt", action="store_true", help="score the reference wavs against themselves")
-    parser.add_argument("--out", default="scores.json",
-                        help="file name (inside --decode_dir unless it contains a directory)")
-    args = parser.parse_args(cmd)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
-    import torch
-
-    torch.set_num_threads(1)
+def score_dir(dec: Path, ref: Path, scorer, args: argparse.Namespace) -> dict:
+    """Score one decode dir against its reference dump dir; write scores.json (+ per-utt) and plots."""
     import soundfile as sf
 
     from espnet2_ext.eval.io import OptionalScp, read_scp, read_table, resolve
-    from espnet2_ext.eval.scoring import METRICS, Scorer, aggregate
+    from espnet2_ext.eval.scoring import METRICS, aggregate
     from espnet2_ext.metrics.duration import label_to_frames
 
-    dec, ref = Path(args.decode_dir), Path(args.ref_dir)
     gen_scp = ref / "wav.scp" if args.gt else dec / "wav.scp"
     for f in (gen_scp, ref / "wav.scp"):
         if not f.is_file():
@@ -87,7 +73,6 @@ def main(cmd=None) -> None:
         durs = {}
     spembs = OptionalScp(ref / "spembs.scp")
     lips = read_scp(ref / "lip.scp") if (ref / "lip.scp").is_file() else {}
-    scorer = Scorer(args.fs, args.hop_length, args.syncnet_weights, args.wavlm_dir, cache_dir=args.cache_dir)
 
     def load(path: str, what: str):
         wav, sr = sf.read(resolve(path, gen_scp.parent if what == "generated" else ref), dtype="float32",
@@ -98,6 +83,7 @@ def main(cmd=None) -> None:
 
     per_utt = []
     t_start = time.perf_counter()
+    runtime_before = dict(scorer.runtime)
     for utt in sorted(gen_wavs):
         gen = load(gen_wavs[utt], "generated")
         ref_wav, reason, target = None, "", None
@@ -121,7 +107,7 @@ def main(cmd=None) -> None:
     scores = aggregate(per_utt)
     scores.update({"decode_dir": str(dec), "ref_dir": str(ref), "gt_mode": bool(args.gt),
                    "cos_kind": scorer.cos_kind,
-                   "runtime_sec": {k: round(v, 2) for k, v in scorer.runtime.items()},
+                   "runtime_sec": {k: round(v - runtime_before.get(k, 0.0), 2) for k, v in scorer.runtime.items()},
                    "total_sec": round(time.perf_counter() - t_start, 2)})
     if scores.get("ffe") is not None and ref_utt:
         scores["ffe_note"] = "F0 of the ground-truth singer"
@@ -139,6 +125,54 @@ def main(cmd=None) -> None:
         from espnet2_ext.bin.plot_decode import plot_decode_dir
 
         plot_decode_dir(dec, ref, args.fs, args.hop_length, n=args.plots, gt=args.gt)
+    return scores
+
+
+def main(cmd=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--decode_dir", required=True, action="append", help="repeatable, paired with --ref_dir")
+    parser.add_argument("--ref_dir", required=True, action="append", help="the reference dump dir of each --decode_dir")
+    parser.add_argument("--fs", type=int, required=True)
+    parser.add_argument("--hop_length", type=int, required=True)
+    parser.add_argument("--syncnet_weights", default=None)
+    parser.add_argument("--wavlm_dir", default=None)
+    parser.add_argument("--plots", type=int, default=0, help="PNG plots for the first N utterances")
+    parser.add_argument("--cache_dir", default=None,
+                        help="keep the reference mel-cepstra / F0 here, shared by the runs that score the same references")
+    parser.add_argument("--gt", action="store_true", help="score the reference wavs against themselves")
+    parser.add_argument("--out", default="scores.json",
+                        help="file name (inside --decode_dir unless it contains a directory)")
+    parser.add_argument("--log_file", default=None,
+                        help="also log each decode dir's scoring to <decode_dir>/<LOG_FILE> (e.g. logs/score.log)")
+    args = parser.parse_args(cmd)
+    if len(args.decode_dir) != len(args.ref_dir):
+        parser.error(f"--decode_dir given {len(args.decode_dir)} times, --ref_dir {len(args.ref_dir)}: "
+                     "give one --ref_dir per --decode_dir, in the same order")
+    if len(args.decode_dir) > 1 and Path(args.out).parent != Path("."):
+        parser.error(f"--out {args.out}: with several --decode_dir, --out is a file name inside each of them")
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO)  # also when the caller configured logging first
+    import torch
+
+    torch.set_num_threads(1)
+    from espnet2_ext.eval.scoring import Scorer
+
+    scorer = Scorer(args.fs, args.hop_length, args.syncnet_weights, args.wavlm_dir, cache_dir=args.cache_dir)
+    for dec, ref in zip(args.decode_dir, args.ref_dir):
+        handler = None
+        if args.log_file:
+            log_path = Path(dec) / args.log_file
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s: %(message)s"))
+            logging.getLogger().addHandler(handler)
+        try:
+            logging.info("scoring %s against %s", dec, ref)
+            score_dir(Path(dec), Path(ref), scorer, args)
+        finally:
+            if handler is not None:
+                logging.getLogger().removeHandler(handler)
+                handler.close()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ without a parallel_wavegan vocoder; this entry point always writes a wav (see
 ``espnet2_ext.vocoder.build``: our trained HiFi-GAN, the packaged pretrained one when the mel
 configuration matches, Griffin-Lim otherwise) and logs which vocoder it used.
 
-Outputs (``--output_dir``; the recipe runs one job per key-file split and merges):
+One process can decode several sets (``--data_dir`` repeated, each with its own ``--output_dir``)
+and pays the model and vocoder start-up once; the recipe's stage 7 runs up to
+``--decode_sets_per_job`` sets of a system per process, one process per key-file split, and merges.
+
+Outputs (``--output_dir`` of each set):
     feats.ark/.scp   generated mel, denormalised (T, n_mels)
     f0.ark/.scp      predicted F0 in Hz (T,), when the model predicts it
     durations        ``<utt> d1 ... dN`` predicted phone durations in mel frames
@@ -26,8 +30,9 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 import espnet2_ext  # noqa: F401  (first: registers classes, silences nltk)
 import kaldiio
@@ -64,7 +69,71 @@ def _to_numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
+# Stream files of a set's dump dir (stage 2-4 layout) -> (name, type) of the task's data.
+DATA_DIR_STREAMS = (
+    ("text", "text", "text"),
+    ("label", "label", "duration"),
+    ("score.scp", "score", "score"),
+    ("spembs.scp", "spembs", "kaldi_ark"),
+    ("lip.scp", "lip", "npy"),
+)
+
+
+@dataclass
+class DecodeSet:
+    """One set to decode: its input streams and where its outputs go."""
+
+    streams: List[Tuple[str, str, str]]
+    output_dir: Path
+    key_file: Optional[str] = None
+    video_scp: Optional[str] = None
+    wav_dir: Optional[Path] = None
+    attn_dir: Optional[Path] = None
+    video_dir: Optional[Path] = None
+
+
+def _one_per_set(args: argparse.Namespace, name: str, n: int) -> List[Optional[str]]:
+    values = getattr(args, name) or []
+    if len(values) not in (0, n):
+        raise ValueError(f"--{name} was given {len(values)} times for {n} set(s): give it once per --data_dir "
+                         "(in the same order) or not at all")
+    return list(values) if values else [None] * n
+
+
+def decode_sets(args: argparse.Namespace) -> List[DecodeSet]:
+    """The sets of this process: ``--data_dir`` (one or more) or one ``--data_path_and_name_and_type`` set."""
+    if bool(args.data_dir) == bool(args.data_path_and_name_and_type):
+        raise ValueError("give either --data_dir (a set's dump dir, repeatable) or --data_path_and_name_and_type "
+                         "(the streams of one set), not both and not neither")
+    if args.data_path_and_name_and_type:
+        streams_per_set = [list(args.data_path_and_name_and_type)]
+        videos = [args.video_scp]
+    else:
+        if args.video_scp:
+            raise ValueError("--video_scp goes with --data_path_and_name_and_type; with --data_dir the "
+                             "set's video.scp is used when it exists")
+        streams_per_set, videos = [], []
+        for d in args.data_dir:
+            if not (Path(d) / "text").is_file():
+                raise FileNotFoundError(f"--data_dir {d}: {Path(d) / 'text'} not found (pass a dump dir of stages 2-4)")
+            streams_per_set.append([(str(Path(d) / f), n, t) for f, n, t in DATA_DIR_STREAMS if (Path(d) / f).is_file()])
+            video = Path(d) / "video.scp"
+            videos.append(str(video) if video.is_file() else None)
+    n = len(streams_per_set)
+    outs = _one_per_set(args, "output_dir", n)
+    if None in outs:
+        raise ValueError("--output_dir is required (once per set)")
+    keys = _one_per_set(args, "key_file", n)
+    wavs, attns, vids = (_one_per_set(args, k, n) for k in ("wav_dir", "attn_dir", "video_dir"))
+    opt = lambda p: Path(p) if p else None  # noqa: E731
+    return [
+        DecodeSet(streams_per_set[i], Path(outs[i]), keys[i], videos[i], opt(wavs[i]), opt(attns[i]), opt(vids[i]))
+        for i in range(n)
+    ]
+
+
 def inference(args: argparse.Namespace) -> None:
+    sets = decode_sets(args)
     torch.set_num_threads(max(1, args.nthreads))
     device = "cuda" if args.ngpu > 0 else "cpu"
     model, train_args = VisualSVSTask.build_model_from_file(args.train_config, args.model_file, device)
@@ -96,33 +165,42 @@ def inference(args: argparse.Namespace) -> None:
     vocoder = build_vocoder(args.vocoder, fbank_conf, checkpoint=args.vocoder_checkpoint)
     logging.info(f"vocoder: {getattr(vocoder, 'name', type(vocoder).__name__)}")
 
-    loader = VisualSVSTask.build_streaming_iterator(
-        args.data_path_and_name_and_type,
-        dtype="float32",
-        batch_size=1,
-        key_file=args.key_file,
-        num_workers=0,
-        preprocess_fn=VisualSVSTask.build_preprocess_fn(train_args, False),
-        collate_fn=VisualSVSTask.build_collate_fn(train_args, False),
-        allow_variable_data_keys=False,
-        inference=True,
-    )
-    videos: Dict[str, str] = read_2columns_text(args.video_scp) if args.video_scp else {}
-
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    wav_dir = Path(args.wav_dir) if args.wav_dir else out / "wav"
-    attn_dir = Path(args.attn_dir) if args.attn_dir else out / "attn"
-    video_dir = Path(args.video_dir) if args.video_dir else out / "video"
-    for d in (wav_dir, attn_dir, video_dir):
-        d.mkdir(parents=True, exist_ok=True)
-
     decode_conf = dict(
         use_teacher_forcing=False,
         sampler=args.sampler,
         steps=args.steps,
         seed=args.seed,
     )
+    for dset in sets:
+        decode_set(dset, model, train_args, vocoder, fs, device, decode_conf, args)
+
+
+def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str, decode_conf: dict,
+               args: argparse.Namespace) -> None:
+    """Decode the utterances of one set (those of its key file, if any) into its output dir."""
+    loader = VisualSVSTask.build_streaming_iterator(
+        dset.streams,
+        dtype="float32",
+        batch_size=1,
+        key_file=dset.key_file,
+        num_workers=0,
+        preprocess_fn=VisualSVSTask.build_preprocess_fn(train_args, False),
+        collate_fn=VisualSVSTask.build_collate_fn(train_args, False),
+        allow_variable_data_keys=False,
+        inference=True,
+    )
+    videos: Dict[str, str] = read_2columns_text(dset.video_scp) if dset.video_scp else {}
+
+    out = dset.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    wav_dir = dset.wav_dir or out / "wav"
+    attn_dir = dset.attn_dir or out / "attn"
+    video_dir = dset.video_dir or out / "video"
+    for d in (wav_dir, attn_dir, video_dir):
+        d.mkdir(parents=True, exist_ok=True)
+
+    logging.info(f"decoding {dset.streams[0][0]}" + (f" (keys: {dset.key_file})" if dset.key_file else "")
+                 + f" -> {out}")
     n_done, total_audio, total_time = 0, 0.0, 0.0
     with kaldiio.WriteHelper(f"ark,scp:{out}/feats.ark,{out}/feats.scp") as feats_w, \
             kaldiio.WriteHelper(f"ark,scp:{out}/f0.ark,{out}/f0.scp") as f0_w, \
@@ -171,10 +249,13 @@ def inference(args: argparse.Namespace) -> None:
                 mux_video(videos[key], str(wav_path), video_dir / f"{key}.mp4")
             logging.info(f"{key}: {len(wav) / fs:.2f} s of audio in {elapsed:.2f} s")
     if n_done == 0:
-        raise RuntimeError("no utterance was decoded: check --data_path_and_name_and_type and --key_file")
+        raise RuntimeError(f"no utterance of {dset.streams[0][0]} was decoded: check the set's files and its key file "
+                           f"({dset.key_file})")
     logging.info(
         f"decoded {n_done} utterances, {total_audio:.1f} s of audio, RTF {total_time / max(total_audio, 1e-9):.3f}"
     )
+
+
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -183,11 +264,16 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
-    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--output_dir", action="append",
+                        help="where a set's outputs go (once per set; see the module docstring)")
     parser.add_argument("--ngpu", type=int, default=0)
     parser.add_argument("--nthreads", type=int, default=1)
-    parser.add_argument("--data_path_and_name_and_type", type=str2triple_str, required=True, action="append")
-    parser.add_argument("--key_file", type=str_or_none)
+    parser.add_argument("--data_path_and_name_and_type", type=str2triple_str, action="append",
+                        help="the streams of one set (path,name,type), as espnet's svs_inference takes them")
+    parser.add_argument("--data_dir", action="append",
+                        help="a set's dump dir ({text,label,score.scp,spembs.scp,lip.scp[,video.scp]}); repeat it "
+                             "to decode several sets in one process (instead of --data_path_and_name_and_type)")
+    parser.add_argument("--key_file", action="append", help="the keys to decode (once per set, or never: all)")
     parser.add_argument("--train_config", type=str_or_none, help="config.yaml of the training")
     parser.add_argument("--model_file", type=str, required=True)
     parser.add_argument("--sampler", default="ddim", help="diffusion sampler: ddim | ddpm | dpm_solver")
@@ -211,9 +297,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vocoder_checkpoint", type=str_or_none, default=None)
     parser.add_argument("--video_scp", type=str_or_none, help="silent input videos to dub")
     parser.add_argument("--mux_video", type=str2bool, default=True)
-    parser.add_argument("--wav_dir", type=str_or_none, help="default: <output_dir>/wav")
-    parser.add_argument("--attn_dir", type=str_or_none, help="default: <output_dir>/attn")
-    parser.add_argument("--video_dir", type=str_or_none, help="default: <output_dir>/video")
+    parser.add_argument("--wav_dir", action="append", help="once per set; default: <output_dir>/wav")
+    parser.add_argument("--attn_dir", action="append", help="once per set; default: <output_dir>/attn")
+    parser.add_argument("--video_dir", action="append", help="once per set; default: <output_dir>/video")
     parser.add_argument("--progress", type=str2bool, default=True)
     return parser
 

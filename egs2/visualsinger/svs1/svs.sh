@@ -78,7 +78,8 @@ inference_config=conf/decode_ddim.yaml
 inference_tag=""
 inference_model=auto        # auto: valid.<criterion>.best.pth of the exp's first best_model_criterion
 decode_systems=""          # exp dir names (svs_x) to decode; default: the ones of stages 5 and 6
-decode_nj=1                # jobs per decode set (sets are decoded --nj at a time)
+decode_nj=1                # jobs per decode group (key-file splits of its sets)
+decode_sets_per_job=4      # sets of one system that one decode process takes (it loads the model once)
 vocoder=auto               # auto | griffin_lim | hifigan_pretrained | hifigan
 vocoder_checkpoint=""
 train_vocoder=false        # train HiFi-GAN on this recipe's mel pipeline before decoding
@@ -111,6 +112,8 @@ Options:
     --inference_config      # Decoding config (default: ${inference_config})
     --inference_model       # Model file in the exp dir (default: ${inference_model})
     --decode_systems        # Exp dirs to decode and score (default: those of stages 5 and 6)
+    --decode_sets_per_job   # Sets of one system per decode process, which loads the model once (default: ${decode_sets_per_job})
+    --decode_nj             # Key-file splits (jobs) of each decode process's sets (default: ${decode_nj})
     --vocoder               # auto | griffin_lim | hifigan_pretrained | hifigan (default: ${vocoder})
     --vocoder_checkpoint    # HiFi-GAN checkpoint (default: none)
     --train_vocoder         # Train HiFi-GAN on the training set first (default: ${train_vocoder})
@@ -149,6 +152,9 @@ fi
 if [ -z "${decode_systems}" ]; then
     decode_systems="$(basename "${stage_one_exp}") $(basename "${svs_exp}")"
 fi
+for opt in nj decode_nj decode_sets_per_job; do
+    case "${!opt}" in ''|*[!0-9]*|0) log "Error: --${opt} must be a positive integer, got '${!opt}'"; exit 1 ;; esac
+done
 data_feats=${dumpdir}/raw
 token_list=${dumpdir}/token_list/phn/tokens.txt
 stats_dir=${expdir}/svs_stats_raw_phn
@@ -500,33 +506,36 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     extra_sets=""
     for setting in ${ref_settings}; do extra_sets+=" test_ref${setting}"; done
     for mode in ${lip_controls}; do extra_sets+=" test_lip${mode}"; done
-    # One decode set: JOB=1:decode_nj splits of its utterances, merged into the decode dir.
-    decode_set() {  # <exp dir> <set> <model file>
-        local exp=$1 dset=$2 model=$3
-        local dir=${exp}/${inference_tag}/${dset}
-        local logdir=${dir}/logs
-        mkdir -p "${logdir}"
-        local _nj
-        _nj=$(min "${decode_nj}" "$(wc -l < "${data_feats}/${dset}/text")")
-        split_scps "${data_feats}/${dset}/text" "${logdir}" "${_nj}"
-        local streams="--data_path_and_name_and_type ${data_feats}/${dset}/text,text,text"
-        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration"
-        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score"
-        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/spembs.scp,spembs,kaldi_ark"
-        streams+=" --data_path_and_name_and_type ${data_feats}/${dset}/lip.scp,lip,npy"
-        [ -f "${data_feats}/${dset}/video.scp" ] && streams+=" --video_scp ${data_feats}/${dset}/video.scp"
+    # One decode job: up to ${decode_sets_per_job} sets of one system in each process (the model and
+    # vocoder start-up is paid once per process), JOB=1:decode_nj splits of their utterances,
+    # merged into each set's decode dir.
+    decode_group() {  # <exp dir> <model file> <set>...
+        local exp=$1 model=$2
+        shift 2
+        local dset _nj=${decode_nj} args="" first=$1
+        for dset in "$@"; do
+            _nj=$(min "${_nj}" "$(wc -l < "${data_feats}/${dset}/text")")
+        done
+        for dset in "$@"; do
+            local dir=${exp}/${inference_tag}/${dset}
+            mkdir -p "${dir}/logs"
+            split_scps "${data_feats}/${dset}/text" "${dir}/logs" "${_nj}"
+            args+=" --data_dir ${data_feats}/${dset} --key_file ${dir}/logs/keys.JOB.scp"
+            args+=" --output_dir ${dir}/logs/output.JOB --wav_dir ${dir}/wav --attn_dir ${dir}/attn --video_dir ${dir}/video"
+        done
+        local logdir=${exp}/${inference_tag}/${first}/logs
         # shellcheck disable=SC2086
         ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
             ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
-                --model_file "${model}" --train_config "${exp}/config.yaml" \
-                --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
-                --wav_dir "${dir}/wav" --attn_dir "${dir}/attn" --video_dir "${dir}/video" \
-                --progress false ${streams} ${voc_opts}
+                --model_file "${model}" --train_config "${exp}/config.yaml" --progress false ${args} ${voc_opts}
         local f n_i
-        for f in wav.scp feats.scp f0.scp durations; do
-            for n_i in $(seq "${_nj}"); do cat "${logdir}/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
+        for dset in "$@"; do
+            local dir=${exp}/${inference_tag}/${dset}
+            for f in wav.scp feats.scp f0.scp durations; do
+                for n_i in $(seq "${_nj}"); do cat "${dir}/logs/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
+            done
+            touch "${dir}/.done"
         done
-        touch "${dir}/.done"
     }
     # The paper's GT row: the ground-truth mel through the same vocoder.
     vocode_gt_set() {
@@ -540,10 +549,19 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
                 --video_scp "${data_feats}/${dset}/video.scp" ${voc_opts}
         touch "${dir}/.done"
     }
-    # Decode sets run ${nj} at a time (one process per set and decode_nj split: each process
-    # pays the model and vocoder start-up once).
+    # Decode jobs run ${nj} at a time; each takes up to ${decode_sets_per_job} sets of one system
+    # (its log: <first set's decode dir>/logs/decode.JOB.log).
     running=0
     failed=0
+    launch() {  # <job>...: run it in the background, at most ${nj} at once
+        "$@" &
+        running=$((running + 1))
+        if [ "${running}" -ge "${nj}" ]; then
+            wait -n || failed=1
+            running=$((running - 1))
+        fi
+    }
+    first_system=$(echo ${decode_systems} | cut -d ' ' -f 1)
     for system in ${decode_systems}; do
         exp=${expdir}/${system}
         decode_sets="${test_sets}"
@@ -553,20 +571,27 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
             log "Error: ${model} not found (train ${system} first)"
             exit 1
         fi
-        for dset in ${decode_sets} gt:${test_sets// / gt:}; do
-            case "${dset}" in
-                gt:*) [ "${system}" = "$(echo ${decode_systems} | cut -d ' ' -f 1)" ] || continue
-                      dset=${dset#gt:}; dir=${expdir}/gt/${inference_tag}/${dset}; job=(vocode_gt_set "${dset}") ;;
-                *) dir=${exp}/${inference_tag}/${dset}; job=(decode_set "${exp}" "${dset}" "${model}") ;;
-            esac
+        group=()
+        for dset in ${decode_sets}; do
+            dir=${exp}/${inference_tag}/${dset}
             [ -f "${dir}/.done" ] && { log "${dir}/.done exists: skipping"; continue; }
-            log "Decoding ${dir} (log: ${dir}/logs/)"
-            "${job[@]}" &
-            running=$((running + 1))
-            if [ "${running}" -ge "${nj}" ]; then
-                wait -n || failed=1
-                running=$((running - 1))
+            group+=("${dset}")
+            if [ "${#group[@]}" -ge "${decode_sets_per_job}" ]; then
+                log "Decoding ${group[*]} of ${system} (log: ${exp}/${inference_tag}/${group[0]}/logs/)"
+                launch decode_group "${exp}" "${model}" "${group[@]}"
+                group=()
             fi
+        done
+        if [ "${#group[@]}" -gt 0 ]; then
+            log "Decoding ${group[*]} of ${system} (log: ${exp}/${inference_tag}/${group[0]}/logs/)"
+            launch decode_group "${exp}" "${model}" "${group[@]}"
+        fi
+        [ "${system}" = "${first_system}" ] || continue
+        for dset in ${test_sets}; do
+            dir=${expdir}/gt/${inference_tag}/${dset}
+            [ -f "${dir}/.done" ] && { log "${dir}/.done exists: skipping"; continue; }
+            log "Vocoding the ground truth of ${dset} (log: ${dir}/logs/)"
+            launch vocode_gt_set "${dset}"
         done
     done
     while [ "${running}" -gt 0 ]; do
@@ -600,14 +625,18 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     done
     n_score=$(wc -l < "${score_list}")
     if [ "${n_score}" -gt 0 ]; then
-        log "Scoring ${n_score} decode dir(s) in ${nj} parallel job(s) (logs: <decode dir>/logs/score.log)"
-        # JOB-th line of the list: the decode dir; its reference is dump/raw/<set>.
+        n_jobs=$(min "${nj}" "${n_score}")
+        log "Scoring ${n_score} decode dir(s) in ${n_jobs} job(s) (logs: <decode dir>/logs/score.log)"
+        # Line j of score_jobs.txt: the decode dirs of job j (every n_jobs-th of the list), scored by
+        # one process whose scorer loads once; each dir's reference is dump/raw/<set>.
+        awk -v n="${n_jobs}" '{ job[(NR - 1) % n] = job[(NR - 1) % n] " " $0 } END { for (j = 0; j < n; j++) print job[j] }' \
+            "${score_list}" > "${expdir}/score_jobs.txt"
         # shellcheck disable=SC2016
-        ${decode_cmd} --max-jobs-run "${nj}" JOB=1:"${n_score}" "${expdir}/score_logs/score.JOB.log" \
-            bash -c 'dir=$(sed -n "JOBp" "$0"); "$1" -m espnet2_ext.bin.score_svs --decode_dir "${dir}" \
-                --ref_dir "$2/$(basename "${dir}")" ${@:3} --out "${dir}/scores.json" > "${dir}/logs/score.log" 2>&1 \
-                && touch "${dir}/.score.done" || { cat "${dir}/logs/score.log"; exit 1; }' \
-            "${score_list}" "${python}" "${data_feats}" ${score_opts}
+        ${decode_cmd} JOB=1:"${n_jobs}" "${expdir}/score_logs/score.JOB.log" \
+            bash -c 'dirs=$(sed -n "JOBp" "$0"); args=""; for d in ${dirs}; do args+=" --decode_dir ${d} --ref_dir $2/$(basename "${d}")"; done
+                "$1" -m espnet2_ext.bin.score_svs ${args} ${@:3} --log_file logs/score.log \
+                && for d in ${dirs}; do touch "${d}/.score.done"; done' \
+            "${expdir}/score_jobs.txt" "${python}" "${data_feats}" ${score_opts}
     fi
     ${python} -m espnet2_ext.bin.make_results_table --exp_dir "${expdir}" --out "${expdir}/RESULTS.md"
     # shellcheck disable=SC2086
