@@ -71,6 +71,8 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     assert scores["lse_c"] is None and "SyncNet" in scores["lse_c_reason"]
     # stage 7: the performsinger sets (test, test_ood, test_ref3, test_lipshuffle) in one process
     decode_log = (test_dir / "logs" / "decode.1.log").read_text()
+    # --inference_model auto: the trainer's average of the best checkpoints
+    assert "--model_file exp/svs_performsinger/valid.loss_synth.ave.pth" in decode_log
     for dset in ("test_ood", "test_ref3", "test_lipshuffle"):
         assert f"dump/raw/{dset}/text" in decode_log, f"{dset} not decoded by the first set's process"
         assert (test_dir.parent / dset / ".done").exists()

@@ -76,7 +76,7 @@ train_nthreads=2           # CPU threads of a training job (stage 5 uses 1 per j
 # Decoding and scoring
 inference_config=conf/decode_ddim.yaml
 inference_tag=""
-inference_model=auto        # auto: valid.<criterion>.best.pth of the exp's first best_model_criterion
+inference_model=auto        # auto: valid.<criterion>.ave.pth (average of the keep_nbest_models best), else .best.pth
 decode_systems=""          # exp dir names (svs_x) to decode; default: the ones of stages 5 and 6
 decode_nj=1                # jobs per decode group (key-file splits of its sets)
 decode_sets_per_job=4      # sets of one system that one decode process takes (it loads the model once)
@@ -346,14 +346,18 @@ for k in sys.argv[2].split('.'):
 print('' if v is None else v)" "$1" "$2"
 }
 
-# The model file of an exp dir: --inference_model, or with auto the best checkpoint of the first
-# best_model_criterion of its config.yaml (PerformSinger configs select by valid loss_synth).
+# The model file of an exp dir: --inference_model, or with auto the average of the
+# keep_nbest_models best checkpoints by the first best_model_criterion of its config.yaml (the
+# trainer's <phase>.<criterion>.ave.pth; PerformSinger configs select by valid loss_synth), or the
+# best checkpoint when no average was written.
 model_file() {
     if [ "${inference_model}" != auto ]; then echo "$1/${inference_model}"; return; fi
-    ${python} -c "import sys, yaml
+    local crit
+    crit=$(${python} -c "import sys, yaml
 c = yaml.safe_load(open(sys.argv[1] + '/config.yaml')) or {}
 phase, key = (c.get('best_model_criterion') or [['valid', 'loss', 'min']])[0][:2]
-print(f'{sys.argv[1]}/{phase}.{key}.best.pth')" "$1" 2>/dev/null || echo "$1/valid.loss.best.pth"
+print(f'{phase}.{key}')" "$1" 2>/dev/null || echo valid.loss)
+    if [ -f "$1/${crit}.ave.pth" ]; then echo "$1/${crit}.ave.pth"; else echo "$1/${crit}.best.pth"; fi
 }
 
 # Trains <config> into <exp dir> with espnet's trainer (resumable).

@@ -27,7 +27,9 @@ import torch
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exp", required=True, help="exp dir with config.yaml")
-    p.add_argument("--model_file", default="valid.loss_synth.best.pth", help="checkpoint, relative to --exp")
+    p.add_argument("--model_file", default="auto",
+                   help="checkpoint, relative to --exp (auto: the one stage 7 decodes, valid.<criterion>.ave.pth, "
+                        "else valid.<criterion>.best.pth)")
     p.add_argument("--lip_reader", action="append", default=[], metavar="FILE[:i,j]",
                    help="fitted heads to read the lips with instead of the model's (repeatable)")
     p.add_argument("--sets", default="dev test test_ood")
@@ -40,6 +42,15 @@ def build(exp: str, model_file: str):
     """The trained model of ``exp`` (strict load: VisualSVSTask.build_model_from_file), eval mode."""
     from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
+    if model_file == "auto":
+        import yaml
+
+        with open(os.path.join(exp, "config.yaml"), encoding="utf-8") as f:
+            conf = yaml.safe_load(f) or {}
+        phase, key = (conf.get("best_model_criterion") or [["valid", "loss", "min"]])[0][:2]
+        model_file = f"{phase}.{key}.ave.pth"
+        if not os.path.isfile(os.path.join(exp, model_file)):
+            model_file = f"{phase}.{key}.best.pth"
     path = os.path.join(exp, model_file)
     if not os.path.isfile(path):
         sys.exit(f"{path} not found: pass --model_file (e.g. valid.loss.best.pth)")
