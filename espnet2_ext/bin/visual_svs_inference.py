@@ -256,8 +256,6 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
     )
 
 
-
-
 def get_parser() -> argparse.ArgumentParser:
     parser = config_argparse.ArgumentParser(
         description="Duration-free SVS inference with the lip stream",

@@ -87,6 +87,11 @@ class LipReadingHeads(torch.nn.Module):
             raise ValueError(f"LipReadingHeads: heads must be >= 1, got {heads}")
         self.heads = torch.nn.ModuleList(LipReadingHead(visual_dim, n_classes, hidden) for _ in range(heads))
 
+    @property
+    def trainable(self) -> bool:
+        """Whether any head still learns (false once frozen: L_L then has no gradient to give)."""
+        return any(p.requires_grad for p in self.parameters())
+
     def per_head(self, vf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """vf (B, T_v, H_v) -> (K, B, T_v, C) log posteriors of each head."""
         return torch.stack([h(vf, lengths) for h in self.heads])

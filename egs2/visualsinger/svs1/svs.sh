@@ -349,15 +349,9 @@ print('' if v is None else v)" "$1" "$2"
 # The model file of an exp dir: --inference_model, or with auto the average of the
 # keep_nbest_models best checkpoints by the first best_model_criterion of its config.yaml (the
 # trainer's <phase>.<criterion>.ave.pth; PerformSinger configs select by valid loss_synth), or the
-# best checkpoint when no average was written.
+# best checkpoint when no average was written (espnet2_ext/utils/model_file.py).
 model_file() {
-    if [ "${inference_model}" != auto ]; then echo "$1/${inference_model}"; return; fi
-    local crit
-    crit=$(${python} -c "import sys, yaml
-c = yaml.safe_load(open(sys.argv[1] + '/config.yaml')) or {}
-phase, key = (c.get('best_model_criterion') or [['valid', 'loss', 'min']])[0][:2]
-print(f'{phase}.{key}')" "$1" 2>/dev/null || echo valid.loss)
-    if [ -f "$1/${crit}.ave.pth" ]; then echo "$1/${crit}.ave.pth"; else echo "$1/${crit}.best.pth"; fi
+    ${python} -m espnet2_ext.utils.model_file "$1" "${inference_model}"
 }
 
 # Trains <config> into <exp dir> with espnet's trainer (resumable).

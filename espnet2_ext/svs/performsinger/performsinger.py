@@ -72,6 +72,8 @@ LOSS_WEIGHT_DEFAULTS = dict(lambda_R=1.0, lambda_D=1.0, lambda_P=1.0, lambda_C=1
 DURATION_SOURCES = ("predictor", "lipreader", "attention", "aligner")
 VIDEO_DURATION_SOURCES = ("lipreader", "attention", "aligner")
 LIP_READER_DEFAULTS = dict(hidden=64, heads=1, pretrained=None, freeze=False)
+DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5, max_span_s=None)
+FUSIONS = ("vcfm", "sma")
 
 
 def _single_head_keys(module, state_dict, prefix, *args) -> None:
@@ -80,8 +82,6 @@ def _single_head_keys(module, state_dict, prefix, *args) -> None:
     old = prefix + "lip_reader."
     for k in [k for k in state_dict if k.startswith(old) and not k.startswith(old + "heads.")]:
         state_dict[old + "heads.0." + k[len(old):]] = state_dict.pop(k)
-DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5, max_span_s=None)
-FUSIONS = ("vcfm", "sma")
 
 
 def build_fusion(name: str, hidden: int, visual_dim: int, conf: Optional[dict]):
@@ -203,8 +203,8 @@ class PerformSinger(AbsSVS):
                 read as the mean of their posteriors, each trained on its own L_L; pretrained (None):
                 weights fitted on the frozen lip encoder (``espnet2_ext.bin.fit_lip_reader``; the
                 recipe fits them before stage two when freeze is true); freeze (false): no
-                gradients (L_L is then computed on validation only, for the log). Its classes are the token list (idim). Needs
-                use_visual.
+                gradients (L_L is then computed on validation only, for the log). Its classes are
+                the token list (idim). Needs use_visual.
         """
         super().__init__()
         unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
@@ -422,7 +422,7 @@ class PerformSinger(AbsSVS):
         d_gt = fit_length(duration["lab"].long(), phones.shape[1], dim=1)
 
         # frozen heads get no gradient from L_L: training steps skip reading the lips (validation logs L_L)
-        read_lips = not self.training or (self.lip_reader is not None and self.lip_reader.heads[0].out.weight.requires_grad)
+        read_lips = not self.training or (self.lip_reader is not None and self.lip_reader.trainable)
         cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths, read_lips)
         d_gt = d_gt.masked_fill(~pmask, 0)
         log_d = self._log_durations(cf, pmask, fout)  # (B, N)

@@ -42,16 +42,9 @@ def build(exp: str, model_file: str):
     """The trained model of ``exp`` (strict load: VisualSVSTask.build_model_from_file), eval mode."""
     from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
-    if model_file == "auto":
-        import yaml
+    from espnet2_ext.utils.model_file import resolve_model_file
 
-        with open(os.path.join(exp, "config.yaml"), encoding="utf-8") as f:
-            conf = yaml.safe_load(f) or {}
-        phase, key = (conf.get("best_model_criterion") or [["valid", "loss", "min"]])[0][:2]
-        model_file = f"{phase}.{key}.ave.pth"
-        if not os.path.isfile(os.path.join(exp, model_file)):
-            model_file = f"{phase}.{key}.best.pth"
-    path = os.path.join(exp, model_file)
+    path = resolve_model_file(exp, model_file)
     if not os.path.isfile(path):
         sys.exit(f"{path} not found: pass --model_file (e.g. valid.loss.best.pth)")
     model, args = VisualSVSTask.build_model_from_file(os.path.join(exp, "config.yaml"), path, "cpu")
@@ -78,6 +71,7 @@ def main(argv=None) -> None:
     a = get_parser().parse_args(argv)
     torch.set_num_threads(1)
     from espnet2_ext.metrics.duration import duration_scores, label_to_frames
+    from espnet2_ext.bin.visual_svs_inference import DATA_DIR_STREAMS
     from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
     model, args = build(a.exp, a.model_file)
@@ -90,8 +84,7 @@ def main(argv=None) -> None:
     for s in a.sets.split():
         d = os.path.join(a.dump, s)
         loader = VisualSVSTask.build_streaming_iterator(
-            [(f"{d}/text", "text", "text"), (f"{d}/label", "label", "duration"), (f"{d}/score.scp", "score", "score"),
-             (f"{d}/spembs.scp", "spembs", "kaldi_ark"), (f"{d}/lip.scp", "lip", "npy")],
+            [(os.path.join(d, f), name, kind) for f, name, kind in DATA_DIR_STREAMS],
             dtype="float32", batch_size=1, key_file=None, num_workers=0,
             preprocess_fn=VisualSVSTask.build_preprocess_fn(args, False),
             collate_fn=VisualSVSTask.build_collate_fn(args, False), allow_variable_data_keys=False, inference=True)
