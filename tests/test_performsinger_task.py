@@ -168,6 +168,16 @@ def test_decoding_several_sets_in_one_process(trained):
     assert not (tmp / "x").exists()
 
 
+def test_decoding_a_data_dir_without_text_names_the_file(tmp_path):
+    from espnet2_ext.bin.visual_svs_inference import main as infer_main
+
+    (tmp_path / "dump" / "test").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"dump/test/text not found"):
+        infer_main(["--model_file", "m.pth", "--data_dir", str(tmp_path / "dump" / "test"),
+                    "--output_dir", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+
+
 def test_lr_scale_gives_a_sub_module_its_own_learning_rate():
     import argparse
 
