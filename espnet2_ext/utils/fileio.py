@@ -1,0 +1,91 @@
+"""The project's one home for small file conventions: Kaldi-style tables and atomic writes.
+
+    read_scp(path)            "<utt> <value>" lines -> [(utt, value)], errors name file:line
+    read_scp_dict(path)       the same as {utt: value}; a repeated utt is an error
+    atomic_path(path)         context manager: write to a temp file beside ``path``, renamed over
+                              it only when the block succeeds (nothing half-written is left)
+    atomic_write_text / atomic_json / atomic_torch_save   the common cases of atomic_path
+
+A writer that fails leaves the previous file untouched: every output a stage or a command produces
+goes through ``atomic_path``.
+"""
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple, Union
+
+PathLike = Union[str, os.PathLike]
+
+
+def read_scp(path: PathLike) -> List[Tuple[str, str]]:
+    """``<utt> <value>`` lines -> [(utt, value)] in file order; ValueError naming file:line."""
+    path = Path(path)
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            parts = line.strip().split(maxsplit=1)
+            if len(parts) != 2:
+                raise ValueError(f"{path}:{no}: expected '<utt> <value>', got {line.rstrip()!r}")
+            rows.append((parts[0], parts[1]))
+    return rows
+
+
+def read_scp_dict(path: PathLike) -> Dict[str, str]:
+    """``<utt> <value>`` lines -> {utt: value}; a key given twice is a ValueError naming both lines."""
+    out: Dict[str, str] = {}
+    first_line: Dict[str, int] = {}
+    path = Path(path)
+    with open(path, encoding="utf-8") as f:
+        for no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            parts = line.strip().split(maxsplit=1)
+            if len(parts) != 2:
+                raise ValueError(f"{path}:{no}: expected '<utt> <value>', got {line.rstrip()!r}")
+            if parts[0] in out:
+                raise ValueError(f"{path}:{no}: '{parts[0]}' already given on line {first_line[parts[0]]}")
+            out[parts[0]] = parts[1]
+            first_line[parts[0]] = no
+    return out
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
+
+    ``suffix`` keeps an extension on the temporary name for writers that infer the format from it
+    (``soundfile``, ``cv2.imwrite``, ``np.save``): ``atomic_path("a.wav", ".wav")`` -> ``a.tmp.wav``.
+    """
+    path = Path(path)
+    tmp = path.with_name(f"{path.stem if suffix else path.name}.tmp{os.getpid()}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def atomic_json(obj, path: PathLike, indent: int = 1) -> None:
+    """``json.dump(obj)`` to ``path`` atomically (non-ASCII kept as is)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=indent, ensure_ascii=False)
+
+
+def atomic_torch_save(obj, path: PathLike) -> None:
+    """``torch.save(obj)`` to ``path`` atomically."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
