@@ -71,3 +71,21 @@ def test_textgrid_short_format_and_garbage(tmp_path):
     bad.write_text("hello")
     with pytest.raises(TextGridError, match="bad.TextGrid"):
         read_textgrid(bad)
+
+
+def test_textgrid_truncated_is_an_error_naming_the_file(tmp_path):
+    good = tmp_path / "g.TextGrid"
+    write_textgrid(good, [("phones", [(0, 0.5, "SP"), (0.5, 1.0, "a")])], 1.0)
+    cut = tmp_path / "cut.TextGrid"
+    cut.write_text("\n".join(good.read_text().splitlines()[:-4]) + "\n")
+    with pytest.raises(TextGridError, match="cut.TextGrid"):
+        read_textgrid(cut)
+
+
+def test_textgrid_lines_point_at_interval_texts(tmp_path):
+    p = tmp_path / "a.TextGrid"
+    write_textgrid(p, [("words", [(0, 1.0, "你")]), ("phones", [(0, 0.5, "n"), (0.5, 1.0, "i")])], 1.0)
+    lines = p.read_text(encoding="utf-8").splitlines()
+    tg = read_textgrid(p)
+    for iv in tg["phones"] + tg["words"]:
+        assert f'"{iv.text}"' in lines[iv.line - 1]

@@ -1,20 +1,27 @@
-"""Praat TextGrid reading and writing (long "ooTextFile" format in, long or short format read).
+"""Praat TextGrid reading and writing through praatio, with errors that name the file and line.
 
     <utt>.TextGrid --read_textgrid--> {tier name: [Interval(xmin, xmax, text, line), ...]}
     [(name, [(xmin, xmax, text), ...]), ...] --write_textgrid--> <utt>.TextGrid (long format)
 
-The reader tokenises the file (quoted strings and numbers, skipping keys such as ``xmin =`` and
-``intervals [3]:``), which covers both of Praat's text formats, and remembers the line of every
-interval so that errors can point at it.
+praatio parses both of Praat's text formats (long and short, UTF-8 or UTF-16). It does not keep
+where an interval stood in the file, which the corpus checks need to point a user at a bad
+boundary, so ``_interval_lines`` finds the line of every interval's text: in the long format the
+``text = "..."`` lines in order, in the short format the quoted label after each interval's two
+times. Point tiers are skipped.
 """
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
-_TOKEN = re.compile(r'"((?:[^"]|"")*)"|(\[\s*\d+\s*\])|([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(<exists>|<absent>)')
+from praatio import textgrid as _tg
+from praatio.utilities.errors import PraatioException
+
+from espnet2_ext.utils.fileio import atomic_path
+
+_QUOTED = re.compile(r'^\s*(?:text = )?"((?:[^"]|"")*)"\s*$')
+_LONG_TIER = re.compile(r'^\s*class = "(\w+)"')
 
 
 class TextGridError(ValueError):
@@ -26,109 +33,91 @@ class Interval:
     xmin: float
     xmax: float
     text: str
-    line: int  # 1-based line of the interval's text in the file (0 when not read from a file)
+    line: int  # 1-based line of the interval's text in the file (0 when not known)
 
 
-def _tokens(text: str) -> List[Tuple[object, int]]:
-    out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        for m in _TOKEN.finditer(line):
-            if m.group(1) is not None:
-                out.append((m.group(1).replace('""', '"'), lineno))
-            elif m.group(3) is not None:
-                out.append((float(m.group(3)), lineno))
-            elif m.group(4) is not None:
-                out.append((m.group(4), lineno))
-    return out
-
-
-def read_textgrid(path: Union[str, Path]) -> Dict[str, List[Interval]]:
-    """Read the interval tiers of a TextGrid; point tiers are skipped.
-
-    Raises TextGridError naming the file (and line) when the file is not a TextGrid.
-    """
-    path = Path(path)
+def _decode(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise TextGridError(f"{path}: cannot read TextGrid ({e})") from e
     for enc in ("utf-8-sig", "utf-16"):
         try:
-            text = raw.decode(enc)
-            break
+            return raw.decode(enc)
         except UnicodeDecodeError:
             continue
-    else:
-        raise TextGridError(f"{path}: not UTF-8/UTF-16 text")
-    toks = _tokens(text)
-    pos = 0
+    raise TextGridError(f"{path}: not UTF-8/UTF-16 text")
 
-    def take(kind, what):
-        nonlocal pos
-        if pos >= len(toks):
-            raise TextGridError(f"{path}: unexpected end of file while reading {what}")
-        val, line = toks[pos]
-        if kind is str and not isinstance(val, str) or kind is float and not isinstance(val, float):
-            raise TextGridError(f"{path}:{line}: expected {what}, got {val!r}")
-        pos += 1
-        return val, line
 
-    if len(toks) < 2 or toks[0][0] != "ooTextFile" or toks[1][0] != "TextGrid":
-        raise TextGridError(f"{path}: not a Praat TextGrid (missing 'ooTextFile'/'TextGrid' header)")
-    pos = 2
-    take(float, "xmin")
-    take(float, "xmax")
-    flag, line = take(str, "<exists>")
-    if flag != "<exists>":
-        return {}
-    n_tiers, _ = take(float, "number of tiers")
-    tiers: Dict[str, List[Interval]] = {}
-    for _ in range(int(n_tiers)):
-        cls, line = take(str, "tier class")
-        name, _ = take(str, "tier name")
-        take(float, "tier xmin")
-        take(float, "tier xmax")
-        n, _ = take(float, "number of intervals")
-        items = []
-        for _ in range(int(n)):
-            if cls == "IntervalTier":
-                a, _ = take(float, "interval xmin")
-                b, _ = take(float, "interval xmax")
-                t, tl = take(str, "interval text")
-                items.append(Interval(a, b, t, tl))
-            elif cls == "TextTier":
-                take(float, "point time")
-                take(str, "point mark")
-            else:
-                raise TextGridError(f"{path}:{line}: unknown tier class {cls!r}")
-        if cls == "IntervalTier":
-            if name in tiers:
-                raise TextGridError(f"{path}:{line}: duplicate tier {name!r}")
-            tiers[name] = items
+def _interval_lines(text: str) -> List[Tuple[int, List[int]]]:
+    """Per interval tier: (declared number of intervals, 1-based lines of the interval texts found)."""
+    lines = text.splitlines()
+    tiers: List[Tuple[int, List[int]]] = []
+    if any(line.strip().startswith("item [") for line in lines):  # long format
+        cls = None
+        for no, line in enumerate(lines, start=1):
+            m = _LONG_TIER.match(line)
+            if m:
+                cls = m.group(1)
+                if cls == "IntervalTier":
+                    tiers.append((-1, []))
+            elif cls == "IntervalTier" and line.strip().startswith("intervals: size ="):
+                tiers[-1] = (int(float(line.split("=")[1])), tiers[-1][1])
+            elif cls == "IntervalTier" and line.strip().startswith("text = "):
+                tiers[-1][1].append(no)
+        return tiers
+    # Short format: a tier is "IntervalTier" "name" xmin xmax n, then n x (xmin xmax "label").
+    values = [(no, line.strip()) for no, line in enumerate(lines, start=1) if line.strip()]
+    k = 0
+    while k < len(values):
+        if values[k][1] == '"IntervalTier"' and k + 4 < len(values):
+            n = int(float(values[k + 4][1]))
+            start = k + 5
+            tiers.append((n, [values[start + 3 * j + 2][0] for j in range(n) if start + 3 * j + 2 < len(values)]))
+            k = start + 3 * n
+        else:
+            k += 1
     return tiers
 
 
-def _fmt(x: float) -> str:
-    return repr(round(float(x), 6))
+def read_textgrid(path: Union[str, Path]) -> Dict[str, List[Interval]]:
+    """Read the interval tiers of a TextGrid: {tier name: [Interval, ...]}.
 
-
-def textgrid_text(tiers: Sequence[Tuple[str, Sequence[Tuple[float, float, str]]]], xmax: float) -> str:
-    """Long-format TextGrid text of interval tiers [(name, [(xmin, xmax, text), ...]), ...]."""
-    out = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0", f"xmax = {_fmt(xmax)}",
-           "tiers? <exists>", f"size = {len(tiers)}", "item []:"]
-    for i, (name, items) in enumerate(tiers, start=1):
-        out += [f"    item [{i}]:", '        class = "IntervalTier"', f'        name = "{name}"',
-                "        xmin = 0", f"        xmax = {_fmt(xmax)}", f"        intervals: size = {len(items)}"]
-        for j, (a, b, t) in enumerate(items, start=1):
-            t = t.replace('"', '""')
-            out += [f"        intervals [{j}]:", f"            xmin = {_fmt(a)}", f"            xmax = {_fmt(b)}",
-                    f'            text = "{t}"']
-    return "\n".join(out) + "\n"
-
-
-def write_textgrid(path: Union[str, Path], tiers, xmax: float) -> None:
-    """Write a long-format TextGrid atomically (temp file + rename)."""
+    Raises TextGridError naming the file when it is not a TextGrid praatio can read.
+    """
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(textgrid_text(tiers, xmax), encoding="utf-8")
-    os.replace(tmp, path)
+    text = _decode(path)
+    if "ooTextFile" not in text[:200] or "TextGrid" not in text[:200]:
+        raise TextGridError(f"{path}: not a Praat TextGrid (missing 'ooTextFile'/'TextGrid' header)")
+    try:
+        tg = _tg.openTextgrid(str(path), includeEmptyIntervals=True, reportingMode="silence")
+    except (PraatioException, ValueError, IndexError, UnicodeError) as e:
+        raise TextGridError(f"{path}: cannot parse TextGrid ({type(e).__name__}: {e})") from e
+    line_tiers = _interval_lines(text)
+    tiers: Dict[str, List[Interval]] = {}
+    k = 0
+    for name in tg.tierNames:
+        tier = tg.getTier(name)
+        if not isinstance(tier, _tg.IntervalTier):
+            continue
+        declared, lines = line_tiers[k] if k < len(line_tiers) else (-1, [])
+        k += 1
+        if declared >= 0 and len(lines) != declared:
+            raise TextGridError(f"{path}: tier {name!r} declares {declared} intervals but the file holds "
+                                f"{len(lines)} (truncated or hand-edited?)")
+        entries = tier.entries
+        if len(lines) != len(entries):  # praatio filled gaps, or the layout is unusual
+            lines = [0] * len(entries)
+        tiers[name] = [Interval(float(e.start), float(e.end), e.label, ln) for e, ln in zip(entries, lines)]
+    return tiers
+
+
+def write_textgrid(path: Union[str, Path], tiers: Sequence[Tuple[str, Sequence[Tuple[float, float, str]]]],
+                   xmax: float) -> None:
+    """Write interval tiers [(name, [(xmin, xmax, text), ...]), ...] as a long-format TextGrid, atomically."""
+    tg = _tg.Textgrid(minTimestamp=0.0, maxTimestamp=float(xmax))
+    for name, items in tiers:
+        entries = [(round(float(a), 6), round(float(b), 6), t) for a, b, t in items]
+        tg.addTier(_tg.IntervalTier(name, entries, 0.0, float(xmax)))
+    with atomic_path(path, ".TextGrid") as tmp:
+        tg.save(str(tmp), format="long_textgrid", includeBlankSpaces=True, reportingMode="silence")
