@@ -14,10 +14,13 @@ Additions to espnet's SVSTask:
 * ``--lr_scale``: learning-rate factors per SVS sub-module (e.g. ``{lip_reader: 5.0}``), so that a
   freshly initialised part learns fast next to parts that start from stage one;
 * ``build_model_from_file`` loads strictly: a checkpoint that does not match the config is an
-  error, never a silently half-initialised model.
+  error, never a silently half-initialised model;
+* ``--config`` files may inherit (``base_config:``, espnet2_ext/utils/config.py), and
+  ``svs_conf.frame_rate`` is derived from ``feats_extract_conf`` (fs / hop_length).
 """
 
 import argparse
+import inspect
 import logging
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
@@ -31,10 +34,12 @@ from espnet2.tasks import svs as svs_task
 from espnet2.tasks.svs import SVSTask
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.abs_espnet_model import AbsESPnetModel
+from espnet2.utils import config_argparse
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 
 from espnet2_ext.tasks.preprocessor import VisualSVSPreprocessor
+from espnet2_ext.utils.config import ConfigError, load_config
 
 _visual_model_type_choices = ClassChoices(
     "model_type",
@@ -44,6 +49,46 @@ _visual_model_type_choices = ClassChoices(
 )
 
 
+class InheritingConfigParser(config_argparse.ArgumentParser):
+    """espnet's config-file parser, reading ``--config`` through ``load_config`` (``base_config:`` chains)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        pre, _ = argparse.ArgumentParser.parse_known_args(self, args, namespace)
+        if pre.config is not None:
+            try:
+                conf = load_config(pre.config)
+            except ConfigError as e:
+                self.error(str(e))
+            known = {action.dest for action in self._actions}
+            unknown = sorted(set(conf) - known)
+            if unknown:
+                self.error(f"unrecognized arguments: {', '.join(unknown)} (from {pre.config})")
+            self.set_defaults(**conf)
+        return argparse.ArgumentParser.parse_known_args(self, args, namespace)
+
+
+def derive_frame_rate(args: argparse.Namespace) -> None:
+    """Set ``svs_conf.frame_rate`` = fs / hop_length of ``feats_extract_conf`` for models that take it.
+
+    A config that writes a different ``frame_rate`` by hand is an error: the mel grid is the
+    feature extractor's, and the video-to-mel mapping must follow it.
+    """
+    feats = getattr(args, "feats_extract_conf", None) or {}
+    if not (feats.get("fs") and feats.get("hop_length")):
+        return
+    svs_cls = svs_task.svs_choices.get_class(args.svs)
+    if "frame_rate" not in inspect.signature(svs_cls.__init__).parameters:
+        return
+    rate = float(feats["fs"]) / float(feats["hop_length"])
+    svs_conf = dict(getattr(args, "svs_conf", None) or {})
+    given = svs_conf.get("frame_rate")
+    if given is not None and abs(float(given) - rate) > 1e-6:
+        raise ValueError(f"svs_conf.frame_rate {given} does not match feats_extract_conf fs / hop_length = "
+                         f"{feats['fs']} / {feats['hop_length']} = {rate}: leave frame_rate out, it is derived")
+    svs_conf["frame_rate"] = rate
+    args.svs_conf = svs_conf
+
+
 class VisualSVSTask(SVSTask):
     """SVS task whose batches may carry lip-ROI videos (``lip``)."""
 
@@ -51,6 +96,13 @@ class VisualSVSTask(SVSTask):
         _visual_model_type_choices if c.name == "model_type" else c
         for c in SVSTask.class_choices_list
     ]
+
+    @classmethod
+    def get_parser(cls) -> config_argparse.ArgumentParser:
+        parser = super().get_parser()
+        # espnet builds its own parser class inside AbsTask.get_parser; only --config reading differs.
+        parser.__class__ = InheritingConfigParser
+        return parser
 
     @classmethod
     def add_task_arguments(cls, parser: argparse.ArgumentParser):
@@ -105,6 +157,7 @@ class VisualSVSTask(SVSTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace):
+        derive_frame_rate(args)
         model = super().build_model(args)
         ckpt = getattr(args, "stage_one_checkpoint", None)
         if ckpt:

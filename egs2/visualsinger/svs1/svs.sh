@@ -337,13 +337,9 @@ train_data_opts() {
     echo "${_opts}"
 }
 
-# Reads a key of the svs_conf of a YAML config ("" when absent).
+# Reads a dotted key of a YAML config merged over its base_config chain ("" when absent).
 conf_get() {
-    ${python} -c "import sys, yaml; c = yaml.safe_load(open(sys.argv[1])) or {}
-v = c
-for k in sys.argv[2].split('.'):
-    v = v.get(k) if isinstance(v, dict) else None
-print('' if v is None else v)" "$1" "$2"
+    ${python} -m espnet2_ext.utils.config "$1" "$2"
 }
 
 # The model file of an exp dir: --inference_model, or with auto the average of the
