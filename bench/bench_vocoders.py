@@ -4,7 +4,7 @@
     report per vocoder: mean |mel - mel'| (log10 units, frames of both) and MCD-DTW (dB), runtime
 
 Usage:
-    python -m espnet2_ext.eval.compare_vocoders --wav_scp dump/raw/test/wav.scp \
+    .venv/bin/python bench/bench_vocoders.py --wav_scp dump/raw/test/wav.scp \
         --fbank_conf "{fs: 22050, ...}" [--vocoders griffin_lim hifigan_pretrained] [--n 3]
 """
 
