@@ -56,19 +56,25 @@ class CheckpointReadError(ValueError):
     """A file that is not a readable torch checkpoint."""
 
 
-def _refusal(path: PathLike, what: str, err: Exception) -> CheckpointRefusedError:
+def _reason(err: Exception) -> str:
+    """torch's own words on what it refused, without its advice to allow the type process-wide."""
     text = str(err)
-    found = _REFUSED_RE.search(text)
-    refused = (found.group(1) or found.group(2)) if found else "an object that is not a tensor or plain container"
-    reason = next((line.strip() for line in text.splitlines() if "WeightsUnpickler error" in line), "")
-    reason = reason.split(" Please use")[0]  # torch's advice to allow the type process-wide is not ours
+    found = re.search(r"WeightsUnpickler error:(.*?)(Check the documentation|$)", text, re.S)
+    reason = " ".join((found.group(1) if found else text).split())
+    return reason.split(" Please use")[0]
+
+
+def _refused(path: PathLike, what: str, err: Exception) -> Exception:
+    found = _REFUSED_RE.search(str(err))
+    if not found:  # no type named: not a pickle torch can read (a text file, a truncated download)
+        return CheckpointReadError(f"{path}: cannot be read as a torch {what} ({_reason(err)})")
     return CheckpointRefusedError(
-        f"{path}: refused to load this {what}: it holds {refused}, and only tensors and plain "
-        "containers (dict, list, tuple, str, numbers) are read from files, since unpickling other "
-        "types can run code carried by the file. If you trust where the file comes from, re-save its "
-        "tensors once in a separate Python: obj = torch.load(path, weights_only=False); "
-        "torch.save(obj.state_dict() if hasattr(obj, 'state_dict') else obj_with_only_tensors, new_path)"
-        + (f" ({reason})" if reason else "")
+        f"{path}: refused to load this file ({what}): it holds {found.group(1) or found.group(2)}, and only "
+        "tensors and plain containers (dict, list, tuple, str, numbers) are read from files, since "
+        "unpickling other types can run code carried by the file. If you trust where the file comes "
+        "from, re-save its tensors once in a separate Python: obj = torch.load(path, weights_only=False); "
+        "torch.save(obj.state_dict() if hasattr(obj, 'state_dict') else <its dict of tensors>, new_path) "
+        f"(torch: {_reason(err)})"
     )
 
 
@@ -92,6 +98,6 @@ def load_checkpoint(path: PathLike, *, allow: Iterable[Any] = (), map_location: 
         with torch.serialization.safe_globals(allow):
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise _refusal(path, what, e) from e
+        raise _refused(path, what, e) from e
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointReadError(f"{path}: cannot be read as a torch {what} ({e})") from e
