@@ -97,3 +97,9 @@ def test_lip_video_reader_decodes_odd_names_through_ffmpeg(odd_dir):
     video.backend = "ffmpeg"  # the fallback that runs the binary
     frames = list(video)
     assert len(frames) == 10 and frames[0].shape == (SIZE, SIZE)
+
+
+def test_corpus_video_duration_with_odd_names(odd_dir):
+    from espnet2_ext.data.visualsinger import media_duration
+
+    assert media_duration(_video(odd_dir / "-演唱 video.mp4")) == pytest.approx(0.4, abs=0.05)
