@@ -12,11 +12,11 @@ more names exactly those types in ``allow`` (the constants below), for that call
 added to torch's process-wide allow list.
 
 Formats and what each allows (every loader of the package reads through ``load_checkpoint``):
-    model files (<n>epoch.pth, valid.*.best.pth), stage-one init, SyncNet, HiFi-GAN generator,
-    LRW / project lip encoder, lip-reading head, vocoder and lip-pretraining checkpoint.pth
+    model files (<n>epoch.pth, valid.*.best.pth), SyncNet, HiFi-GAN generator, LRW / project lip
+    encoder, lip-reading head, vocoder and lip-pretraining checkpoint.pth
                                           plain only (optimizer and scheduler states are plain)
-    espnet trainer checkpoint.pth         ESPNET_TRAINER_CHECKPOINT: np.float64 and
-                                          datetime.timedelta of the reporter's statistics
+    espnet trainer checkpoint.pth, and    ESPNET_TRAINER_CHECKPOINT: np.float64 and
+    stage-one init (a model file or one)  datetime.timedelta of the reporter's statistics
 """
 
 import datetime
