@@ -24,13 +24,14 @@ def get_parser() -> argparse.ArgumentParser:
 
 def plot_train_stats(exp_dir: str, out_dir: str = None) -> int:
     """Writes one PNG per statistic; returns how many."""
-    import torch
     from espnet2.train.reporter import Reporter
+
+    from espnet2_ext.utils.checkpoint_io import ESPNET_TRAINER_CHECKPOINT, load_checkpoint
 
     ckpt = os.path.join(exp_dir, "checkpoint.pth")
     if not os.path.isfile(ckpt):
         raise FileNotFoundError(f"{ckpt} not found: pass the output_dir of a training run (--exp_dir)")
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    state = load_checkpoint(ckpt, allow=ESPNET_TRAINER_CHECKPOINT, what="espnet trainer checkpoint")
     if "reporter" not in state:
         raise ValueError(f"{ckpt} holds no 'reporter' state (keys: {sorted(state)}): not an espnet trainer checkpoint")
     reporter = Reporter()

@@ -6,11 +6,11 @@
     <raw>/<singer>/<utt>.{TextGrid,notes} --copy--> <corpus>/<singer>/
 """
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import List, Tuple
+
+from espnet2_ext.utils.ffmpeg import ffmpeg_file, ffmpeg_to
 
 
 def read_segments(path: Path) -> List[Tuple[str, float, float, int]]:
@@ -30,15 +30,7 @@ def read_segments(path: Path) -> List[Tuple[str, float, float, int]]:
 
 
 def _ffmpeg(args: List[str], out: Path, what: str) -> None:
-    import imageio_ffmpeg
-
-    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
-    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error"] + args + [str(tmp)],
-                          capture_output=True)
-    if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"{what}: ffmpeg failed: {proc.stderr.decode(errors='replace')[-400:]}")
-    os.replace(tmp, out)
+    ffmpeg_to(out, args, what)
 
 
 def cut_performances(raw: Path, corpus: Path, fs: int = 0) -> int:
@@ -56,7 +48,7 @@ def cut_performances(raw: Path, corpus: Path, fs: int = 0) -> int:
                 if not (seg_file.parent / (utt + ext)).is_file():
                     raise ValueError(f"{seg_file.parent / (utt + ext)}: missing (segment at {seg_file}:{no})")
             dst = corpus / singer / utt
-            cut = ["-ss", f"{st:.6f}", "-i", str(song), "-t", f"{et - st:.6f}"]
+            cut = ["-ss", f"{st:.6f}", "-i", ffmpeg_file(song), "-t", f"{et - st:.6f}"]
             _ffmpeg(cut + ["-map", "0:v:0", "-an", "-c:v", "libx264", "-preset", "medium", "-crf", "18",
                            "-pix_fmt", "yuv420p", "-r", "25", "-threads", "1", "-fflags", "+bitexact",
                            "-flags:v", "+bitexact"], dst.with_suffix(".mp4"), f"{seg_file}:{no} video")

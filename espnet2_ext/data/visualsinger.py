@@ -46,8 +46,10 @@ def media_duration(path: Path) -> float:
     """Duration (s) of a video file, decoding it with FFmpeg; CorpusError when unreadable."""
     import imageio_ffmpeg
 
+    from espnet2_ext.utils.ffmpeg import ffmpeg_file
+
     try:
-        n, secs = imageio_ffmpeg.count_frames_and_secs(str(path))
+        n, secs = imageio_ffmpeg.count_frames_and_secs(ffmpeg_file(path))
     except Exception as e:  # noqa: BLE001 - ffmpeg reports many kinds of failures
         raise CorpusError(f"{path}: unreadable or corrupt video ({str(e).splitlines()[0][:200]})") from e
     if n <= 0:

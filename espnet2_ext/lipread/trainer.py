@@ -17,6 +17,7 @@ import torch
 from espnet2_ext.lipread.data import IGNORE, LipFrameDataset, build_vocab, collate
 from espnet2_ext.lipread.model import LipReader
 from espnet2_ext.svs.lip_checkpoint import save_checkpoint, save_lip_encoder
+from espnet2_ext.utils.checkpoint_io import load_checkpoint
 
 CONFIG_DEFAULTS = dict(
     encoder_conf={},  # LipEncoder options; must match the SVS configs' lip_encoder_conf
@@ -89,7 +90,7 @@ def train(args, conf: Dict) -> Dict:
         raise FileExistsError(f"{out} already holds a pretraining run; pass --resume or use another --out_dir")
     state = None
     if args.resume and os.path.exists(ckpt_path):
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = load_checkpoint(ckpt_path, what="lip pretraining checkpoint")
         phones = state["phones"]
     else:
         phones = build_vocab(args.train_label)

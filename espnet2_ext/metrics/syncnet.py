@@ -14,6 +14,8 @@ from typing import Dict
 import torch
 from torch import nn
 
+from espnet2_ext.utils.checkpoint_io import load_checkpoint
+
 # (kind, args) lists: index positions reproduce the public layout (ReLU / pools take slots).
 _AUDIO = [
     ("c2", 1, 64, (3, 3), (1, 1), (1, 1)), ("bn2", 64), ("relu",), ("mp2", (1, 1), (1, 1), 0),
@@ -88,9 +90,7 @@ class SyncNet(nn.Module):
 def load_syncnet(path: str) -> SyncNet:
     """Load ``syncnet_v2.model``-layout weights (a state dict, or {"state_dict"/"model": ...});
     missing / unexpected / mis-shaped keys raise, naming the file."""
-    obj = torch.load(path, map_location="cpu", weights_only=False)
-    if isinstance(obj, nn.Module):
-        obj = obj.state_dict()
+    obj = load_checkpoint(path, what="SyncNet weights")
     for key in ("state_dict", "model"):
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]

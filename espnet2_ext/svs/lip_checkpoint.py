@@ -1,6 +1,6 @@
 """Loading and saving of lip-encoder weights (the pretrained visual front end of eq. 3).
 
-    user path --torch.load--> checkpoint
+    user path --utils.checkpoint_io.load_checkpoint (weights only)--> checkpoint
         (a) this project's layout: {"format": FORMAT, "conf": {...}, "state_dict": {...}}
             (written by ``save_lip_encoder``, e.g. by ``pretrain_lip_encoder``)
         (b) the public LRW lip-reading layout: a state dict, optionally wrapped in
@@ -18,6 +18,8 @@ import os
 from typing import Dict, List
 
 import torch
+
+from espnet2_ext.utils.checkpoint_io import CheckpointReadError, load_checkpoint
 
 FORMAT = "espnet2_ext.lip_encoder/1"
 BACKEND_PREFIXES = ("tcn.",)
@@ -42,14 +44,13 @@ def _unwrap(obj, path: str) -> Dict[str, torch.Tensor]:
 
 
 def read_checkpoint(path: str, what: str, error: type = LipCheckpointError):
-    """torch.load(path) of tensors and plain containers; a missing file is FileNotFoundError naming
-    ``what`` (e.g. "lip encoder"), an unreadable one ``error`` naming the path."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{what} checkpoint not found: {path}")
+    """Tensors and plain containers of ``path`` (utils.checkpoint_io); a missing file is
+    FileNotFoundError naming ``what`` (e.g. "lip encoder"), an unreadable one ``error`` naming the
+    path, one holding other types CheckpointRefusedError."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001
-        raise error(f"{path}: cannot be read as a torch checkpoint ({e})") from e
+        return load_checkpoint(path, what=f"{what} checkpoint")
+    except CheckpointReadError as e:
+        raise error(str(e)) from e
 
 
 def save_checkpoint(obj: dict, path: str, overwrite: bool = False) -> None:

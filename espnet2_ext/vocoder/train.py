@@ -25,6 +25,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 
+from espnet2_ext.utils.checkpoint_io import load_checkpoint
 from espnet2_ext.vocoder.hifigan import (IDENTITY_MEL_TRANSFORM, PRETRAINED_MEL_TRANSFORM, V1_GENERATOR_CONF,
                                          build_generator, load_state_strict, map_reference_keys,
                                          pretrained_weight_path)
@@ -112,8 +113,8 @@ def train(wav_scp: str, fbank_conf: Any, out_dir: str, max_steps: int, init: str
     if init == "pretrained":
         if matches_pretrained(fb):
             path = pretrained_weight_path()
-            load_state_strict(gen, map_reference_keys(torch.load(path, map_location="cpu",
-                                                                 weights_only=False)["generator"]), str(path))
+            load_state_strict(gen, map_reference_keys(load_checkpoint(path, what="HiFi-GAN generator")["generator"]),
+                              str(path))
             transform = dict(PRETRAINED_MEL_TRANSFORM)
             logging.info("generator initialised from the pretrained HiFi-GAN V1 (%s)", path)
         else:
@@ -128,7 +129,7 @@ def train(wav_scp: str, fbank_conf: Any, out_dir: str, max_steps: int, init: str
     rng = random.Random(conf["seed"])
     torch.manual_seed(conf["seed"])
     if resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        ck = load_checkpoint(ckpt_path, what="vocoder training checkpoint")
         gen.load_state_dict(ck["generator"])
         disc.load_state_dict(ck["discriminator"])
         opt_g.load_state_dict(ck["opt_g"])

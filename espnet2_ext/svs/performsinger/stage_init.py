@@ -16,6 +16,8 @@ from typing import Dict, List, Union
 
 import torch
 
+from espnet2_ext.utils.checkpoint_io import ESPNET_TRAINER_CHECKPOINT, load_checkpoint
+
 VISUAL_PREFIXES = ("lip_encoder.", "fusion.", "lip_reader.")
 WRAPPER_PREFIX = "svs."
 
@@ -24,9 +26,8 @@ def _read_state(ckpt: Union[str, Path, Dict[str, torch.Tensor]]) -> Dict[str, to
     if isinstance(ckpt, dict):
         return ckpt
     path = Path(ckpt)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: stage-one checkpoint not found")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    # a model file is a state dict; espnet's checkpoint.pth (resume file) also holds the reporter
+    state = load_checkpoint(path, allow=ESPNET_TRAINER_CHECKPOINT, what="stage-one checkpoint")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]  # espnet's checkpoint.pth (resume file)
     if not isinstance(state, dict):
