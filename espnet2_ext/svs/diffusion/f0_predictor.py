@@ -180,6 +180,7 @@ class F0DiffusionPredictor(nn.Module):
         """x0 (B, T, 1) from the start noise with the named sampler of the objective."""
         if self.flow is not None:
             flow = self.flow
+            flow.check_sampler(sampler)
 
             def v_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
                 return flow.velocity(self.denoiser(x, t * flow.time_scale, conditioned=prepared), x, t)

@@ -66,13 +66,19 @@ class RectifiedFlow:
     def velocity(self, out: torch.Tensor, xt: torch.Tensor, t: torch.Tensor,
                  clip: Optional[float] = 1.0) -> torch.Tensor:
         """The network output at (xt, t) as a velocity; an x0 prediction is clipped to [-clip, clip]
-        first and (1 - t) kept >= 1e-3 (RK4 evaluates at t = 1)."""
+        first (it gives no velocity at t = 1, where (1 - t) is kept at 1e-3: check_sampler)."""
         if self.prediction == "v":
             return out
         if clip is not None:
             out = out.clamp(-clip, clip)
         tt = t.view(-1, *([1] * (xt.dim() - 1))).to(xt.dtype)
         return (out - xt) / (1.0 - tt).clamp(min=1e-3)
+
+    def check_sampler(self, name: str) -> None:
+        """rk4 evaluates the flow at t = 1, where an x0 prediction divides by 1 - t = 0."""
+        if name == "rk4" and self.prediction == "x0":
+            raise ValueError("sampler rk4 evaluates the flow at t = 1, where prediction x0 gives no velocity; "
+                             "use euler or rk2 (which stop short of t = 1), or train with prediction v")
 
     def start(self, z: torch.Tensor, aux: Optional[torch.Tensor] = None) -> torch.Tensor:
         """x_{t_start}: t_start * aux + (1 - t_start) * z (aux in the data scale), or z alone."""

@@ -195,6 +195,7 @@ class MelDiffusionDecoder(torch.nn.Module):
     def _flow_inference(self, prepared, mask, sampler, steps, aux_mel, noise) -> torch.Tensor:
         """Rectified-flow sampling from noise (or the shallow start) to the normalised mel."""
         flow = self.flow
+        flow.check_sampler(sampler)
         x_start = flow.start(noise, self._to_unit(aux_mel) if aux_mel is not None else None)
 
         def v_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
