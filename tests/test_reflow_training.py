@@ -14,21 +14,24 @@ from test_performsinger_model import tiny_batch, tiny_model
 
 torch.set_num_threads(1)
 CONF = Path(__file__).resolve().parents[1] / "egs2" / "visualsinger" / "svs1" / "conf"
-SOURCES = ["train_stylesinger.yaml", "train_performsinger.yaml", "train_performsinger_single_stage.yaml"]
-REFLOW = dict(objective="reflow", prediction="x0", t_start=0.4)
+SYSTEMS = ["stylesinger", "performsinger", "performsinger_single_stage"]
+REFLOW = dict(objective="reflow", prediction="x0", t_start=0.4)  # demo: x0 prediction, as the ddpm demo configs
+REFLOW_PAPER = dict(objective="reflow", t_start=0.4)  # paper: velocity prediction (the default)
 
 
-@pytest.mark.parametrize("name", SOURCES)
-def test_reflow_config_is_its_source_with_the_flow_objective(name):
+@pytest.mark.parametrize("paper", [False, True])
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_reflow_config_is_its_source_with_the_flow_objective(system, paper):
+    name, flow_name = (f"tuning/train_{system}_paper.yaml", f"tuning/train_{system}_reflow_paper.yaml") if paper \
+        else (f"train_{system}.yaml", f"train_{system}_reflow.yaml")
     src = yaml.safe_load((CONF / name).read_text())
-    flow = yaml.safe_load((CONF / name.replace(".yaml", "_reflow.yaml")).read_text())
+    flow = yaml.safe_load((CONF / flow_name).read_text())
     s, f = src.pop("svs_conf"), flow.pop("svs_conf")
     assert src == flow
-    assert f.pop("decoder_conf") == dict(s.pop("decoder_conf"), **REFLOW, aux_layers=2)
+    assert f.pop("decoder_conf") == dict(s.pop("decoder_conf"), **(REFLOW_PAPER if paper else REFLOW), aux_layers=2)
     assert f.pop("f0_conf") == dict(s.pop("f0_conf"), objective="reflow")
     assert s == f
-    model = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / name.replace(".yaml", "_reflow.yaml"))
-                                                             .read_text())["svs_conf"])
+    model = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / flow_name).read_text())["svs_conf"])
     assert model.decoder.flow is not None and model.f0_predictor.flow is not None
     assert model.aux_decoder is not None  # the shallow flow starts from its mel
 
