@@ -20,7 +20,6 @@ given (default: the mel's). NFE = network evaluations of the mel decoder.
 """
 
 import argparse
-import contextlib
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -55,6 +54,8 @@ def build_variant(size: str, objective: str):
     tmp.write_text(yaml.safe_dump(conf))
     model, conf = build(tmp)
     tmp.unlink()
+    model.bench_timers = Timers({"lip": (model.lip_encoder, "forward"), "f0": (model.f0_predictor, "inference"),
+                                 "mel": (model.decoder, "inference")})
     return model.eval(), conf
 
 
@@ -79,11 +80,10 @@ class Timers:
 
 
 def time_model(model, data, spec: str, f0_steps, repeats: int) -> Dict[str, float]:
+    """Median over --repeats runs (after a warm-up) of one line's inference: wall seconds per part, total, CPU."""
     name, _, steps = spec.partition(":")
     steps = int(steps or 10)
-    timers = Timers({"lip": (model.lip_encoder, "forward"), "f0": (model.f0_predictor, "inference"),
-                     "mel": (model.decoder, "inference")}) if not hasattr(model, "_timers") else model._timers
-    model._timers = timers
+    timers = model.bench_timers
     runs: List[Dict[str, float]] = []
     for i in range(repeats + 1):
         timers.reset()
@@ -163,5 +163,4 @@ def main():
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        main()
+    main()
