@@ -73,7 +73,8 @@ def test_stage_two_config_matches_stage_one():
 
 
 @pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm"),
-                                          ("decode_ddim_predictor.yaml", "ddim"), ("decode_ddim_attention.yaml", "ddim")])
+                                          ("decode_ddim_predictor.yaml", "ddim"), ("decode_ddim_attention.yaml", "ddim"),
+                                          ("decode_reflow.yaml", "euler")])
 def test_decode_configs(name, sampler):
     from espnet2_ext.bin.visual_svs_inference import get_parser
 
@@ -82,7 +83,8 @@ def test_decode_configs(name, sampler):
     args = get_parser().parse_args(["--config", str(CONF / name), "--output_dir", "x", "--model_file", "m.pth",
                                     "--data_path_and_name_and_type", "a,b,c"])
     assert args.sampler == sampler and args.steps == conf["steps"]
-    for key in ("duration_source", "duration_prior_weight", "duration_prior_sigma", "duration_prior_max_span_s"):
+    for key in ("duration_source", "duration_prior_weight", "duration_prior_sigma", "duration_prior_max_span_s",
+                "f0_sampler", "f0_steps"):
         assert getattr(args, key) == conf.get(key)  # every key of the file reaches the decoder
 
 

@@ -159,6 +159,9 @@ def inference(args: argparse.Namespace) -> None:
         steps=args.steps,
         seed=args.seed,
     )
+    for key in ("f0_sampler", "f0_steps"):  # PerformSinger's F0 predictor (default: the mel's sampler / steps)
+        if getattr(args, key) is not None:
+            decode_conf[key] = getattr(args, key)
     for dset in sets:
         decode_set(dset, model, train_args, vocoder, fs, device, decode_conf, args)
 
@@ -262,8 +265,14 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key_file", action="append", help="the keys to decode (once per set, or never: all)")
     parser.add_argument("--train_config", type=str_or_none, help="config.yaml of the training")
     parser.add_argument("--model_file", type=str, required=True)
-    parser.add_argument("--sampler", default="ddim", help="diffusion sampler: ddim | ddpm | dpm_solver")
-    parser.add_argument("--steps", type=int, default=10, help="sampling steps (ddpm uses all)")
+    parser.add_argument("--sampler", default="ddim",
+                        help="diffusion sampler: ddim | ddpm | dpm_solver (decoder_conf objective ddpm), "
+                             "euler | rk2 | rk4 (objective reflow)")
+    parser.add_argument("--steps", type=int, default=10, help="sampling steps (ddpm uses all; flows: ODE intervals)")
+    parser.add_argument("--f0_sampler", type=str_or_none, default=None,
+                        help="PerformSinger: the F0 predictor's sampler (default: --sampler)")
+    parser.add_argument("--f0_steps", type=int, default=None,
+                        help="PerformSinger: the F0 predictor's steps (default: --steps)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
     parser.add_argument(
         "--duration_source", type=str_or_none, default=None,

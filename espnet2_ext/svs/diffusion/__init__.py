@@ -4,6 +4,9 @@
     wavenet_denoiser.py  eps_theta(x_t, t, cond): DiffSinger-style residual WaveNet
     samplers.py          DDPM (ancestral, every step), DDIM (deterministic, any number of steps),
                          DPM-Solver++(2M)
+    flow.py              rectified flow (objective "reflow"): x_t = t x + (1 - t) z, velocity x - z,
+                         shallow start t_start from an auxiliary estimate
+    flow_samplers.py     Euler / RK2 / RK4 ODE steps of a flow
     mel_decoder.py       MelDiffusionDecoder    (content -> mel, optional shallow diffusion)
     f0_predictor.py      F0DiffusionPredictor   (content -> F0 + voicing, RMSSinger style)
 """

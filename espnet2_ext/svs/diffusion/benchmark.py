@@ -1,10 +1,11 @@
 """Parameter counts and CPU sampling time of the diffusion decoder / F0 predictor.
 
     python -m espnet2_ext.svs.diffusion.benchmark [--frames 300] [--odim 80] [--cond_dim 256]
-        [--samplers ddpm:100 ddim:10 dpm_solver:10] [--sizes tiny paper] [--threads 1]
+        [--samplers ddpm:100 ddim:10 dpm_solver:10 euler:2] [--sizes tiny paper] [--threads 1]
 
-Builds untrained modules (random weights: timing and size only), runs each sampler once on a
-single (1, frames) utterance and prints one line per (module, size, sampler).
+Builds untrained modules (random weights: timing and size only; objective reflow for the flow
+samplers euler / rk2 / rk4), runs each sampler once on a single (1, frames) utterance and
+prints one line per (module, size, sampler).
 """
 
 import argparse
@@ -13,6 +14,7 @@ import time
 import torch
 
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor
+from espnet2_ext.svs.diffusion.flow_samplers import FLOW_SAMPLERS
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
 
 SIZES = {
@@ -45,11 +47,12 @@ def main(argv=None) -> None:
     mask = torch.ones(1, args.frames, dtype=torch.bool)
     midi = torch.full((1, args.frames), 60.0)
     for size in args.sizes:
-        mods = {"mel": MelDiffusionDecoder(args.odim, args.cond_dim, SIZES[size]).eval(),
-                "f0": F0DiffusionPredictor(args.cond_dim, F0_SIZES[size]).eval()}
-        for kind, mod in mods.items():
+        for kind in ("mel", "f0"):
             for spec in args.samplers:
                 name, _, steps = spec.partition(":")
+                obj = dict(objective="reflow" if name in FLOW_SAMPLERS else "ddpm")
+                mod = (MelDiffusionDecoder(args.odim, args.cond_dim, {**SIZES[size], **obj}) if kind == "mel"
+                       else F0DiffusionPredictor(args.cond_dim, {**F0_SIZES[size], **obj})).eval()
                 steps = int(steps or 10)
                 g = torch.Generator().manual_seed(0)
                 start = time.perf_counter()

@@ -9,6 +9,8 @@
     U/V: a convolutional classifier head on the condition (NOT multinomial diffusion):
          cond (B, T, cond_dim) -> [Conv1d k -> ReLU -> LayerNorm -> Dropout] x n -> Linear -> logit
          uv_loss = BCE(logit, f0 > 0) on valid frames
+    objective "reflow" (flow.py): rectified flow on x0 instead, velocity target, from noise;
+         sampled with euler / rk2 / rk4 (flow_samplers.py)
     inference: sampler -> x0 -> Hz, clipped to note * 2^(+-max_semitone_dev / 12);
                voiced = sigmoid(logit) >= uv_threshold and note > 0; f0 = 0 elsewhere
 
@@ -23,8 +25,10 @@ import torch
 from torch import nn
 
 from espnet2_ext.svs.diffusion.conf import merge_conf
-from espnet2_ext.svs.diffusion.mel_decoder import masked_noise_loss
-from espnet2_ext.svs.diffusion.samplers import SAMPLERS, run_sampler
+from espnet2_ext.svs.diffusion.flow import RectifiedFlow
+from espnet2_ext.svs.diffusion.flow_samplers import flow_sample
+from espnet2_ext.svs.diffusion.mel_decoder import OBJECTIVE_SAMPLERS, check_objective, masked_noise_loss
+from espnet2_ext.svs.diffusion.samplers import run_sampler
 from espnet2_ext.svs.diffusion.schedule import DiffusionSchedule
 from espnet2_ext.svs.diffusion.wavenet_denoiser import WaveNetDenoiser
 
@@ -37,6 +41,8 @@ F0_PREDICTOR_DEFAULTS = dict(
     beta_min=1e-4,
     beta_max=0.06,
     loss="l1",
+    objective="ddpm",
+    prediction=None,
     log2_f0_min=6.0,
     log2_f0_max=10.0,
     max_semitone_dev=3.0,
@@ -118,12 +124,16 @@ class F0DiffusionPredictor(nn.Module):
             conf: options, see F0_PREDICTOR_DEFAULTS:
                 residual_layers, residual_channels, dilation_cycle: F0 denoiser size;
                 num_steps, beta_schedule, beta_min, beta_max: schedule; loss: "l1" | "l2";
+                objective: "ddpm" (Gaussian diffusion: samplers ddpm, ddim, dpm_solver) or "reflow"
+                    (rectified flow from noise: euler, rk2, rk4); prediction: ddpm "eps" (default) |
+                    "x0", reflow "v" (default) | "x0" (see MelDiffusionDecoder);
                 log2_f0_min, log2_f0_max: the log2(Hz) range mapped to [-1, 1];
                 max_semitone_dev: inference clip around the note; uv_threshold: voicing decision;
                 uv_layers, uv_channels, uv_kernel_size, uv_dropout: the voicing classifier.
         """
         super().__init__()
-        c = merge_conf(F0_PREDICTOR_DEFAULTS, conf, "F0DiffusionPredictor conf")
+        c = check_objective(merge_conf(F0_PREDICTOR_DEFAULTS, conf, "F0DiffusionPredictor conf"),
+                            "F0DiffusionPredictor conf")
         if c["loss"] not in ("l1", "l2"):
             raise ValueError(f"F0DiffusionPredictor conf: loss must be 'l1' or 'l2', got {c['loss']!r}")
         if not c["log2_f0_min"] < c["log2_f0_max"]:
@@ -132,6 +142,7 @@ class F0DiffusionPredictor(nn.Module):
         self.schedule = DiffusionSchedule(c["beta_schedule"], c["num_steps"], c["beta_min"], c["beta_max"])
         self.denoiser = WaveNetDenoiser(1, cond_dim, 1, c["residual_layers"], c["residual_channels"],
                                         c["dilation_cycle"])
+        self.flow = RectifiedFlow(0.0, c["num_steps"], c["prediction"]) if c["objective"] == "reflow" else None
         self.uv_head = VoicingHead(cond_dim, c["uv_channels"], c["uv_layers"], c["uv_kernel_size"], c["uv_dropout"])
 
     def encode_f0(self, f0: torch.Tensor) -> torch.Tensor:
@@ -143,14 +154,47 @@ class F0DiffusionPredictor(nn.Module):
         """f0 (B, T) Hz (0 = unvoiced), cond (B, T, cond_dim), mask (B, T) bool -> {"f0_loss", "uv_loss"}."""
         voiced = (f0 > 0) & mask
         x0 = (self.encode_f0(f0) * mask.to(f0.dtype))[..., None]  # (B, T, 1)
-        t, noise = self.schedule.loss_draws(x0, self.training)  # (B,), (B, T, 1)
-        eps = self.denoiser(self.schedule.q_sample(x0, t, noise), t, cond, mask)
-        f0_loss = masked_noise_loss(eps, noise, voiced, self.conf["loss"])
+        f0_loss = masked_noise_loss(*self._prediction_and_target(x0, cond, mask), voiced, self.conf["loss"])
         logit = self.uv_head(cond, mask)
         bce = nn.functional.binary_cross_entropy_with_logits(logit, voiced.to(logit.dtype), reduction="none")
         m = mask.to(bce.dtype)
         uv_loss = (bce * m).sum() / m.sum().clamp(min=1.0)
         return {"f0_loss": f0_loss, "uv_loss": uv_loss}
+
+    @property
+    def samplers(self):
+        """The sampler names this predictor's objective can use."""
+        return OBJECTIVE_SAMPLERS[self.conf["objective"]]
+
+    def _prediction_and_target(self, x0, cond, mask):
+        """Network output and its training target on x0 (B, T, 1), for the configured objective."""
+        if self.flow is not None:
+            t, z = self.flow.loss_draws(x0, self.training)  # (B,) in [0, 1), (B, T, 1)
+            out = self.denoiser(self.flow.interpolate(x0, z, t), t * self.flow.time_scale, cond, mask)
+            return out, self.flow.target(x0, z)
+        t, noise = self.schedule.loss_draws(x0, self.training)  # (B,), (B, T, 1)
+        out = self.denoiser(self.schedule.q_sample(x0, t, noise), t, cond, mask)
+        return out, (x0 if self.conf["prediction"] == "x0" else noise)
+
+    def _sample(self, x_start, mask, prepared, sampler, steps, generator):
+        """x0 (B, T, 1) from the start noise with the named sampler of the objective."""
+        if self.flow is not None:
+            flow = self.flow
+            flow.check_sampler(sampler)
+
+            def v_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+                return flow.velocity(self.denoiser(x, t * flow.time_scale, conditioned=prepared), x, t)
+
+            return flow_sample(sampler, v_fn, x_start, mask, 0.0, steps, 1.0)
+
+        def eps_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            out = self.denoiser(x, t, conditioned=prepared)
+            if self.conf["prediction"] == "x0":
+                return self.schedule.predict_eps(x, t, out.clamp(-1.0, 1.0))
+            return out
+
+        return run_sampler(sampler, eps_fn, self.schedule, x_start, mask, self.conf["num_steps"] - 1, steps, 1.0,
+                           generator)
 
     @torch.no_grad()
     def inference(self, cond: torch.Tensor, mask: torch.Tensor, note_midi: torch.Tensor, sampler: str = "ddim",
@@ -158,18 +202,14 @@ class F0DiffusionPredictor(nn.Module):
         """cond (B, T, cond_dim), mask (B, T), note_midi (B, T) frame-level note (0 = rest) ->
         {"f0": (B, T) Hz, 0 where unvoiced / rest / padded; "uv_prob": (B, T) voicing probability,
         0 on rests and padded frames}."""
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+        if sampler not in self.samplers:
+            raise ValueError(f"F0DiffusionPredictor (objective {self.conf['objective']}): unknown sampler "
+                             f"{sampler!r}; choose one of {self.samplers}")
         if note_midi.shape != mask.shape:
             raise ValueError(f"note_midi {tuple(note_midi.shape)} and mask {tuple(mask.shape)} differ in shape")
         B, T = mask.shape
         x_start = torch.randn((B, T, 1), generator=generator, device=cond.device, dtype=cond.dtype)
-
-        def eps_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return self.denoiser(x, t, cond, mask)
-
-        x0 = run_sampler(sampler, eps_fn, self.schedule, x_start, mask, self.conf["num_steps"] - 1, steps, 1.0,
-                         generator)
+        x0 = self._sample(x_start, mask, self.denoiser.condition(cond, mask), sampler, steps, generator)
         f0 = unit_to_f0(x0.squeeze(-1), self.conf["log2_f0_min"], self.conf["log2_f0_max"])
         note_hz = midi_to_hz(note_midi).to(f0.dtype)
         ratio = 2.0 ** (self.conf["max_semitone_dev"] / 12.0)

@@ -10,6 +10,11 @@
     inference:  x_start = eps                          (plain, start at step N-1)
                 x_start = q_sample(aux_mel, K-1, eps)  (shallow diffusion, start at step K-1)
                 --ddpm / ddim / dpm_solver sampler, x0 clipped to [-1, 1]--> x0 * c = mel (B, T, odim)
+    objective "reflow" (flow.py): the same denoiser trained as a rectified flow, t ~ U(t_start, 1),
+                target the velocity x0 - eps (or x0); sampled with euler / rk2 / rk4 (flow_samplers.py)
+                from eps, or with t_start > 0 from t_start * aux_mel + (1 - t_start) * eps
+
+Every sampler calls the denoiser with the condition prepared once (WaveNetDenoiser.condition).
 
 Inputs are log-mels already normalised by the task's global MVN; ``spec_clip`` c (default 4)
 clamps them and maps [-c, c] onto the [-1, 1] range that the linear 1e-4..0.06 schedule was
@@ -21,6 +26,8 @@ from typing import Dict, Optional
 import torch
 
 from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.diffusion.flow import RectifiedFlow
+from espnet2_ext.svs.diffusion.flow_samplers import FLOW_SAMPLERS, flow_sample
 from espnet2_ext.svs.diffusion.samplers import SAMPLERS, run_sampler
 from espnet2_ext.svs.diffusion.schedule import DiffusionSchedule
 from espnet2_ext.svs.diffusion.wavenet_denoiser import WaveNetDenoiser
@@ -34,10 +41,34 @@ MEL_DECODER_DEFAULTS = dict(
     beta_min=1e-4,
     beta_max=0.06,
     loss="l1",
-    prediction="eps",
+    objective="ddpm",
+    prediction=None,
     shallow_k=0,
+    t_start=0.0,
     spec_clip=4.0,
 )
+OBJECTIVES = ("ddpm", "reflow")
+PREDICTIONS = {"ddpm": ("eps", "x0"), "reflow": ("v", "x0")}
+OBJECTIVE_SAMPLERS = {"ddpm": SAMPLERS, "reflow": FLOW_SAMPLERS}
+
+
+def check_objective(c: dict, owner: str) -> dict:
+    """Validate objective / prediction / shallow options of a conf; fill in the default prediction
+    ("eps" for ddpm, "v" for reflow)."""
+    if c["objective"] not in OBJECTIVES:
+        raise ValueError(f"{owner}: objective must be one of {OBJECTIVES}, got {c['objective']!r}")
+    valid = PREDICTIONS[c["objective"]]
+    c = dict(c, prediction=c["prediction"] or valid[0])
+    if c["prediction"] not in valid:
+        raise ValueError(f"{owner}: prediction {c['prediction']!r} does not go with objective "
+                         f"{c['objective']!r}; choose one of {valid}")
+    if c["objective"] == "reflow" and c.get("shallow_k", 0):
+        raise ValueError(f"{owner}: shallow_k is the Gaussian objective's shallow start; with objective "
+                         "reflow use t_start (e.g. 0.4) and shallow_k: 0")
+    if c["objective"] == "ddpm" and c.get("t_start", 0.0):
+        raise ValueError(f"{owner}: t_start is the reflow objective's shallow start; with objective ddpm "
+                         "use shallow_k (e.g. 60) and t_start: 0")
+    return c
 
 
 def masked_noise_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str) -> torch.Tensor:
@@ -60,17 +91,22 @@ class MelDiffusionDecoder(torch.nn.Module):
                 residual_layers, residual_channels, dilation_cycle: denoiser size;
                 num_steps, beta_schedule ("linear" | "cosine"), beta_min, beta_max: schedule;
                 loss: "l1" | "l2" on the network's prediction;
-                prediction: "eps" (the network predicts the noise, DiffSinger) or "x0" (it
-                    predicts the clean mel; the samplers get the implied noise). x0 learns a usable
-                    mel in far fewer steps, which is what a CPU-sized training affords;
-                shallow_k: 0 = plain diffusion, K > 0 = train on steps < K and start sampling
-                    from the auxiliary mel noised to step K-1;
+                objective: "ddpm" (Gaussian diffusion; samplers ddpm, ddim, dpm_solver) or
+                    "reflow" (rectified flow, flow.py; samplers euler, rk2, rk4: straight paths
+                    that few ODE steps follow);
+                prediction: ddpm: "eps" (default; the network predicts the noise, DiffSinger) or
+                    "x0" (it predicts the clean mel; the samplers get the implied noise); reflow:
+                    "v" (default, the velocity) or "x0". x0 learns a usable mel in far fewer
+                    steps, which is what a CPU-sized training affords;
+                shallow_k: ddpm only. 0 = plain diffusion, K > 0 = train on steps < K and start
+                    sampling from the auxiliary mel noised to step K-1;
+                t_start: reflow only. 0 = from noise, in (0, 1) = train on t > t_start and start
+                    sampling from t_start * aux_mel + (1 - t_start) * noise;
                 spec_clip: clamp range of the normalised mel, mapped to [-1, 1].
         """
         super().__init__()
-        c = merge_conf(MEL_DECODER_DEFAULTS, conf, "MelDiffusionDecoder conf")
-        if c["prediction"] not in ("eps", "x0"):
-            raise ValueError(f"MelDiffusionDecoder conf: prediction must be 'eps' or 'x0', got {c['prediction']!r}")
+        c = check_objective(merge_conf(MEL_DECODER_DEFAULTS, conf, "MelDiffusionDecoder conf"),
+                            "MelDiffusionDecoder conf")
         if c["loss"] not in ("l1", "l2"):
             raise ValueError(f"MelDiffusionDecoder conf: loss must be 'l1' or 'l2', got {c['loss']!r}")
         if not 0 <= c["shallow_k"] <= c["num_steps"]:
@@ -82,6 +118,18 @@ class MelDiffusionDecoder(torch.nn.Module):
         self.schedule = DiffusionSchedule(c["beta_schedule"], c["num_steps"], c["beta_min"], c["beta_max"])
         self.denoiser = WaveNetDenoiser(odim, cond_dim, odim, c["residual_layers"], c["residual_channels"],
                                         c["dilation_cycle"])
+        self.flow = (RectifiedFlow(c["t_start"], c["num_steps"], c["prediction"])
+                     if c["objective"] == "reflow" else None)
+
+    @property
+    def samplers(self):
+        """The sampler names this decoder's objective can use."""
+        return OBJECTIVE_SAMPLERS[self.conf["objective"]]
+
+    @property
+    def needs_aux(self) -> bool:
+        """True when sampling starts from an auxiliary mel (shallow diffusion / shallow flow)."""
+        return self.conf["shallow_k"] > 0 or self.conf["t_start"] > 0
 
     def _to_unit(self, mel: torch.Tensor) -> torch.Tensor:
         clip = self.conf["spec_clip"]
@@ -91,6 +139,10 @@ class MelDiffusionDecoder(torch.nn.Module):
         """mel (B, T, odim) normalised target, cond (B, T, cond_dim), mask (B, T) bool -> {"loss"}."""
         m = mask[..., None].to(mel.dtype)
         x0 = self._to_unit(mel) * m  # (B, T, odim)
+        if self.flow is not None:
+            t, z = self.flow.loss_draws(x0, self.training)  # (B,) in [t_start, 1), (B, T, odim)
+            out = self.denoiser(self.flow.interpolate(x0, z, t), t * self.flow.time_scale, cond, mask)
+            return {"loss": masked_noise_loss(out, self.flow.target(x0, z), mask, self.conf["loss"])}
         k = self.conf["shallow_k"]
         t, noise = self.schedule.loss_draws(x0, self.training, high=k if k > 0 else None)  # (B,), (B, T, odim)
         xt = self.schedule.q_sample(x0, t, noise)
@@ -104,20 +156,25 @@ class MelDiffusionDecoder(torch.nn.Module):
                   generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """cond (B, T, cond_dim), mask (B, T) -> normalised mel (B, T, odim), zero on padded frames.
 
-        sampler: "ddpm" (every step), "ddim" or "dpm_solver" (``steps`` network evaluations).
-        aux_mel: (B, T, odim) normalised auxiliary mel; required iff shallow_k > 0.
+        sampler: "ddpm" (every step), "ddim" or "dpm_solver" (``steps`` network evaluations) for
+            objective ddpm; "euler", "rk2" or "rk4" (``steps`` intervals) for objective reflow.
+        aux_mel: (B, T, odim) normalised auxiliary mel; required iff ``needs_aux``.
         generator: source of every random draw (start noise, DDPM noise).
         """
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
-        k = self.conf["shallow_k"]
-        if k > 0 and aux_mel is None:
-            raise ValueError(f"MelDiffusionDecoder: shallow_k={k} needs aux_mel at inference")
-        if k == 0 and aux_mel is not None:
-            raise ValueError("MelDiffusionDecoder: aux_mel given but shallow_k=0 (plain diffusion ignores it); "
-                             "set shallow_k > 0 or drop aux_mel")
+        if sampler not in self.samplers:
+            raise ValueError(f"MelDiffusionDecoder (objective {self.conf['objective']}): unknown sampler "
+                             f"{sampler!r}; choose one of {self.samplers}")
+        if self.needs_aux and aux_mel is None:
+            raise ValueError("MelDiffusionDecoder: a shallow start (shallow_k / t_start > 0) needs aux_mel at inference")
+        if not self.needs_aux and aux_mel is not None:
+            raise ValueError("MelDiffusionDecoder: aux_mel given but shallow_k=0 and t_start=0 (sampling from noise "
+                             "ignores it); set shallow_k (ddpm) / t_start (reflow) > 0 or drop aux_mel")
         B, T = mask.shape
         noise = torch.randn((B, T, self.odim), generator=generator, device=cond.device, dtype=cond.dtype)
+        prepared = self.denoiser.condition(cond, mask)  # once per utterance, reused at every step
+        if self.flow is not None:
+            return self._flow_inference(prepared, mask, sampler, steps, aux_mel, noise)
+        k = self.conf["shallow_k"]
         if k > 0:
             t_start = k - 1
             tb = torch.full((B,), t_start, dtype=torch.long, device=cond.device)
@@ -127,10 +184,22 @@ class MelDiffusionDecoder(torch.nn.Module):
             x_start = noise
 
         def eps_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            out = self.denoiser(x, t, cond, mask)
+            out = self.denoiser(x, t, conditioned=prepared)
             if self.conf["prediction"] == "x0":
                 return self.schedule.predict_eps(x, t, out.clamp(-1.0, 1.0))
             return out
 
         x0 = run_sampler(sampler, eps_fn, self.schedule, x_start, mask, t_start, steps, 1.0, generator)
+        return x0 * self.conf["spec_clip"] * mask[..., None].to(x0.dtype)
+
+    def _flow_inference(self, prepared, mask, sampler, steps, aux_mel, noise) -> torch.Tensor:
+        """Rectified-flow sampling from noise (or the shallow start) to the normalised mel."""
+        flow = self.flow
+        flow.check_sampler(sampler)
+        x_start = flow.start(noise, self._to_unit(aux_mel) if aux_mel is not None else None)
+
+        def v_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return flow.velocity(self.denoiser(x, t * flow.time_scale, conditioned=prepared), x, t)
+
+        x0 = flow_sample(sampler, v_fn, x_start, mask, flow.t_start, steps, 1.0)
         return x0 * self.conf["spec_clip"] * mask[..., None].to(x0.dtype)

@@ -14,13 +14,26 @@ This is the denoiser of DiffSinger (mel) and RMSSinger (F0). Padding mask: padde
 the hidden state are zeroed before every convolution, so the output on valid frames is exactly
 the output for the unpadded sequence (conv zero-padding == zero frames) and padded content can
 never leak into valid frames.
+
+Sampling calls the denoiser many times with the same condition: ``condition(cond, mask)`` computes
+the condition projections of every residual layer once (one (B, 2C, T) tensor per layer) and
+``forward(..., conditioned=that)`` reuses them, which saves a fifth of each residual layer's work
+per step (the 1x1 projection of cond_dim channels next to the k=3 conv and the output projection).
 """
 
 import math
-from typing import Optional
+from typing import List, NamedTuple, Optional
 
 import torch
 from torch import nn
+
+
+class Conditioned(NamedTuple):
+    """A condition prepared once per utterance: the float mask (B, 1, T) and, per residual layer,
+    its projection conv1x1(c) (B, 2C, T)."""
+
+    m: torch.Tensor
+    proj: List[torch.Tensor]
 
 
 class StepEmbedding(nn.Module):
@@ -37,6 +50,7 @@ class StepEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(channels, 4 * channels), nn.Mish(), nn.Linear(4 * channels, channels))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
+        """t (B,) integer step, or float (continuous-time flows pass t * num_steps)."""
         arg = t.float()[:, None] * self.freqs[None]  # (B, C/2)
         return self.mlp(torch.cat([arg.sin(), arg.cos()], dim=-1))  # (B, C)
 
@@ -52,10 +66,11 @@ class ResidualLayer(nn.Module):
         self.cond_proj = nn.Conv1d(cond_dim, 2 * channels, 1)
         self.out_proj = nn.Conv1d(channels, 2 * channels, 1)
 
-    def forward(self, h: torch.Tensor, cond: torch.Tensor, emb: torch.Tensor, m: torch.Tensor):
-        """h (B, C, T), cond (B, cond_dim, T), emb (B, C), m (B, 1, T) float -> (h', skip) (B, C, T)."""
+    def forward(self, h: torch.Tensor, cond_proj: torch.Tensor, emb: torch.Tensor, m: torch.Tensor):
+        """h (B, C, T), cond_proj = self.cond_proj(c) (B, 2C, T), emb (B, C), m (B, 1, T) float
+        -> (h', skip) (B, C, T)."""
         y = (h + self.step_proj(emb)[:, :, None]) * m
-        y = self.dilated_conv(y) + self.cond_proj(cond)  # (B, 2C, T)
+        y = self.dilated_conv(y) + cond_proj  # (B, 2C, T)
         filt, gate = y.chunk(2, dim=1)
         y = self.out_proj(torch.tanh(filt) * torch.sigmoid(gate))
         res, skip = y.chunk(2, dim=1)
@@ -88,18 +103,30 @@ class WaveNetDenoiser(nn.Module):
         self.skip_proj = nn.Conv1d(c, c, 1)
         self.out_proj = nn.Conv1d(c, out_dim, 1)
 
-    def forward(self, xt: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """xt (B, T, in_dim), t (B,) long, cond (B, T, cond_dim), mask (B, T) bool -> (B, T, out_dim)."""
+    def condition(self, cond: torch.Tensor, mask: Optional[torch.Tensor] = None) -> Conditioned:
+        """cond (B, T, cond_dim), mask (B, T) bool -> the per-layer projections, computed once."""
         if mask is None:
-            mask = torch.ones(xt.shape[:2], dtype=torch.bool, device=xt.device)
-        m = mask[:, None, :].to(xt.dtype)  # (B, 1, T)
+            mask = torch.ones(cond.shape[:2], dtype=torch.bool, device=cond.device)
+        m = mask[:, None, :].to(cond.dtype)  # (B, 1, T)
         c = cond.transpose(1, 2) * m  # (B, cond_dim, T)
+        return Conditioned(m, [layer.cond_proj(c) for layer in self.layers])
+
+    def forward(self, xt: torch.Tensor, t: torch.Tensor, cond: Optional[torch.Tensor] = None,
+                mask: Optional[torch.Tensor] = None, conditioned: Optional[Conditioned] = None) -> torch.Tensor:
+        """xt (B, T, in_dim), t (B,) step, cond (B, T, cond_dim), mask (B, T) bool -> (B, T, out_dim).
+
+        Pass ``conditioned=self.condition(cond, mask)`` instead of cond / mask to reuse the
+        condition projections across the steps of a sampler (same result)."""
+        if conditioned is None:
+            if cond is None:
+                raise ValueError("WaveNetDenoiser: pass cond (B, T, cond_dim) or conditioned=denoiser.condition(...)")
+            conditioned = self.condition(cond, mask)
+        m = conditioned.m.to(xt.dtype)  # (B, 1, T)
         h = torch.relu(self.in_proj(xt.transpose(1, 2) * m)) * m  # (B, C, T)
         emb = self.step_embedding(t)  # (B, C)
         skip = torch.zeros_like(h)
-        for layer in self.layers:
-            h, s = layer(h, c, emb, m)
+        for layer, cp in zip(self.layers, conditioned.proj):
+            h, s = layer(h, cp, emb, m)
             skip = skip + s
         y = torch.relu(self.skip_proj(skip * (m / math.sqrt(len(self.layers)))))
         return (self.out_proj(y) * m).transpose(1, 2)

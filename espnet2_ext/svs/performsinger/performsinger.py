@@ -174,8 +174,9 @@ class PerformSinger(AbsSVS):
             style_conf: StyleExtractor options: use_f0, wavenet_layers, rvq_quantizers (4),
                 rvq_codebook (128), rvq_decay (0.99), attn_layers (2), ref_dropout (0.2), ...
             decoder_conf: MelDiffusionDecoder options (residual_layers, residual_channels,
-                num_steps, shallow_k, ...) plus aux_layers (int, 2): conv layers of the auxiliary
-                mel decoder, built (and trained with L1) only when shallow_k > 0.
+                num_steps, objective (ddpm | reflow), shallow_k, t_start, ...) plus aux_layers (int, 2):
+                conv layers of the auxiliary mel decoder, built (and trained with L1) only for a
+                shallow start (shallow_k > 0 or t_start > 0).
             loss_weights: lambda_R (1.0), lambda_D (1.0), lambda_P (1.0), lambda_C (1.0) of eq. 7;
                 lambda_F (1.0) on the fusion module's auxiliary losses; lambda_A (0.0) on the
                 guided phone-to-video alignment of the fusion attention; lambda_V (1.0) on the
@@ -249,7 +250,7 @@ class PerformSinger(AbsSVS):
         dconf = dict(decoder_conf or {})
         aux_layers = dconf.pop("aux_layers", 2)
         self.decoder = MelDiffusionDecoder(odim, hidden, dconf)
-        self.aux_decoder = AuxMelDecoder(hidden, odim, aux_layers) if self.decoder.conf["shallow_k"] > 0 else None
+        self.aux_decoder = AuxMelDecoder(hidden, odim, aux_layers) if self.decoder.needs_aux else None
         self.set_duration_source(duration_source)
         self.set_duration_prior(**merge_conf(DURATION_PRIOR_DEFAULTS, duration_prior, "PerformSinger duration_prior"))
 
@@ -500,6 +501,8 @@ class PerformSinger(AbsSVS):
         seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
         durations_only: bool = False,
+        f0_sampler: Optional[str] = None,
+        f0_steps: Optional[int] = None,
         **kwargs,
     ) -> Dict[str, torch.Tensor]:
         """Synthesise one utterance without GT durations.
@@ -508,7 +511,9 @@ class PerformSinger(AbsSVS):
         lip (1, T_v, 88, 88); feats (T_r, odim) or (1, T_r, odim): reference mel for the style
         extractor (the mean reference is used without it); pitch (T_r, 1): its F0 (optional).
         duration["lab"] is read only with use_teacher_forcing (then GT F0 ``pitch`` is used too,
-        when given). sampler "ddim" | "ddpm" | "dpm_solver", steps: diffusion sampling;
+        when given). sampler "ddim" | "ddpm" | "dpm_solver" (decoder_conf.objective ddpm) or
+        "euler" | "rk2" | "rk4" (objective reflow), steps: mel sampling; f0_sampler / f0_steps: the
+        F0 predictor's (default: sampler / steps);
         seed / generator: the diffusion noise source. durations_only: return {"duration"} alone,
         before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
@@ -558,8 +563,8 @@ class PerformSinger(AbsSVS):
         if use_teacher_forcing and pitch is not None:
             f0 = fit_length(pitch.reshape(1, -1).to(cond.dtype), T, dim=1)
         else:
-            f0 = self.f0_predictor.inference(cond, fmask, note, sampler=sampler, steps=steps,
-                                             generator=generator)["f0"]
+            f0 = self.f0_predictor.inference(cond, fmask, note, sampler=f0_sampler or sampler,
+                                             steps=f0_steps or steps, generator=generator)["f0"]
         cond = (cond + self.f0_embed(f0)) * fmask[..., None].to(cond.dtype)
         aux = self.aux_decoder(cond, fmask) if self.aux_decoder is not None else None
         mel = self.decoder.inference(cond, fmask, sampler=sampler, steps=steps, aux_mel=aux, generator=generator)
