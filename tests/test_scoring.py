@@ -203,10 +203,27 @@ def test_results_table_means_over_seeds(tmp_path):
     text = (tmp_path / "R.md").read_text()
     seeds = text.split("## Mean ± sd over training seeds")[1]
     rows = [line for line in seeds.splitlines() if line.startswith("| svs_")]
-    assert len(rows) == 1 and rows[0].startswith("| svs_x | decode_a | test | 3 |")
+    assert len(rows) == 1 and rows[0].startswith("| svs_x | decode_a | - | test | 3 |")
     assert "3.00 ± 1.00" in rows[0]  # dur MAE mean and sample sd of 2, 3, 4
     assert "10.00 ± 0.00" in rows[0] and "| n/a |" in rows[0]  # a seed without Cos -> n/a
-    assert "| svs_x_seed1 | decode_a | test |" in text.split("## Mean")[0]  # per-seed rows stay
+    assert "| svs_x_seed1 | decode_a | - | test |" in text.split("## Mean")[0]  # per-seed rows stay
+
+
+def test_results_table_names_the_timing_of_each_row(tmp_path):
+    """The predictor row, the lip-reading-head row and the fusion control read apart in the table."""
+    exp = tmp_path / "exp"
+    rows = [("svs_p", "decode_a", "lipreader"), ("svs_p", "decode_p", "predictor"),
+            ("svs_s", "decode_a_timing_of_svs_p", "fixed:exp/svs_p/decode_a/test/durations")]
+    for system, tag, timing in rows:
+        d = exp / system / tag / "test"
+        d.mkdir(parents=True)
+        (d / "scores.json").write_text(json.dumps({"mcd": 10.0, "num_utts": 3, "timing": timing}))
+    make_results_table.main(["--exp_dir", str(exp), "--out", str(tmp_path / "R.md")])
+    text = (tmp_path / "R.md").read_text()
+    assert "| svs_p | decode_a | lip-reading heads | test |" in text
+    assert "| svs_p | decode_p | duration predictor | test |" in text
+    assert "| svs_s | decode_a_timing_of_svs_p | fixed: svs_p/decode_a | test |" in text
+    assert "MCD w/o c0" in text and "inner" in text.split("|")[0]  # the legend says which is which
 
 
 def test_results_table_without_seeds_has_no_seed_section(tmp_path):

@@ -42,6 +42,18 @@ TIMING_NAMES = {
 }
 
 
+LEGEND = """\
+MCD: mel-cepstral distortion after DTW with c0 (ESPnet's definition, the headline); MCD w/o c0: the
+same along the same path without c0 (the energy term). Bound. hit 40 ms, inner: fraction of the
+inner phone boundaries within 40 ms (the headline: video-driven timing fixes the first and the
+last by the video's length); all: inner + final. Timing: where the decode's phone durations came
+from: lip-reading heads (forced alignment of the lip-reading posteriors), duration predictor (the
+paper's path: conf/decode_ddim_predictor.yaml for a visual system, the only one of the no-video
+model), or fixed: <system>/<decode> (that decode's durations imposed: the no-video model with the
+stage-two system's timing isolates what the fusion module adds to MCD / FFE / Cos).
+"""
+
+
 def timing_name(scores: Dict) -> str:
     """Readable timing source of a row ("-" for the ground truth or when unknown)."""
     t = scores.get("timing")
@@ -96,7 +108,7 @@ def render(rows: List[Dict]) -> str:
                      + f" | {s.get('num_utts', '?')} |")
     if not rows:
         lines.append("| (no scores.json found) |" + " |" * (len(COLUMNS) + 4))
-    out = "# Results\n\n" + "\n".join(lines) + "\n"
+    out = "# Results\n\n" + LEGEND + "\n" + "\n".join(lines) + "\n"
     if notes:
         out += "\n" + "\n".join(f"[^{i}]: {reason}" for reason, i in notes.items()) + "\n"
     return out
@@ -122,8 +134,8 @@ def render_seeds(groups: Dict[Tuple[str, str, str], List[Dict]]) -> str:
     """Markdown table of mean ± sample sd over seeds ("" without groups); n/a where a seed lacks a value."""
     if not groups:
         return ""
-    head = "| System | Decode | Set | #seeds | " + " | ".join(c[1] for c in COLUMNS) + " |"
-    lines = ["## Mean ± sd over training seeds", "", head, "|" + "---|" * (len(COLUMNS) + 4)]
+    head = "| System | Decode | Timing | Set | #seeds | " + " | ".join(c[1] for c in COLUMNS) + " |"
+    lines = ["## Mean ± sd over training seeds", "", head, "|" + "---|" * (len(COLUMNS) + 5)]
     for (base, tag, dset), rs in groups.items():
         cells = []
         for key, _, fmt in COLUMNS:
@@ -132,7 +144,7 @@ def render_seeds(groups: Dict[Tuple[str, str, str], List[Dict]]) -> str:
                 cells.append("n/a")
             else:
                 cells.append(fmt.format(statistics.mean(vals)) + " ± " + fmt.format(statistics.stdev(vals)))
-        lines.append(f"| {base} | {tag} | {dset} | {len(rs)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {base} | {tag} | {timing_name(rs[0]['scores'])} | {dset} | {len(rs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
