@@ -120,14 +120,17 @@ def _check_references(dump):
 def _check_extra_rows(exp, test_dir):
     """The paper's duration-predictor rows, the fusion control and the new-lyrics sets in RESULTS.md."""
     tag = test_dir.parent.name
-    for dset in ("test", "test_ood", "test_newlyrics", "test_newlyrics_ood"):
-        pred = exp / "svs_performsinger" / "decode_ddim_predictor_griffin_lim" / dset
-        assert json.loads((pred / "scores.json").read_text())["timing"] == "predictor", dset
-        control = exp / "svs_stylesinger" / f"{tag}_timing_of_svs_performsinger" / dset
+    pred_dir = exp / "svs_performsinger" / "decode_ddim_predictor_griffin_lim"
+    control_dir = exp / "svs_stylesinger" / f"{tag}_timing_of_svs_performsinger"
+    assert sorted(p.name for p in pred_dir.iterdir() if p.is_dir()) == ["test", "test_ood"]  # --extra_decode_sets
+    for dset in ("test", "test_ood"):
+        assert json.loads((pred_dir / dset / "scores.json").read_text())["timing"] == "predictor", dset
         # the stage-one model sang with the stage-two system's durations
-        assert (control / "durations").read_text() == (test_dir.parent / dset / "durations").read_text(), dset
-        assert json.loads((control / "scores.json").read_text())["timing"].startswith("fixed:")
-        for system in ("svs_stylesinger", "gt"):
+        durations = (control_dir / dset / "durations").read_text()
+        assert durations == (test_dir.parent / dset / "durations").read_text(), dset
+        assert json.loads((control_dir / dset / "scores.json").read_text())["timing"].startswith("fixed:")
+    for dset in ("test", "test_ood", "test_newlyrics", "test_newlyrics_ood"):
+        for system in ("svs_performsinger", "svs_stylesinger", "gt"):
             assert (exp / system / tag / dset / "scores.json").exists(), (system, dset)
     assert not (exp / "svs_stylesinger" / "decode_ddim_predictor_griffin_lim").exists()  # no video: one path
     results = (exp / "RESULTS.md").read_text()

@@ -86,6 +86,7 @@ extra_inference_configs="conf/decode_ddim_predictor.yaml"
 # Control of the fusion module: the stage-one (no video) model decoded with the durations of the
 # --train_config system's decode -> exp/<stage one>/<inference tag>_timing_of_<system>/<set>.
 timing_control=true
+extra_decode_sets="test test_ood"  # the sets of the two above (those of --test_sets that exist)
 decode_systems=""          # exp dir names (svs_x) to decode; default: the ones of stages 5 and 6
 decode_nj=1                # jobs per decode group (key-file splits of its sets)
 decode_sets_per_job=4      # sets of one system that one decode process takes (it loads the model once)
@@ -122,6 +123,7 @@ Options:
     --inference_model       # Model file in the exp dir (default: ${inference_model})
     --extra_inference_configs  # Further decode configs of the visual systems (default: "${extra_inference_configs}")
     --timing_control        # Decode stage one with the stage-two system's durations too (default: ${timing_control})
+    --extra_decode_sets     # Test sets of those two (default: "${extra_decode_sets}")
     --decode_systems        # Exp dirs to decode and score (default: those of stages 5 and 6)
     --decode_sets_per_job   # Sets of one system per decode process, which loads the model once (default: ${decode_sets_per_job})
     --decode_nj             # Key-file splits (jobs) of each decode process's sets (default: ${decode_nj})
@@ -165,6 +167,9 @@ if [ -z "${inference_tag}" ]; then
 fi
 extra_tags=""
 for config in ${extra_inference_configs}; do extra_tags+=" $(decode_tag "${config}")"; done
+for dset in ${extra_decode_sets}; do
+    case " ${test_sets} " in *" ${dset} "*) ;; *) log "Error: --extra_decode_sets: ${dset} is not in --test_sets (${test_sets})"; exit 1 ;; esac
+done
 control_tag=${inference_tag}_timing_of_$(basename "${svs_exp}")
 if [ -z "${decode_systems}" ]; then
     decode_systems="$(basename "${stage_one_exp}") $(basename "${svs_exp}")"
@@ -622,11 +627,11 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         fi
         # shellcheck disable=SC2086
         decode_system "${exp}" "${model}" "${inference_config}" "${inference_tag}" "" ${decode_sets}
-        # The visual systems also decode the test sets with each --extra_inference_configs config.
+        # The visual systems also decode --extra_decode_sets with each --extra_inference_configs config.
         if [ "$(conf_get "${exp}/config.yaml" svs_conf.use_visual)" = True ]; then
             for config in ${extra_inference_configs}; do
                 # shellcheck disable=SC2086
-                decode_system "${exp}" "${model}" "${config}" "$(decode_tag "${config}")" "" ${test_sets}
+                decode_system "${exp}" "${model}" "${config}" "$(decode_tag "${config}")" "" ${extra_decode_sets}
             done
         fi
         [ "${system}" = "${first_system}" ] || continue
@@ -644,7 +649,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
             && [[ " ${decode_systems} " == *" $(basename "${svs_exp}") "* ]]; then
         # shellcheck disable=SC2086
         decode_system "${stage_one_exp}" "$(model_file "${stage_one_exp}")" "${inference_config}" "${control_tag}" \
-            "${svs_exp}/${inference_tag}" ${test_sets}
+            "${svs_exp}/${inference_tag}" ${extra_decode_sets}
         wait_all
     fi
     if [ "${failed}" -ne 0 ]; then
