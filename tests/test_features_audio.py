@@ -113,4 +113,5 @@ def test_reference_sets(tmp_path):
     assert own and all(u == r for u, r in own.items())
     assert (tmp_path / "test" / "ref_wav.scp").read_text() == (tmp_path / "test" / "wav.scp").read_text()
     with pytest.raises(SystemExit):  # setting 1 writes in place: an --out_dir is a mistake
-        make_reference_sets.main(["--dump_dir", str(tmp_path / "test"), "--setting", "1", "--out_dir", str(tmp_path / "x")])
+        make_reference_sets.main(["--dump_dir", str(tmp_path / "test"), "--setting", "1",
+                                  "--out_dir", str(tmp_path / "x")])

@@ -19,7 +19,8 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dump_dir", required=True)
-    p.add_argument("--out_dir", default=None, help="settings 2-4: the new decode set (setting 1 writes into --dump_dir)")
+    p.add_argument("--out_dir", default=None,
+                   help="settings 2-4: the new decode set (setting 1 writes into --dump_dir)")
     p.add_argument("--setting", type=int, required=True, choices=[1, 2, 3, 4])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pool_dir", default=None, help="where references come from (default: --dump_dir)")

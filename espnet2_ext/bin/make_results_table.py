@@ -144,7 +144,8 @@ def render_seeds(groups: Dict[Tuple[str, str, str], List[Dict]]) -> str:
                 cells.append("n/a")
             else:
                 cells.append(fmt.format(statistics.mean(vals)) + " ± " + fmt.format(statistics.stdev(vals)))
-        lines.append(f"| {base} | {tag} | {timing_name(rs[0]['scores'])} | {dset} | {len(rs)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {base} | {tag} | {timing_name(rs[0]['scores'])} | {dset} | {len(rs)} | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
