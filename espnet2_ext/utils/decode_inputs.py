@@ -29,8 +29,9 @@ def reference_scp_of(data_dir) -> str:
     if not path.is_file():
         raise FileNotFoundError(
             f"--data_dir {data_dir}: no reference recordings ({path} not found). Every decode set names its "
-            f"reference per utterance: run stage 4, or python -m espnet2_ext.bin.make_reference_sets --dump_dir "
-            f"{data_dir} --setting 1 for the utterances' own recordings")
+            f"reference per utterance: run stage 4 (a set it made before it wrote references: remove its .done "
+            f"first), or python -m espnet2_ext.bin.make_reference_sets --dump_dir {data_dir} --setting 1 for "
+            "the utterances' own recordings")
     return str(path)
 
 
