@@ -31,7 +31,7 @@ def recipe_copy(tmp_path_factory):
     return dst
 
 
-def _run(recipe, *args, timeout=1500):
+def _run(recipe, *args, timeout=2400):
     env = dict(os.environ, ESPNET2_EXT_ROOT=str(REPO), OMP_NUM_THREADS="1")
     cmd = ["./run.sh", *args]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True, timeout=timeout)
