@@ -94,7 +94,7 @@ def score_dir(dec: Path, ref: Path, scorer, args: argparse.Namespace) -> dict:
         gen = load(gen_wavs[utt], "generated")
         ref_wav, reason, target = None, "", None
         if utt in ref_utt:
-            reason = "reference set: no ground-truth audio of the target timbre (ref_utt present)"
+            reason = "reference set: no ground-truth audio of the target timbre (ref_utt names another utterance)"
             if scorer.wavlm is not None:
                 p = _find_wav_of(ref_utt[utt][0], ref)
                 target = load(p, "reference") if p else None
