@@ -106,3 +106,58 @@ def test_bad_process_count_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match="--nj"):
         make_demo_corpus(tmp_path / "c", nj=0, num_singers=1, num_ood=0, utts_per_singer=1)
     assert not (tmp_path / "c").exists()
+
+
+def _grams(lines, n=3):
+    """n-character runs of every utterance an excerpt of two consecutive lines can sing."""
+    pairs = [lines[i] + lines[(i + 1) % len(lines)] for i in range(len(lines))]
+    return {p[i:i + n] for p in pairs for i in range(len(p) - n + 1)}
+
+
+def test_new_lyric_lines_share_no_line_or_run_with_the_demo_lines():
+    from espnet2_ext.data.demo_lyrics import LYRICS, NEW_LYRICS
+    from espnet2_ext.data.phones import lyric_to_phones
+
+    assert len(NEW_LYRICS) == len(LYRICS) and len(set(NEW_LYRICS)) == len(NEW_LYRICS)
+    assert not set(NEW_LYRICS) & set(LYRICS)
+    assert not _grams(NEW_LYRICS) & _grams(LYRICS)
+    old_phones = {p for line in LYRICS for g in lyric_to_phones(line) for p in g}
+    assert {p for line in NEW_LYRICS for g in lyric_to_phones(line) for p in g} <= old_phones
+
+
+def _lyric_strings(data_dir):
+    """utt -> the characters it sings (rests dropped), from its score."""
+    out = {}
+    for line in (data_dir / "score.scp").read_text().splitlines():
+        utt, path = line.split()
+        notes = json.loads(open(path).read())["note"]
+        out[utt] = "".join(n[2] for n in notes if n[2] not in ("SP", "AP", "—"))
+    return out
+
+
+def test_newlyrics_set_sings_no_training_line(corpora, tmp_path):
+    """test_newlyrics (seen singers) and test_newlyrics_ood (singerG): no 3-character run of their lyrics occurs
+    in train, and the demo corpus' own sets are untouched by preparing them."""
+    root, _ = corpora
+    nl = root / "newlyrics"
+    make_demo_corpus(nl, seed=0, singers=["singerA", "singerB", "singerG"], num_ood=1, utts_per_singer=2,
+                     ood_utts_per_singer=1, lyrics="new")
+    data = tmp_path / "data"
+    prepare(root / "s0a", data, ood_singers=[], progress=False)
+    before = {p.name: p.read_bytes() for p in (data / "train").iterdir() if p.is_file()}
+    prepare(nl, data, singers=["singerA", "singerB"], set_name="test_newlyrics", overwrite=True, progress=False)
+    prepare(nl, data, singers=["singerG"], set_name="test_newlyrics_ood", overwrite=True, progress=False)
+    assert {p.name: p.read_bytes() for p in (data / "train").iterdir() if p.is_file()} == before
+    train = _lyric_strings(data / "train")
+    assert train
+    for name, spks in (("test_newlyrics", {"singerA", "singerB"}), ("test_newlyrics_ood", {"singerG"})):
+        validate_data_dir(data / name)
+        new = _lyric_strings(data / name)
+        assert {u.split("_")[0] for u in new} == spks and all("_nl" in u for u in new)
+        for utt, text in new.items():
+            runs = {text[i:i + 3] for i in range(len(text) - 2)}
+            assert runs and not any(r in t for r in runs for t in train.values()), utt
+    # the same (seed, singer, index) draws its own timing for the new lines
+    a = read_textgrid(root / "s0a" / "singerA" / "singerA_0000.TextGrid")["phones"]
+    b = read_textgrid(nl / "singerA" / "singerA_nl0000.TextGrid")["phones"]
+    assert [iv.xmax for iv in a][:3] != [iv.xmax for iv in b][:3]

@@ -86,6 +86,7 @@ def test_reference_sets(tmp_path):
             for u in utts:
                 w(u, np.full(256, hash(u) % 97, np.float32))
         (d / "text").write_text("".join(f"{u} a\n" for u in utts))
+        (d / "wav.scp").write_text("".join(f"{u} {d.name}/wav/{u}.wav\n" for u in utts))
     dump(tmp_path / "test", ["singerA", "singerB"])
     dump(tmp_path / "ood", ["singerE"])
     for setting in (2, 3, 4):
@@ -104,3 +105,13 @@ def test_reference_sets(tmp_path):
         emb = dict(kaldiio.load_scp(str(out / "spembs.scp")))
         assert all(np.array_equal(emb[u], np.full(256, hash(r) % 97, np.float32)) for u, r in refs.items())
         assert (out / "text").is_file()
+        wavs = dict(ln.split() for ln in (out / "ref_wav.scp").read_text().splitlines())
+        assert all(wavs[u].endswith(f"/wav/{r}.wav") for u, r in refs.items())
+    # setting 1: in place, each utterance its own reference
+    make_reference_sets.main(["--dump_dir", str(tmp_path / "test"), "--setting", "1"])
+    own = dict(ln.split() for ln in (tmp_path / "test" / "ref_utt").read_text().splitlines())
+    assert own and all(u == r for u, r in own.items())
+    assert (tmp_path / "test" / "ref_wav.scp").read_text() == (tmp_path / "test" / "wav.scp").read_text()
+    with pytest.raises(SystemExit):  # setting 1 writes in place: an --out_dir is a mistake
+        make_reference_sets.main(["--dump_dir", str(tmp_path / "test"), "--setting", "1",
+                                  "--out_dir", str(tmp_path / "x")])

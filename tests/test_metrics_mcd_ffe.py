@@ -39,6 +39,23 @@ def test_mcd_is_time_warp_tolerant():
     assert mcd_dtw(b, a, FS) < 0.5 * mcd_dtw(c, a, FS)
 
 
+def test_mcd_without_c0_ignores_a_gain_and_c0_version_does_not():
+    """A louder copy differs in c0 (log energy) alone: the headline MCD counts it, mcd_no_c0 does not."""
+    from espnet2_ext.metrics.mcd import dtw_path, mcd_from_mceps, mel_cepstrum
+
+    a = tone(220.0)
+    ga, gb = mel_cepstrum(a, FS), mel_cepstrum(0.25 * a, FS)
+    path = dtw_path(gb, ga)
+    with_c0 = mcd_from_mceps(gb, ga, path)
+    no_c0 = mcd_from_mceps(gb, ga, path, include_c0=False)
+    assert with_c0 > 5.0  # 20 log10(4) = 12 dB of level
+    assert no_c0 < 0.05 * with_c0
+    c = mel_cepstrum(tone(330.0), FS)  # a different spectrum: both see it, and c0 only adds
+    p2 = dtw_path(c, ga)
+    assert mcd_from_mceps(c, ga, p2, include_c0=False) > 1.0
+    assert mcd_from_mceps(c, ga, p2, include_c0=False) <= mcd_from_mceps(c, ga, p2)
+
+
 def test_ffe_identical_tracks_zero():
     f0 = np.array([0, 0, 200, 210, 220, 0, 230.0])
     assert ffe(f0, f0) == 0.0

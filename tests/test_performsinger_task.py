@@ -117,6 +117,7 @@ def test_decoding_cli(trained):
     streams = []
     for path, name, typ in _decode_streams(dump):
         streams += ["--data_path_and_name_and_type", f"{path},{name},{typ}"]
+    streams += ["--ref_wav_scp", f"{dump}/ref_wav.scp"]
     infer_main([
         "--config", str(CONF / "decode_ddim.yaml"),
         "--model_file", str(exp / "1epoch.pth"), "--train_config", str(exp / "config.yaml"),
@@ -148,6 +149,7 @@ def test_decoding_several_sets_in_one_process(trained):
     streams = []
     for path, name, typ in _decode_streams(dump):
         streams += ["--data_path_and_name_and_type", f"{path},{name},{typ}"]
+    streams += ["--ref_wav_scp", f"{dump}/ref_wav.scp"]
     infer_main(common + streams + ["--output_dir", str(tmp / "one"), "--key_file", str(keys)])
     infer_main(common + ["--data_dir", str(dump), "--data_dir", str(dump),
                          "--output_dir", str(tmp / "all"), "--output_dir", str(tmp / "two"),

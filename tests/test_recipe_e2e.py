@@ -31,7 +31,7 @@ def recipe_copy(tmp_path_factory):
     return dst
 
 
-def _run(recipe, *args, timeout=1500):
+def _run(recipe, *args, timeout=2400):
     env = dict(os.environ, ESPNET2_EXT_ROOT=str(REPO), OMP_NUM_THREADS="1")
     cmd = ["./run.sh", *args]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True, timeout=timeout)
@@ -43,7 +43,8 @@ def _run(recipe, *args, timeout=1500):
 def test_all_stages_on_a_tiny_corpus(recipe_copy):
     out = _run(
         recipe_copy, "--stage", "1", "--stop_stage", "8", "--nj", "2",
-        "--local_data_opts", "--demo_utts_per_singer 4 --demo_ood_utts_per_singer 2",
+        "--local_data_opts", "--demo_utts_per_singer 4 --demo_ood_utts_per_singer 2 "
+        "--demo_newlyrics_utts_per_singer 1 --demo_newlyrics_ood_utts 2",
         "--train_args", "--max_epoch 1 --batch_size 4",
         "--lip_pretrain_config", "conf/lip_pretrain_test.yaml",
         "--lip_reader_fit_config", "conf/lip_reader_fit_test.yaml",
@@ -58,25 +59,33 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     lip_log = (exp / "lip_pretrain" / "train.log").read_text()
     assert lip_log.count("epoch 1:") == 1, "lip pretraining log lines written twice"
     assert (exp / "score_cache").is_dir() and list((exp / "score_cache").glob("*.npz"))
-    decode = sorted(exp.glob("svs_performsinger/decode_*/test"))
-    assert decode, "no decode dir for svs_performsinger"
-    test_dir = decode[0]
+    test_dir = exp / "svs_performsinger" / "decode_ddim_griffin_lim" / "test"  # conf/decode_ddim.yaml, run.sh's vocoder
+    assert test_dir.is_dir(), "no decode dir for svs_performsinger"
     wavs = [l for l in (test_dir / "wav.scp").read_text().splitlines() if l]
     assert wavs and all(Path(l.split()[1]).exists() for l in wavs)
     assert list((test_dir / "video").glob("*.mp4")), "no dubbed video"
     scores = json.loads((test_dir / "scores.json").read_text())
-    for key in ("mcd", "ffe", "cos", "lse_c", "lse_d", "dur_mae_frames", "boundary_hit_40ms"):
+    for key in ("mcd", "mcd_no_c0", "ffe", "cos", "lse_c", "lse_d", "dur_mae_frames", "boundary_hit_40ms",
+                "boundary_hit_40ms_all"):
         assert key in scores
     assert scores["dur_mae_frames"] is not None and scores["mcd"] is not None
+    assert scores["mcd_no_c0"] is not None and scores["boundary_hit_40ms_all"] is not None
+    assert scores["timing"] == "lipreader"
+    _check_references(recipe_copy / "dump" / "raw")
+    _check_extra_rows(exp, test_dir)
     assert scores["lse_c"] is None and "SyncNet" in scores["lse_c_reason"]
-    # stage 7: the performsinger sets (test, test_ood, test_ref3, test_lipshuffle) in one process
+    # stage 7: the performsinger sets, up to 4 in one process (test, test_ood, test_newlyrics,
+    # test_newlyrics_ood, then test_ref3, test_lipshuffle)
     decode_log = (test_dir / "logs" / "decode.1.log").read_text()
     # --inference_model auto: the trainer's average of the best checkpoints
     assert "--model_file exp/svs_performsinger/valid.loss_synth.ave.pth" in decode_log
-    for dset in ("test_ood", "test_ref3", "test_lipshuffle"):
-        assert f"dump/raw/{dset}/text" in decode_log, f"{dset} not decoded by the first set's process"
-        assert (test_dir.parent / dset / ".done").exists()
-        assert not (test_dir.parent / dset / "logs" / "decode.1.log").exists()
+    for first, dsets in (("test", ("test_ood", "test_newlyrics", "test_newlyrics_ood")),
+                         ("test_ref3", ("test_lipshuffle",))):
+        log = (test_dir.parent / first / "logs" / "decode.1.log").read_text()
+        for dset in dsets:
+            assert f"dump/raw/{dset}/text" in log, f"{dset} not decoded by {first}'s process"
+            assert (test_dir.parent / dset / ".done").exists()
+            assert not (test_dir.parent / dset / "logs" / "decode.1.log").exists()
     # stage 8: one scoring process per --nj job, each dir's lines in its own logs/score.log
     assert len((exp / "score_jobs.txt").read_text().splitlines()) == 2
     assert "wrote " in (test_dir / "logs" / "score.log").read_text()
@@ -88,6 +97,45 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     # re-entering a finished stage skips it through its .done marker
     again = _run(recipe_copy, "--stage", "5", "--stop_stage", "6")
     assert "exists: skipping" in again
+
+
+def _check_references(dump):
+    """Every decode set names its reference recording per utterance (setting 1: its own)."""
+    for dset in ("test", "test_ood", "test_newlyrics", "test_newlyrics_ood", "test_lipshuffle"):
+        refs = dict(line.split() for line in (dump / dset / "ref_utt").read_text().splitlines())
+        assert refs and all(u == r for u, r in refs.items()), dset
+        assert (dump / dset / "ref_wav.scp").read_text() == (dump / dset / "wav.scp").read_text(), dset
+    refs = dict(line.split() for line in (dump / "test_ref3" / "ref_utt").read_text().splitlines())
+    wavs = dict(line.split() for line in (dump / "test" / "wav.scp").read_text().splitlines())
+    ref_wavs = dict(line.split() for line in (dump / "test_ref3" / "ref_wav.scp").read_text().splitlines())
+    assert all(r.split("_")[0] != u.split("_")[0] and ref_wavs[u] == wavs[r] for u, r in refs.items())
+    train = {line.split()[0] for line in (dump / "train" / "text").read_text().splitlines()}
+    new = {line.split()[0] for line in (dump / "test_newlyrics" / "text").read_text().splitlines()}
+    assert new and all("_nl" in u for u in new) and not new & train
+    ood = {line.split()[0].split("_")[0] for line in (dump / "test_newlyrics_ood" / "text").read_text().splitlines()}
+    assert ood == {"singerG"}
+
+
+def _check_extra_rows(exp, test_dir):
+    """The paper's duration-predictor rows, the fusion control and the new-lyrics sets in RESULTS.md."""
+    tag = test_dir.parent.name
+    pred_dir = exp / "svs_performsinger" / "decode_ddim_predictor_griffin_lim"
+    control_dir = exp / "svs_stylesinger" / f"{tag}_timing_of_svs_performsinger"
+    assert sorted(p.name for p in pred_dir.iterdir() if p.is_dir()) == ["test", "test_ood"]  # --extra_decode_sets
+    for dset in ("test", "test_ood"):
+        assert json.loads((pred_dir / dset / "scores.json").read_text())["timing"] == "predictor", dset
+        # the stage-one model sang with the stage-two system's durations
+        durations = (control_dir / dset / "durations").read_text()
+        assert durations == (test_dir.parent / dset / "durations").read_text(), dset
+        assert json.loads((control_dir / dset / "scores.json").read_text())["timing"].startswith("fixed:")
+    for dset in ("test", "test_ood", "test_newlyrics", "test_newlyrics_ood"):
+        for system in ("svs_performsinger", "svs_stylesinger", "gt"):
+            assert (exp / system / tag / dset / "scores.json").exists(), (system, dset)
+    assert not (exp / "svs_stylesinger" / "decode_ddim_predictor_griffin_lim").exists()  # no video: one path
+    results = (exp / "RESULTS.md").read_text()
+    assert "| svs_performsinger | decode_ddim_predictor_griffin_lim | duration predictor | test |" in results
+    assert f"| svs_performsinger | {tag} | lip-reading heads | test_newlyrics |" in results
+    assert f"| svs_stylesinger | {tag}_timing_of_svs_performsinger | fixed: svs_performsinger/{tag} | test |" in results
 
 
 @pytest.mark.parametrize("opt", ["--decode_sets_per_job", "--decode_nj", "--nj"])

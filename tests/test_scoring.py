@@ -57,6 +57,8 @@ def dirs(tmp_path):
 
 def test_score_cli_table_and_kit(dirs):
     root, ref, dec = dirs
+    (ref / "ref_utt").write_text("s_a s_a\ns_b s_b\n")  # setting 1: each its own recording, so MCD is scored
+    (dec / "timing").write_text("s_a lipreader\ns_b lipreader\n")
     score_svs.main(["--decode_dir", str(dec), "--ref_dir", str(ref), "--fs", str(FS), "--hop_length", str(HOP),
                     "--plots", "1", "--out", "scores.json"])
     scores = json.load(open(dec / "scores.json"))
@@ -67,10 +69,13 @@ def test_score_cli_table_and_kit(dirs):
     rows = {r["utt"]: r for r in map(json.loads, open(dec / "scores_per_utt.jsonl"))}
     assert rows["s_a"]["mcd"] == pytest.approx(0.0, abs=1e-6) and rows["s_a"]["ffe"] == 0.0
     assert rows["s_b"]["mcd"] > 1.0 and rows["s_b"]["ffe"] > 0.5
+    assert rows["s_a"]["mcd_no_c0"] == pytest.approx(0.0, abs=1e-6)
+    assert 0.0 < rows["s_b"]["mcd_no_c0"] <= rows["s_b"]["mcd"]
+    assert scores["timing"] == "lipreader"
     assert -1.0 <= rows["s_a"]["cos"] <= 1.0
     # label 0.3/0.9/1.2 s -> 26, 52, 26 frames (rounded boundaries 26, 78, 103 -> 26, 52, 25)
     assert scores["dur_mae_frames"] == pytest.approx(1 / 3)
-    assert scores["boundary_hit_40ms"] == 1.0
+    assert scores["boundary_hit_40ms"] == 1.0 and scores["boundary_hit_40ms_all"] == 1.0
     assert (dec / "plots" / "s_a.png").stat().st_size > 1000
 
     # the GT sanity row: reference wavs against themselves
@@ -96,9 +101,10 @@ def test_score_cli_table_and_kit(dirs):
                              "--gt_scores", str(gt_dir / "scores.json")])
     text = (root / "RESULTS.md").read_text()
     lines = [line for line in text.splitlines() if line.startswith("| ")]
-    assert lines[0].startswith("| System | Decode | Set | MCD")
+    assert lines[0].startswith("| System | Decode | Timing | Set | MCD (dB) ↓ | MCD w/o c0 (dB) ↓")
+    assert "Bound. hit 40 ms, inner ↑ | Bound. hit 40 ms, all ↑" in lines[0]
     assert lines[1].startswith("| GT (self)")  # GT first
-    assert "| svs_x | decode_y | test |" in text and "| svs_x | decode_y | test_ref2 |" in text
+    assert "| svs_x | decode_y | lip-reading heads | test |" in text and "| svs_x | decode_y | - | test_ref2 |" in text
     assert "n/a[^" in text and "no SyncNet weights" in text
     assert f"{scores['mcd']:.2f}" in text
     assert all(line.count("|") == lines[0].count("|") for line in lines)
@@ -197,10 +203,27 @@ def test_results_table_means_over_seeds(tmp_path):
     text = (tmp_path / "R.md").read_text()
     seeds = text.split("## Mean ± sd over training seeds")[1]
     rows = [line for line in seeds.splitlines() if line.startswith("| svs_")]
-    assert len(rows) == 1 and rows[0].startswith("| svs_x | decode_a | test | 3 |")
+    assert len(rows) == 1 and rows[0].startswith("| svs_x | decode_a | - | test | 3 |")
     assert "3.00 ± 1.00" in rows[0]  # dur MAE mean and sample sd of 2, 3, 4
     assert "10.00 ± 0.00" in rows[0] and "| n/a |" in rows[0]  # a seed without Cos -> n/a
-    assert "| svs_x_seed1 | decode_a | test |" in text.split("## Mean")[0]  # per-seed rows stay
+    assert "| svs_x_seed1 | decode_a | - | test |" in text.split("## Mean")[0]  # per-seed rows stay
+
+
+def test_results_table_names_the_timing_of_each_row(tmp_path):
+    """The predictor row, the lip-reading-head row and the fusion control read apart in the table."""
+    exp = tmp_path / "exp"
+    rows = [("svs_p", "decode_a", "lipreader"), ("svs_p", "decode_p", "predictor"),
+            ("svs_s", "decode_a_timing_of_svs_p", "fixed:exp/svs_p/decode_a/test/durations")]
+    for system, tag, timing in rows:
+        d = exp / system / tag / "test"
+        d.mkdir(parents=True)
+        (d / "scores.json").write_text(json.dumps({"mcd": 10.0, "num_utts": 3, "timing": timing}))
+    make_results_table.main(["--exp_dir", str(exp), "--out", str(tmp_path / "R.md")])
+    text = (tmp_path / "R.md").read_text()
+    assert "| svs_p | decode_a | lip-reading heads | test |" in text
+    assert "| svs_p | decode_p | duration predictor | test |" in text
+    assert "| svs_s | decode_a_timing_of_svs_p | fixed: svs_p/decode_a | test |" in text
+    assert "MCD w/o c0" in text and "inner" in text.split("|")[0]  # the legend says which is which
 
 
 def test_results_table_without_seeds_has_no_seed_section(tmp_path):

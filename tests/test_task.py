@@ -108,6 +108,7 @@ def test_lip_reaches_model_in_training_and_inference(tmp_path):
         "--data_path_and_name_and_type", f"{dump}/score.scp,score,score",
         "--data_path_and_name_and_type", f"{dump}/spembs.scp,spembs,kaldi_ark",
         "--data_path_and_name_and_type", f"{dump}/lip.scp,lip,npy",
+        "--ref_wav_scp", f"{dump}/ref_wav.scp",
     ])
     assert len(LipProbeSVS.seen["inference"]) == 4
     assert all(s[0] == 1 and s[2:] == (88, 88) for s in LipProbeSVS.seen["inference"])

@@ -21,7 +21,8 @@ def fbank_conf() -> Dict:
 
 
 def write_tiny_dump(root: Path, n_utts: int = 4, seed: int = 0) -> Path:
-    """Write ``n_utts`` utterances (about 1 s each) with wav, label, score, spembs, pitch and lip."""
+    """Write ``n_utts`` utterances (about 1 s each) with wav, label, score, spembs, pitch, lip and
+    their references (ref_wav.scp, ref_utt: setting 1)."""
     rng = np.random.default_rng(seed)
     root = Path(root)
     (root / "wav").mkdir(parents=True, exist_ok=True)
@@ -56,6 +57,9 @@ def write_tiny_dump(root: Path, n_utts: int = 4, seed: int = 0) -> Path:
         lines["score.scp"].append(f"{utt} {root / 'score' / utt}.json")
         lines["utt2spk"].append(f"{utt} {utt.split('_')[0]}")
         lines["lip.scp"].append(f"{utt} {root / 'lip' / utt}.npy")
+    # setting 1: each utterance's own recording is its reference (data/reference_sets.py)
+    lines["ref_wav.scp"] = list(lines["wav.scp"])
+    lines["ref_utt"] = [f"{u} {u}" for u in utts]
     for name, rows in lines.items():
         (root / name).write_text("\n".join(sorted(rows)) + "\n")
     with kaldiio.WriteHelper(f"ark,scp:{root}/spembs.ark,{root}/spembs.scp") as w:

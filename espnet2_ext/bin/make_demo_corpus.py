@@ -2,6 +2,8 @@
 
     python -m espnet2_ext.bin.make_demo_corpus --out downloads/demo_corpus --seed 0 --fs 22050 \
         [--num_singers 6 --num_ood 2 --utts_per_singer 30 --ood_utts_per_singer 8 --scale 1.0]
+    python -m espnet2_ext.bin.make_demo_corpus --out downloads/demo_corpus_newlyrics --lyrics new \
+        --singers "singerA singerB singerC singerD singerG" --num_ood 1 --utts_per_singer 3 --ood_utts_per_singer 6
 """
 
 import argparse
@@ -20,6 +22,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--utts_per_singer", type=int, default=30)
     p.add_argument("--ood_utts_per_singer", type=int, default=8)
     p.add_argument("--scale", type=float, default=1.0, help="multiplies the utterance counts")
+    p.add_argument("--singers", default=None,
+                   help="space-separated singer names to generate (default: the first --num_singers)")
+    p.add_argument("--lyrics", default="demo", choices=["demo", "new"],
+                   help="demo: the lines of every split; new: lines that no other set sings (demo_lyrics.py)")
     p.add_argument("--video_size", type=int, default=192)
     p.add_argument("--nj", type=int, default=1, help="parallel processes (the corpus does not depend on it)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty directory")
@@ -30,7 +36,8 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = get_parser().parse_args(argv)
     stats = make_demo_corpus(a.out, a.seed, a.fs, a.num_singers, a.num_ood, a.utts_per_singer,
-                             a.ood_utts_per_singer, a.scale, a.video_size, a.overwrite, a.nj)
+                             a.ood_utts_per_singer, a.scale, a.video_size, a.overwrite, a.nj,
+                             a.singers.split() if a.singers else None, a.lyrics)
     logging.info("demo corpus in %s: %d utterances, %.1f min, generated in %.1f s", a.out,
                  stats["utterances"], stats["seconds"] / 60, stats["elapsed"])
 

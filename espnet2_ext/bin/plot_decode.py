@@ -101,6 +101,7 @@ def plot_decode_dir(dec: Path, ref: Path, fs: int, hop: int, n: int = 4, gt: boo
     scores = read_scp(ref / "score.scp") if (ref / "score.scp").is_file() else {}
     lips = read_scp(ref / "lip.scp") if (ref / "lip.scp").is_file() else {}
     ref_utt = read_table(ref / "ref_utt") if (ref / "ref_utt").is_file() else {}
+    ref_utt = {u: v for u, v in ref_utt.items() if v[0] != u}  # setting 1 names the utterance itself
     durs = read_table(dec / "durations", 1) if (dec / "durations").is_file() and not gt else {}
     fbank = None
     out_dir = dec / "plots"

@@ -2,6 +2,8 @@
 
     python -m espnet2_ext.bin.prepare_visualsinger --corpus <dir> --out data \
         [--ood_singers "singerE singerF"] [--seed 0] [--tolerance 0.2] [--overwrite true]
+    python -m espnet2_ext.bin.prepare_visualsinger --corpus <dir> --out data --set_name test_newlyrics \
+        [--singers "singerA singerB"]         every utterance (of those singers) into data/<set_name>
 """
 
 import argparse
@@ -21,10 +23,14 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tolerance", type=float, default=0.2, help="max audio/video/TextGrid length mismatch (s)")
     p.add_argument("--overwrite", default="false", choices=["true", "false"])
+    p.add_argument("--singers", default=None, help="space-separated singers to take (default: all of the corpus)")
+    p.add_argument("--set_name", default=None,
+                   help="no split: every utterance into data/<set_name> (the other data dirs are left alone)")
     a = p.parse_args(argv)
     ood = a.ood_singers.split() if a.ood_singers and a.ood_singers.strip() else None
     try:
-        counts = prepare(a.corpus, a.out, ood, a.seed, a.tolerance, a.overwrite == "true")
+        counts = prepare(a.corpus, a.out, ood, a.seed, a.tolerance, a.overwrite == "true",
+                         singers=a.singers.split() if a.singers else None, set_name=a.set_name)
     except (CorpusError, FileExistsError) as e:
         logging.error("%s", e)
         sys.exit(1)

@@ -3,12 +3,16 @@
 
     <decode_dir>/{wav.scp, durations, feats.scp, f0.scp, attn/}  +  <ref_dir>/{wav.scp, label,
     score.scp, spembs.scp, lip.scp, ref_utt}
-      -> <decode_dir>/scores.json           mcd, ffe, cos, lse_c, lse_d, dur_mae_frames,
-                                            boundary_hit_40ms (float or null + "<key>_reason"), num_utts
+      -> <decode_dir>/scores.json           mcd (c0 included), mcd_no_c0, ffe, cos, lse_c, lse_d,
+                                            dur_mae_frames, boundary_hit_40ms (inner boundaries),
+                                            boundary_hit_40ms_all (inner + final) (float or null +
+                                            "<key>_reason"), num_utts, timing (the decode's
+                                            duration source, from <decode_dir>/timing)
       -> <decode_dir>/scores_per_utt.jsonl  one JSON object per utterance
       -> <decode_dir>/plots/<utt>.png       the first --plots utterances
 
-Reference sets (``ref_utt`` present: another voice than the ground truth) get null MCD / FFE,
+Reference sets (``ref_utt`` naming another utterance: another voice than the ground truth; setting
+1 names the utterance itself) get null MCD / FFE,
 and Cos against the reference voice. ``--gt`` scores the reference wavs against themselves
 (sanity row: MCD 0, FFE 0); to score the vocoded GT, point --decode_dir at exp/gt/decode_*/<set>.
 
@@ -64,7 +68,9 @@ def score_dir(dec: Path, ref: Path, scorer, args: argparse.Namespace) -> dict:
     gen_wavs = read_scp(gen_scp)
     ref_wavs = read_scp(ref / "wav.scp")
     labels = read_table(ref / "label", 4) if (ref / "label").is_file() else {}
+    # another voice than the utterance's own (settings 2-4); setting 1 lists each utterance as its own
     ref_utt = read_table(ref / "ref_utt") if (ref / "ref_utt").is_file() else {}
+    ref_utt = {u: v for u, v in ref_utt.items() if v[0] != u}
     if args.gt:
         durs = {u: label_to_frames(v, args.fs, args.hop_length) for u, v in labels.items()}
     elif (dec / "durations").is_file():
@@ -88,7 +94,7 @@ def score_dir(dec: Path, ref: Path, scorer, args: argparse.Namespace) -> dict:
         gen = load(gen_wavs[utt], "generated")
         ref_wav, reason, target = None, "", None
         if utt in ref_utt:
-            reason = "reference set: no ground-truth audio of the target timbre (ref_utt present)"
+            reason = "reference set: no ground-truth audio of the target timbre (ref_utt names another utterance)"
             if scorer.wavlm is not None:
                 p = _find_wav_of(ref_utt[utt][0], ref)
                 target = load(p, "reference") if p else None
@@ -109,6 +115,9 @@ def score_dir(dec: Path, ref: Path, scorer, args: argparse.Namespace) -> dict:
                    "cos_kind": scorer.cos_kind,
                    "runtime_sec": {k: round(v - runtime_before.get(k, 0.0), 2) for k, v in scorer.runtime.items()},
                    "total_sec": round(time.perf_counter() - t_start, 2)})
+    if (dec / "timing").is_file():  # where the decode's durations came from (visual_svs_inference)
+        sources = [v[0] for v in read_table(dec / "timing").values()]
+        scores["timing"] = max(set(sources), key=sources.count) if sources else None
     if scores.get("ffe") is not None and ref_utt:
         scores["ffe_note"] = "F0 of the ground-truth singer"
 

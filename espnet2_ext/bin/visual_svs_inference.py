@@ -3,7 +3,12 @@
 
     dump/raw/<set>/{text,label,score.scp,spembs.scp,lip.scp}
         -> VisualSVSTask preprocessor (phones, MIDI, lip crops)
-        -> model.inference(..., lip=(1, T_v, 88, 88))   durations are predicted, never read
+    dump/raw/<set>/ref_wav.scp: the reference recording of each utterance
+        -> its mel through the model's own feats_extract + normalize, its F0 (features/reference.py)
+    [--fixed_durations <decode dir>/durations: another decode's timing, imposed]
+        -> model.inference(..., lip=(1, T_v, 88, 88), ref_feats=(T_r, odim), ref_pitch=(T_r,))
+           durations are predicted (or given by --fixed_durations), never read from the label;
+           spembs is the reference's d-vector
         -> mel (T, n_mels) -> vocoder -> wav
         -> wav muxed onto the silent input video -> mp4
 
@@ -20,6 +25,8 @@ Outputs (``--output_dir`` of each set):
     feats.ark/.scp   generated mel, denormalised (T, n_mels)
     f0.ark/.scp      predicted F0 in Hz (T,), when the model predicts it
     durations        ``<utt> d1 ... dN`` predicted phone durations in mel frames
+    timing           ``<utt> <source>`` where they came from: the model's duration source
+                     (lipreader, predictor, ...) or ``fixed:<durations file>``
     wav.scp          ``<utt> <wav dir>/<utt>.wav``
     <wav_dir>/<utt>.wav, <attn_dir>/<utt>.npy (N, T_v), <video_dir>/<utt>.mp4
 """
@@ -44,6 +51,7 @@ from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 from tqdm import tqdm
 
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
+from espnet2_ext.utils.decode_inputs import REF_WAV_SCP, UttInputs, reference_scp_of
 from espnet2_ext.utils.ffmpeg import ffmpeg_file, ffmpeg_to
 
 
@@ -75,6 +83,8 @@ class DecodeSet:
     output_dir: Path
     key_file: Optional[str] = None
     video_scp: Optional[str] = None
+    ref_wav_scp: Optional[str] = None
+    fixed_durations: Optional[str] = None
     wav_dir: Optional[Path] = None
     attn_dir: Optional[Path] = None
     video_dir: Optional[Path] = None
@@ -96,26 +106,36 @@ def decode_sets(args: argparse.Namespace) -> List[DecodeSet]:
     if args.data_path_and_name_and_type:
         streams_per_set = [list(args.data_path_and_name_and_type)]
         videos = [args.video_scp]
+        refs = _one_per_set(args, "ref_wav_scp", 1)
+        if refs[0] is None:
+            raise ValueError(f"the set of {streams_per_set[0][0][0]} has no reference recordings: pass --ref_wav_scp "
+                             "(<utt> <reference wav>; the utterances' own wav.scp for setting 1)")
     else:
         if args.video_scp:
             raise ValueError("--video_scp goes with --data_path_and_name_and_type; with --data_dir the "
                              "set's video.scp is used when it exists")
-        streams_per_set, videos = [], []
+        if args.ref_wav_scp:
+            raise ValueError("--ref_wav_scp goes with --data_path_and_name_and_type; with --data_dir the set's "
+                             f"{REF_WAV_SCP} is used")
+        streams_per_set, videos, refs = [], [], []
         for d in args.data_dir:
             if not (Path(d) / "text").is_file():
                 raise FileNotFoundError(f"--data_dir {d}: {Path(d) / 'text'} not found (pass a dump dir of stages 2-4)")
             streams_per_set.append([(str(Path(d) / f), n, t) for f, n, t in DATA_DIR_STREAMS if (Path(d) / f).is_file()])
             video = Path(d) / "video.scp"
             videos.append(str(video) if video.is_file() else None)
+            refs.append(reference_scp_of(d))
     n = len(streams_per_set)
     outs = _one_per_set(args, "output_dir", n)
     if None in outs:
         raise ValueError("--output_dir is required (once per set)")
     keys = _one_per_set(args, "key_file", n)
+    fixed = _one_per_set(args, "fixed_durations", n)
     wavs, attns, vids = (_one_per_set(args, k, n) for k in ("wav_dir", "attn_dir", "video_dir"))
     opt = lambda p: Path(p) if p else None  # noqa: E731
     return [
-        DecodeSet(streams_per_set[i], Path(outs[i]), keys[i], videos[i], opt(wavs[i]), opt(attns[i]), opt(vids[i]))
+        DecodeSet(streams_per_set[i], Path(outs[i]), keys[i], videos[i], refs[i], fixed[i],
+                  opt(wavs[i]), opt(attns[i]), opt(vids[i]))
         for i in range(n)
     ]
 
@@ -181,6 +201,8 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
         inference=True,
     )
     videos: Dict[str, str] = read_2columns_text(dset.video_scp) if dset.video_scp else {}
+    utt_inputs = UttInputs(model, dset.ref_wav_scp, dset.fixed_durations)
+    timing = utt_inputs.timing()
 
     out = dset.output_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -196,6 +218,7 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
     with kaldiio.WriteHelper(f"ark,scp:{out}/feats.ark,{out}/feats.scp") as feats_w, \
             kaldiio.WriteHelper(f"ark,scp:{out}/f0.ark,{out}/f0.scp") as f0_w, \
             open(out / "durations", "w", encoding="utf-8") as dur_w, \
+            open(out / "timing", "w", encoding="utf-8") as timing_w, \
             open(out / "wav.scp", "w", encoding="utf-8") as wav_w:
         for keys, batch in tqdm(loader, desc="decoding", unit="utt", disable=not args.progress):
             key = keys[0]
@@ -206,6 +229,7 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
             if lip is not None:
                 extra = dict(lip=lip.to(device), lip_lengths=lip_lengths.to(device))
             batch = {k: v.to(device) for k, v in batch.items()}
+            extra.update(utt_inputs(key, device))
             t0 = time.perf_counter()
             with torch.no_grad():
                 output = model.inference(**batch, **extra, **decode_conf)
@@ -226,6 +250,7 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
             if output.get("duration") is not None:
                 dur = _to_numpy(output["duration"]).astype(np.int64).reshape(-1)
                 dur_w.write(f"{key} {' '.join(map(str, dur.tolist()))}\n")
+            timing_w.write(f"{key} {timing}\n")
             if output.get("attn") is not None:
                 np.save(attn_dir / f"{key}.npy", _to_numpy(output["attn"]).astype(np.float32))
             wav_path = wav_dir / f"{key}.wav"
@@ -263,6 +288,12 @@ def get_parser() -> argparse.ArgumentParser:
                         help="a set's dump dir ({text,label,score.scp,spembs.scp,lip.scp[,video.scp]}); repeat it "
                              "to decode several sets in one process (instead of --data_path_and_name_and_type)")
     parser.add_argument("--key_file", action="append", help="the keys to decode (once per set, or never: all)")
+    parser.add_argument("--ref_wav_scp", action="append",
+                        help="with --data_path_and_name_and_type: <utt> <reference wav> (required; with --data_dir "
+                             f"the set's {REF_WAV_SCP})")
+    parser.add_argument("--fixed_durations", action="append",
+                        help="once per set, or never: a decode dir's durations file (<utt> d1 ... dN) whose timing is "
+                             "imposed instead of the model's duration source (the same timing for two acoustic models)")
     parser.add_argument("--train_config", type=str_or_none, help="config.yaml of the training")
     parser.add_argument("--model_file", type=str, required=True)
     parser.add_argument("--sampler", default="ddim",

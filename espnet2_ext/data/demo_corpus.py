@@ -1,6 +1,7 @@
 """Deterministic generator of the embedded demo corpus (VisualSinger layout, docs/design.md).
 
-    lyric lines --phones.py--> syllables --random durations + melody--> phone segments
+    lyric lines (demo_lyrics.py: LYRICS, or NEW_LYRICS for the new-lyrics sets)
+      --phones.py--> syllables --random durations + melody--> phone segments
       --synth_audio--> <utt>.wav      --synth_video--> <utt>.mp4 + <utt>.mouth.npy
       --textgrid_io--> <utt>.TextGrid (tiers "words", "phones")   + <utt>.notes
 
@@ -15,29 +16,21 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import soundfile as sf
 
+from espnet2_ext.data.demo_lyrics import LYRIC_SETS, LYRICS  # noqa: F401  (LYRICS: re-exported)
 from espnet2_ext.data.phones import lyric_chars, lyric_to_phones
 from espnet2_ext.data.synth_audio import SingerVoice, synthesize
 from espnet2_ext.data.synth_video import FPS, FaceLook, encode_mp4, frame_shapes, mouth_tracks, render_frames
 from espnet2_ext.data.textgrid_io import write_textgrid
 
-LYRICS = [
-    "月亮照在小河上", "我在远方想着你", "春风吹过绿草地", "星星点亮了夜空", "你的笑容像花开",
-    "走过山路和海边", "天空飘着白云朵", "雨水落在我心上", "我们一起唱首歌", "梦里回到老家门",
-    "长长的路慢慢走", "风中有你的声音", "花开花落又一年", "红红的太阳升起", "小鸟飞过高山顶",
-    "今夜的风很温柔", "大海的歌声不停", "你是我心中的光", "远方的人请听我", "雪花飘飘满天飞",
-    "我的爱像一条河", "明天会更加美好", "秋天的叶子变黄", "回头看见你的脸", "轻轻唱给妈妈听",
-    "青山绿水在眼前", "灯火照亮回家路", "时间带走了少年", "心里话说给你听", "阳光洒满小窗台",
-    "我愿陪你到白头", "一起看过的日出", "江水向东流不回", "城里下着小雨", "你的手那么温暖",
-    "天上的云在飘", "唱一首快乐的歌", "思念像风一样长", "草原上的马儿跑", "夜里想起你的歌",
-    "春天的花儿开了", "船儿飘在湖面上", "抬头看见满月亮", "我们的故事很长",
-]
 
-# (name, voice, face): two female-range, two male-range seen singers and one of each held out.
+# (name, voice, face): two female-range, two male-range seen singers and one of each held out
+# (singerE, singerF: test_ood); singerG, a third unseen singer, sings only the new lyric lines
+# (test_newlyrics_ood). Appending keeps the (seed, singer index, utterance) streams of the others.
 SINGERS: List[Tuple[SingerVoice, FaceLook]] = [
     (SingerVoice("singerA", 1.18, -6.0, 0.06, 0.004, 5.6, 35.0, 5), FaceLook((185, 70, 85), 1.0)),
     (SingerVoice("singerB", 0.88, -9.5, 0.03, 0.010, 5.1, 55.0, -6), FaceLook((160, 80, 80), 1.05)),
@@ -45,7 +38,12 @@ SINGERS: List[Tuple[SingerVoice, FaceLook]] = [
     (SingerVoice("singerD", 0.94, -7.5, 0.12, 0.016, 5.3, 25.0, -3), FaceLook((150, 75, 70), 1.1)),
     (SingerVoice("singerE", 1.12, -8.0, 0.10, 0.008, 5.5, 45.0, 3), FaceLook((190, 85, 95), 1.0)),
     (SingerVoice("singerF", 0.84, -5.5, 0.07, 0.012, 5.8, 40.0, -8), FaceLook((165, 70, 75), 1.0)),
+    (SingerVoice("singerG", 1.05, -7.0, 0.14, 0.007, 5.4, 50.0, 1), FaceLook((175, 65, 90), 0.98)),
 ]
+SINGER_INDEX = {voice.name: i for i, (voice, _) in enumerate(SINGERS)}
+# Utterance id infix and extra seed word of each lyric set: the "demo" set keeps the original
+# (seed, singer, index) streams and ids; the "new" one draws its own timing and melodies.
+LYRIC_STREAMS = {"demo": ("", ()), "new": ("nl", (1,))}
 
 
 @dataclass
@@ -68,11 +66,11 @@ def _melody(n: int, shift: int, rng) -> List[int]:
     return out
 
 
-def plan_utterance(utt: str, voice: SingerVoice, rng: np.random.Generator) -> Utterance:
-    """Random lyric excerpt, melody and phone durations of one 2.5-5 s utterance."""
+def plan_utterance(utt: str, voice: SingerVoice, rng: np.random.Generator, lyrics: List[str] = LYRICS) -> Utterance:
+    """Random lyric excerpt (of ``lyrics``), melody and phone durations of one 2.5-5 s utterance."""
     target = rng.uniform(2.5, 5.0)
-    start = int(rng.integers(len(LYRICS)))
-    chars = lyric_chars(LYRICS[start] + LYRICS[(start + 1) % len(LYRICS)])
+    start = int(rng.integers(len(lyrics)))
+    chars = lyric_chars(lyrics[start] + lyrics[(start + 1) % len(lyrics)])
     t = float(rng.uniform(0.15, 0.45))
     words = [(0.0, t, "SP")]
     phones = [(0.0, t, "SP", 0, -1)]
@@ -136,23 +134,38 @@ def write_utterance(out_dir: Path, utt: Utterance, voice: SingerVoice, look: Fac
 
 
 def _make_one(job) -> float:
-    """Worker: (out, seed, si, ui, fs, size) -> seconds of audio written. The utterance's random
-    stream depends on (seed, singer, index) only, so the corpus is the same whatever the order."""
-    out, seed, si, ui, fs, size = job
+    """Worker: (out, seed, si, ui, fs, size, lyrics) -> seconds of audio written. The utterance's
+    random stream depends on (seed, singer, index, lyric set) only, so the corpus is the same
+    whatever the order."""
+    out, seed, si, ui, fs, size, lyrics = job
     voice, look = SINGERS[si]
-    rng = np.random.default_rng(np.random.SeedSequence([seed, si, ui]))
-    utt = plan_utterance(f"{voice.name}_{ui:04d}", voice, rng)
+    infix, extra = LYRIC_STREAMS[lyrics]
+    rng = np.random.default_rng(np.random.SeedSequence([seed, si, ui, *extra]))
+    utt = plan_utterance(f"{voice.name}_{infix}{ui:04d}", voice, rng, LYRIC_SETS[lyrics])
     write_utterance(out / voice.name, utt, voice, look, fs, rng, size)
     return utt.duration
 
 
 def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int = 6, num_ood: int = 2,
                      utts_per_singer: int = 30, ood_utts_per_singer: int = 8, scale: float = 1.0,
-                     size: int = 192, overwrite: bool = False, nj: int = 1) -> dict:
-    """Generate the corpus into ``out`` with ``nj`` processes; returns statistics (utterances, seconds, elapsed)."""
+                     size: int = 192, overwrite: bool = False, nj: int = 1, singers: Optional[List[str]] = None,
+                     lyrics: str = "demo") -> dict:
+    """Generate the corpus into ``out`` with ``nj`` processes; returns statistics (utterances, seconds, elapsed).
+
+    singers: names of SINGERS to generate (default: the first ``num_singers``); the last
+    ``num_ood`` of them get ``ood_utts_per_singer`` utterances. lyrics: "demo" (LYRICS, the
+    original corpus) or "new" (NEW_LYRICS, utterance ids <singer>_nl<k>, their own random streams).
+    """
     out = Path(out)
-    if not 1 <= num_singers <= len(SINGERS):
-        raise ValueError(f"--num_singers must be in 1..{len(SINGERS)}")
+    if lyrics not in LYRIC_SETS:
+        raise ValueError(f"--lyrics must be one of {sorted(LYRIC_SETS)}, got {lyrics!r}")
+    if singers is None:
+        if not 1 <= num_singers <= len(SINGERS):
+            raise ValueError(f"--num_singers must be in 1..{len(SINGERS)}")
+        singers = [voice.name for voice, _ in SINGERS[:num_singers]]
+    unknown = [s for s in singers if s not in SINGER_INDEX]
+    if unknown or not singers:
+        raise ValueError(f"--singers {unknown or singers}: choose from {sorted(SINGER_INDEX)}")
     if nj < 1:
         raise ValueError(f"--nj must be >= 1, got {nj}")
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -160,11 +173,12 @@ def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int
     (out / ".done").unlink(missing_ok=True)
     t0 = time.time()
     jobs, per_singer = [], []
-    for si, (voice, _) in enumerate(SINGERS[:num_singers]):
-        ood = si >= num_singers - num_ood
+    for k, name in enumerate(singers):
+        si, voice = SINGER_INDEX[name], SINGERS[SINGER_INDEX[name]][0]
+        ood = k >= len(singers) - num_ood
         n = max(1, int(round((ood_utts_per_singer if ood else utts_per_singer) * scale)))
         (out / voice.name).mkdir(parents=True, exist_ok=True)
-        jobs += [(out, seed, si, ui, fs, size) for ui in range(n)]
+        jobs += [(out, seed, si, ui, fs, size, lyrics) for ui in range(n)]
         per_singer.append((voice.name, n))
     if nj == 1:
         durations = [_make_one(j) for j in jobs]

@@ -21,7 +21,8 @@ import numpy as np
 from espnet2_ext.features.scp import read_scp
 
 MODES = ("shuffle", "swap")
-_COPIED = ("text", "label", "score.scp", "utt2spk", "spk2utt", "spembs.scp", "pitch.scp", "wav.scp")
+_COPIED = ("text", "label", "score.scp", "utt2spk", "spk2utt", "spembs.scp", "pitch.scp", "wav.scp",
+           "ref_utt", "ref_wav.scp")  # the references: the utterances' own recordings (setting 1)
 
 
 def control_frames(lips: Dict[str, np.ndarray], mode: str, seed: int = 0) -> Dict[str, np.ndarray]:

@@ -1,10 +1,16 @@
-"""Decoding sets for the paper's reference settings 2-4 (the reference audio is another utterance).
+"""The reference recording of every decode set (the paper's settings 1-4, sec. 5.1).
 
-    dump/raw/test --copy--> dump/raw/test_ref<k>/ with spembs.scp replaced:
+    setting 1: dump/raw/<set>/ gets ref_utt (<utt> <utt>) and ref_wav.scp (= its wav.scp), in place:
+      each utterance's own recording is its reference
+    settings 2-4: dump/raw/test --copy--> dump/raw/test_ref<k>/ with spembs.scp replaced by the
+      reference's d-vector:
       setting 2: another utterance of the same singer
       setting 3: an utterance of a different (seen) singer of the same set
       setting 4: an utterance of an unseen singer (from --pool_dir, e.g. dump/raw/test_ood)
-    + ref_utt: <utt> <reference utt>
+    + ref_utt: <utt> <reference utt>, ref_wav.scp: <utt> <reference wav>
+
+Decoding (bin/visual_svs_inference.py) reads ref_wav.scp: the reference's mel and F0 go to the
+style extractor, spembs.scp (the reference's d-vector) to the speaker input.
 """
 
 import logging
@@ -16,6 +22,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from espnet2_ext.features.scp import read_scp
+from espnet2_ext.utils.fileio import atomic_write_text
 
 
 def choose_references(utt2spk: Dict[str, str], pool_utt2spk: Dict[str, str], setting: int,
@@ -39,6 +46,17 @@ def choose_references(utt2spk: Dict[str, str], pool_utt2spk: Dict[str, str], set
     return out
 
 
+def write_own_references(dump_dir: Path) -> Dict[str, str]:
+    """Setting 1 in place: ref_utt (<utt> <utt>) and ref_wav.scp (its wav.scp) in ``dump_dir``."""
+    dump_dir = Path(dump_dir)
+    if not (dump_dir / "wav.scp").is_file():
+        raise ValueError(f"{dump_dir / 'wav.scp'}: missing (run stage 2 first)")
+    wavs = dict(read_scp(dump_dir / "wav.scp"))
+    atomic_write_text(dump_dir / "ref_utt", "".join(f"{u} {u}\n" for u in sorted(wavs)))
+    atomic_write_text(dump_dir / "ref_wav.scp", "".join(f"{u} {wavs[u]}\n" for u in sorted(wavs)))
+    return {u: u for u in wavs}
+
+
 def make_reference_set(dump_dir: Path, out_dir: Path, setting: int, seed: int = 0,
                        pool_dir: Optional[Path] = None, overwrite: bool = False) -> Dict[str, str]:
     """Copy ``dump_dir`` to ``out_dir`` with spembs.scp (and ref_utt) from reference utterances."""
@@ -48,7 +66,7 @@ def make_reference_set(dump_dir: Path, out_dir: Path, setting: int, seed: int = 
     if setting == 4 and pool_dir == dump_dir:
         raise ValueError("setting 4 needs --pool_dir with unseen singers (e.g. dump/raw/test_ood)")
     for d in {dump_dir, pool_dir}:
-        for name in ("utt2spk", "spembs.scp"):
+        for name in ("utt2spk", "spembs.scp", "wav.scp"):
             if not (d / name).is_file():
                 raise ValueError(f"{d / name}: missing (run stage 2 first)")
     if out_dir.exists() and not overwrite:
@@ -56,17 +74,20 @@ def make_reference_set(dump_dir: Path, out_dir: Path, setting: int, seed: int = 
     utt2spk = dict(read_scp(dump_dir / "utt2spk"))
     pool_u2s = dict(read_scp(pool_dir / "utt2spk"))
     pool_emb = dict(read_scp(pool_dir / "spembs.scp"))
+    pool_wav = dict(read_scp(pool_dir / "wav.scp"))
     refs = choose_references(utt2spk, pool_u2s, setting, seed)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     shutil.copytree(dump_dir, tmp, symlinks=True)
-    missing: List[str] = [r for r in refs.values() if r not in pool_emb]
-    if missing:
-        shutil.rmtree(tmp)
-        raise ValueError(f"{pool_dir / 'spembs.scp'}: no entry for reference {missing[0]}")
+    for table, name in ((pool_emb, "spembs.scp"), (pool_wav, "wav.scp")):
+        missing: List[str] = [r for r in refs.values() if r not in table]
+        if missing:
+            shutil.rmtree(tmp)
+            raise ValueError(f"{pool_dir / name}: no entry for reference {missing[0]}")
     (tmp / "spembs.scp").write_text("".join(f"{u} {pool_emb[refs[u]]}\n" for u in sorted(refs)))
     (tmp / "ref_utt").write_text("".join(f"{u} {refs[u]}\n" for u in sorted(refs)))
+    (tmp / "ref_wav.scp").write_text("".join(f"{u} {pool_wav[refs[u]]}\n" for u in sorted(refs)))
     if out_dir.exists():
         logging.info("replacing %s", out_dir)
         shutil.rmtree(out_dir)

@@ -299,11 +299,21 @@ def validate_data_dir(d: Path) -> None:
 
 
 def prepare(corpus: Path, out: Path, ood_singers: Optional[Sequence[str]] = None, seed: int = 0,
-            tolerance: float = 0.2, overwrite: bool = False, progress: bool = True) -> Dict[str, int]:
-    """Full stage 1: scan, check every utterance, split, write data/{train,dev,test,test_ood}."""
+            tolerance: float = 0.2, overwrite: bool = False, progress: bool = True,
+            singers: Optional[Sequence[str]] = None, set_name: Optional[str] = None) -> Dict[str, int]:
+    """Full stage 1: scan, check every utterance, split, write data/{train,dev,test,test_ood}.
+
+    singers: only these singers of the corpus (default: all). set_name: no split, every
+    utterance goes to data/<set_name> (e.g. the demo's test_newlyrics, a corpus of its own).
+    """
     from tqdm import tqdm
 
     layout = scan_corpus(corpus)
+    if singers is not None:
+        missing = sorted(set(singers) - set(layout))
+        if missing:
+            raise CorpusError(f"{corpus}: --singers {missing} not in the corpus ({sorted(layout)})")
+        layout = {s: layout[s] for s in singers}
     singers = sorted(layout)
     if ood_singers is None:
         ood_singers = singers[-2:] if len(singers) > 2 else []
@@ -313,7 +323,7 @@ def prepare(corpus: Path, out: Path, ood_singers: Optional[Sequence[str]] = None
     items = [(s, u) for s in singers for u in layout[s]]
     records = [load_utterance(Path(corpus), s, u, tolerance)
                for s, u in tqdm(items, desc="check corpus", disable=not progress)]
-    sets = split_records(records, ood_singers, seed)
+    sets = {set_name: records} if set_name else split_records(records, ood_singers, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, recs in sets.items():

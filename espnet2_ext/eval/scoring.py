@@ -1,11 +1,12 @@
 """Per-utterance scoring of a decode directory against the reference dump (stage 8).
 
-    gen wav ----------+--> mel-cepstra --fastdtw--> MCD, path --+
+    gen wav ----------+--> mel-cepstra --fastdtw--> MCD (c0 incl.), MCD without c0, path --+
     ref wav (GT) -----+                                          +--> FFE (F0 via parselmouth, path mapped
                                                                  |     to the F0 frame grid)
     gen wav --GE2E--> cos with ref spembs (or WavLM-SV with --wavlm_dir)
     gen wav + ref lip crops --SyncNet--> LSE-C / LSE-D (needs --syncnet_weights)
-    durations vs label --> dur MAE (frames), boundary hit rate (40 ms)
+    durations vs label --> dur MAE (frames), boundary hit rate (40 ms) of the inner boundaries
+                           (the headline: video-driven timing fixes the first and the last) and of all
 
 Each metric is a float or None with a reason; ``aggregate`` averages over utterances.
 The reference side (mel-cepstra, F0) depends on the reference audio alone, and the recipe scores
@@ -23,7 +24,10 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-METRICS = ("mcd", "ffe", "cos", "lse_c", "lse_d", "dur_mae_frames", "boundary_hit_40ms")
+# mcd: c0 included (ESPnet's definition, the headline); mcd_no_c0: without the energy coefficient.
+# boundary_hit_40ms: inner phone boundaries only; boundary_hit_40ms_all: inner + final.
+METRICS = ("mcd", "mcd_no_c0", "ffe", "cos", "lse_c", "lse_d", "dur_mae_frames", "boundary_hit_40ms",
+           "boundary_hit_40ms_all")
 
 
 class Scorer:
@@ -103,12 +107,13 @@ class Scorer:
             mc_g = self._timed("mcd", mcd.mel_cepstrum, gen_wav, self.fs)
             path = self._timed("mcd", mcd.dtw_path, mc_g, mc_r)
             out["mcd"] = mcd.mcd_from_mceps(mc_g, mc_r, path)
+            out["mcd_no_c0"] = mcd.mcd_from_mceps(mc_g, mc_r, path, include_c0=False)
             f0_g = self._timed("ffe", extract_f0, gen_wav, self.fs, self.hop)[:, 0]
             f0_path = ffe.mcep_path_to_f0_path(path, mcd.MCEP_N_FFT, mcd.MCEP_N_SHIFT, self.hop)
             out["ffe"] = ffe.ffe(f0_g, f0_r, f0_path)
         else:
-            out["mcd"] = out["ffe"] = None
-            out["mcd_reason"] = out["ffe_reason"] = ref_reason
+            for k in ("mcd", "mcd_no_c0", "ffe"):
+                out[k], out[k + "_reason"] = None, ref_reason
         # speaker similarity
         if self.wavlm_error:
             out["cos"], out["cos_reason"] = None, self.wavlm_error
@@ -138,17 +143,21 @@ class Scorer:
                 out["lse_c"] = out["lse_d"] = None
                 out["lse_c_reason"] = out["lse_d_reason"] = str(e)
         # durations
+        dur_keys = ("dur_mae_frames", "boundary_hit_40ms", "boundary_hit_40ms_all")
+        reason = None
         if pred_dur is None or true_dur is None:
             reason = "no predicted durations in the decode dir" if pred_dur is None else "no label"
-            out["dur_mae_frames"] = out["boundary_hit_40ms"] = None
-            out["dur_mae_frames_reason"] = out["boundary_hit_40ms_reason"] = reason
         else:
             try:
                 d = duration.duration_scores(pred_dur, true_dur, self.fs, self.hop)
-                out["dur_mae_frames"], out["boundary_hit_40ms"] = d["dur_mae_frames"], d["boundary_hit_40ms"]
+                out.update({k: d[k] for k in dur_keys})
+                if d["boundary_hit_40ms"] is None:
+                    out["boundary_hit_40ms_reason"] = "one phone: no inner boundary"
             except ValueError as e:
-                out["dur_mae_frames"] = out["boundary_hit_40ms"] = None
-                out["dur_mae_frames_reason"] = out["boundary_hit_40ms_reason"] = str(e)
+                reason = str(e)
+        if reason is not None:
+            for k in dur_keys:
+                out[k], out[k + "_reason"] = None, reason
         for k in METRICS:
             if out.get(k) is not None and not math.isfinite(out[k]):
                 out[k], out[k + "_reason"] = None, "not finite (e.g. no voiced frames / empty signal)"

@@ -3,7 +3,11 @@
     wav (N,) --hamming frames (n_fft 1024, shift 256, no padding)--> pysptk.mcep(order, alpha)
       -> (T, order+1) mel-cepstra, c0 included
     gen, ref mel-cepstra --fastdtw (euclidean)--> path (i_k, j_k)
-    MCD = mean_k  10 / ln(10) * sqrt(2 * sum_d (c_gen[i_k, d] - c_ref[j_k, d])^2)   [dB]
+    MCD       = mean_k  10 / ln(10) * sqrt(2 * sum_{d=0..D} (c_gen[i_k, d] - c_ref[j_k, d])^2)   [dB]
+                (c0 included: ESPnet's definition, the headline "mcd")
+    MCD no c0 = the same with d = 1..D, along the same DTW path ("mcd_no_c0"): c0 is the frame's
+                log energy, so this one ignores loudness differences; published SVS papers
+                report either
 
 Order / all-pass alpha by rate: 16k 23/0.42, 22.05k 34/0.45, 24k 34/0.46, 44.1k 39/0.53,
 48k 39/0.55 (others: order 34 below 32 kHz, 39 above, alpha from pysptk.util.mcepalpha).
@@ -51,11 +55,14 @@ def dtw_path(gen: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.asarray(path, dtype=np.int64)
 
 
-def mcd_from_mceps(gen: np.ndarray, ref: np.ndarray, path: Optional[np.ndarray] = None) -> float:
-    """MCD (dB) between (T1, D) and (T2, D) mel-cepstra along a DTW path (computed if None)."""
+def mcd_from_mceps(gen: np.ndarray, ref: np.ndarray, path: Optional[np.ndarray] = None,
+                   include_c0: bool = True) -> float:
+    """MCD (dB) between (T1, D) and (T2, D) mel-cepstra along a DTW path (computed if None);
+    ``include_c0=False`` leaves out coefficient 0 (the energy term)."""
     if path is None:
         path = dtw_path(gen, ref)
-    diff2 = ((gen[path[:, 0]] - ref[path[:, 1]]) ** 2).sum(axis=1)
+    first = 0 if include_c0 else 1
+    diff2 = ((gen[path[:, 0], first:] - ref[path[:, 1], first:]) ** 2).sum(axis=1)
     return float(np.mean(10.0 / np.log(10.0) * np.sqrt(2.0 * diff2)))
 
 

@@ -2,7 +2,7 @@
 # PerformSinger on VisualSinger-style data (the embedded demo corpus by default).
 #   ./run.sh                                  all 8 stages, CPU demo configs
 #   ./run.sh --stage 6 --stop_stage 8 --train_config conf/train_sma.yaml     an ablation
-#   ./run.sh --local_data_opts "--corpus /data/VisualSinger"                 the real corpus
+#   VISUALSINGER=/data/VisualSinger ./run.sh                                   the real corpus (db.sh)
 set -e
 set -u
 set -o pipefail
@@ -29,6 +29,9 @@ vocoder=griffin_lim
 local_data_opts=""
 [ -n "${VISUALSINGER}" ] && local_data_opts+="--corpus ${VISUALSINGER} "
 [ -n "${VISUALSINGER_RAW}" ] && local_data_opts+="--raw_performances ${VISUALSINGER_RAW} "
+# The demo corpus also has lyric lines that no other set sings (local/data.sh): test_newlyrics
+# (the seen singers) and test_newlyrics_ood (an unseen singer).
+[ -z "${local_data_opts}" ] && test_sets+=" test_newlyrics test_newlyrics_ood"
 
 ./svs.sh \
     --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" --win_length "${win_length}" \

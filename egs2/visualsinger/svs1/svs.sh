@@ -4,12 +4,15 @@
 #   1 data prep      local/data.sh                      -> data/{train,dev,test,test_ood}
 #   2 audio feats    wav formatting, F0, GE2E d-vectors -> dump/raw/<set>/{wav.scp,pitch.scp,spembs.scp}
 #   3 lip ROI        face + mouth tracking, 96x96 crops -> dump/raw/<set>/{lip.scp,lip_report.json}
-#   4 tokens/stats   token list, reference sets 2-4, espnet stats -> dump/token_list, exp/svs_stats
+#   4 tokens/stats   token list, references (setting 1 in place, sets 2-4), espnet stats
+#                                                       -> dump/token_list, dump/raw/<set>/ref_wav.scp, exp/svs_stats
 #   5 stage one      no-video acoustic model (+ lip-reading pretraining of the lip encoder)
 #                                                       -> exp/svs_<stage_one>, exp/lip_pretrain
 #   6 stage two      visual model from stage one        -> exp/svs_<system>
 #                    (+ lip-reading head fitted on the frozen lip encoder first -> exp/svs_<system>/lip_reader)
 #   7 decoding       duration-free inference, vocoder, dubbed video -> exp/svs_*/decode_<tag>/<set>
+#                    (+ the visual systems with --extra_inference_configs, the stage-one model with
+#                     the stage-two system's timing: --timing_control)
 #   8 scoring        MCD, FFE, Cos, LSE, duration metrics, plots    -> scores.json, exp/RESULTS.md
 #
 # Every step leaves a .done marker; a re-run skips finished steps. --stage N re-enters at stage N.
@@ -77,6 +80,13 @@ train_nthreads=2           # CPU threads of a training job (stage 5 uses 1 per j
 inference_config=conf/decode_ddim.yaml
 inference_tag=""
 inference_model=auto        # auto: valid.<criterion>.ave.pth (average of the keep_nbest_models best), else .best.pth
+# Further decode configs of the visual systems (test sets only), e.g. the paper's duration predictor
+# instead of the lip-reading heads: each lands in its own decode_<config>_<vocoder> dir.
+extra_inference_configs="conf/decode_ddim_predictor.yaml"
+# Control of the fusion module: the stage-one (no video) model decoded with the durations of the
+# --train_config system's decode -> exp/<stage one>/<inference tag>_timing_of_<system>/<set>.
+timing_control=true
+extra_decode_sets="test test_ood"  # the sets of the two above (those of --test_sets that exist)
 decode_systems=""          # exp dir names (svs_x) to decode; default: the ones of stages 5 and 6
 decode_nj=1                # jobs per decode group (key-file splits of its sets)
 decode_sets_per_job=4      # sets of one system that one decode process takes (it loads the model once)
@@ -111,6 +121,9 @@ Options:
     --train_args            # Extra trainer arguments (default: "${train_args}")
     --inference_config      # Decoding config (default: ${inference_config})
     --inference_model       # Model file in the exp dir (default: ${inference_model})
+    --extra_inference_configs  # Further decode configs of the visual systems (default: "${extra_inference_configs}")
+    --timing_control        # Decode stage one with the stage-two system's durations too (default: ${timing_control})
+    --extra_decode_sets     # Test sets of those two (default: "${extra_decode_sets}")
     --decode_systems        # Exp dirs to decode and score (default: those of stages 5 and 6)
     --decode_sets_per_job   # Sets of one system per decode process, which loads the model once (default: ${decode_sets_per_job})
     --decode_nj             # Key-file splits (jobs) of each decode process's sets (default: ${decode_nj})
@@ -146,9 +159,18 @@ if [ -n "${tag}" ]; then
 else
     svs_exp=${expdir}/$(system_name "${train_config}")
 fi
+decode_tag() {  # conf/decode_foo.yaml -> decode_foo_<vocoder>
+    echo "decode_$(basename "$1" .yaml | sed 's/^decode_//')_${vocoder}"
+}
 if [ -z "${inference_tag}" ]; then
-    inference_tag=decode_$(basename "${inference_config}" .yaml | sed 's/^decode_//')_${vocoder}
+    inference_tag=$(decode_tag "${inference_config}")
 fi
+extra_tags=""
+for config in ${extra_inference_configs}; do extra_tags+=" $(decode_tag "${config}")"; done
+for dset in ${extra_decode_sets}; do
+    case " ${test_sets} " in *" ${dset} "*) ;; *) log "Error: --extra_decode_sets: ${dset} is not in --test_sets (${test_sets})"; exit 1 ;; esac
+done
+control_tag=${inference_tag}_timing_of_$(basename "${svs_exp}")
 if [ -z "${decode_systems}" ]; then
     decode_systems="$(basename "${stage_one_exp}") $(basename "${svs_exp}")"
 fi
@@ -273,6 +295,14 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
         mv "${token_list}.tmp" "${token_list}"
         touch "${dumpdir}/token_list/.done"
     fi
+    # The paper's setting 1 for every test set: each utterance's own recording is its reference
+    # (ref_utt, ref_wav.scp in place; decoding reads the reference's mel and F0 from it).
+    for dset in ${test_sets}; do
+        out=${data_feats}/${dset}
+        [ -f "${out}/.ref.done" ] && continue
+        ${python} -m espnet2_ext.bin.make_reference_sets --dump_dir "${out}" --setting 1
+        touch "${out}/.ref.done"
+    done
     # The paper's settings 2-4: another utterance of the same singer, another seen singer,
     # an unseen singer as the reference voice (test utterances, d-vector of the reference).
     for setting in ${ref_settings}; do
@@ -503,29 +533,31 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     # One decode job: up to ${decode_sets_per_job} sets of one system in each process (the model and
     # vocoder start-up is paid once per process), JOB=1:decode_nj splits of their utterances,
     # merged into each set's decode dir.
-    decode_group() {  # <exp dir> <model file> <set>...
-        local exp=$1 model=$2
-        shift 2
+    # <timing dir>: "" (the model's own durations) or a decode tag dir whose <set>/durations are imposed.
+    decode_group() {  # <exp dir> <model file> <config> <tag> <timing dir> <set>...
+        local exp=$1 model=$2 config=$3 dtag=$4 timing_from=$5
+        shift 5
         local dset _nj=${decode_nj} args="" first=$1
         for dset in "$@"; do
             _nj=$(min "${_nj}" "$(wc -l < "${data_feats}/${dset}/text")")
         done
         for dset in "$@"; do
-            local dir=${exp}/${inference_tag}/${dset}
+            local dir=${exp}/${dtag}/${dset}
             mkdir -p "${dir}/logs"
             split_scps "${data_feats}/${dset}/text" "${dir}/logs" "${_nj}"
             args+=" --data_dir ${data_feats}/${dset} --key_file ${dir}/logs/keys.JOB.scp"
             args+=" --output_dir ${dir}/logs/output.JOB --wav_dir ${dir}/wav --attn_dir ${dir}/attn --video_dir ${dir}/video"
+            [ -n "${timing_from}" ] && args+=" --fixed_durations ${timing_from}/${dset}/durations"
         done
-        local logdir=${exp}/${inference_tag}/${first}/logs
+        local logdir=${exp}/${dtag}/${first}/logs
         # shellcheck disable=SC2086
         ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
-            ${python} -m espnet2_ext.bin.visual_svs_inference --config "${inference_config}" \
+            ${python} -m espnet2_ext.bin.visual_svs_inference --config "${config}" \
                 --model_file "${model}" --train_config "${exp}/config.yaml" --progress false ${args} ${voc_opts}
         local f n_i
         for dset in "$@"; do
-            local dir=${exp}/${inference_tag}/${dset}
-            for f in wav.scp feats.scp f0.scp durations; do
+            local dir=${exp}/${dtag}/${dset}
+            for f in wav.scp feats.scp f0.scp durations timing; do
                 for n_i in $(seq "${_nj}"); do cat "${dir}/logs/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
             done
             touch "${dir}/.done"
@@ -555,6 +587,30 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
             running=$((running - 1))
         fi
     }
+    # The sets of one (system, config) not yet decoded, up to ${decode_sets_per_job} per job.
+    decode_system() {  # <exp dir> <model file> <config> <tag> <timing dir> <set>...
+        local exp=$1 model=$2 config=$3 dtag=$4 timing_from=$5
+        shift 5
+        local dset group=()
+        for dset in "$@"; do
+            [ -f "${exp}/${dtag}/${dset}/.done" ] && { log "${exp}/${dtag}/${dset}/.done exists: skipping"; continue; }
+            group+=("${dset}")
+            [ "${#group[@]}" -lt "${decode_sets_per_job}" ] && continue
+            log "Decoding ${group[*]} of $(basename "${exp}") with ${config} (log: ${exp}/${dtag}/${group[0]}/logs/)"
+            launch decode_group "${exp}" "${model}" "${config}" "${dtag}" "${timing_from}" "${group[@]}"
+            group=()
+        done
+        if [ "${#group[@]}" -gt 0 ]; then
+            log "Decoding ${group[*]} of $(basename "${exp}") with ${config} (log: ${exp}/${dtag}/${group[0]}/logs/)"
+            launch decode_group "${exp}" "${model}" "${config}" "${dtag}" "${timing_from}" "${group[@]}"
+        fi
+    }
+    wait_all() {
+        while [ "${running}" -gt 0 ]; do
+            wait -n || failed=1
+            running=$((running - 1))
+        done
+    }
     first_system=$(echo ${decode_systems} | cut -d ' ' -f 1)
     for system in ${decode_systems}; do
         exp=${expdir}/${system}
@@ -565,20 +621,14 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
             log "Error: ${model} not found (train ${system} first)"
             exit 1
         fi
-        group=()
-        for dset in ${decode_sets}; do
-            dir=${exp}/${inference_tag}/${dset}
-            [ -f "${dir}/.done" ] && { log "${dir}/.done exists: skipping"; continue; }
-            group+=("${dset}")
-            if [ "${#group[@]}" -ge "${decode_sets_per_job}" ]; then
-                log "Decoding ${group[*]} of ${system} (log: ${exp}/${inference_tag}/${group[0]}/logs/)"
-                launch decode_group "${exp}" "${model}" "${group[@]}"
-                group=()
-            fi
-        done
-        if [ "${#group[@]}" -gt 0 ]; then
-            log "Decoding ${group[*]} of ${system} (log: ${exp}/${inference_tag}/${group[0]}/logs/)"
-            launch decode_group "${exp}" "${model}" "${group[@]}"
+        # shellcheck disable=SC2086
+        decode_system "${exp}" "${model}" "${inference_config}" "${inference_tag}" "" ${decode_sets}
+        # The visual systems also decode --extra_decode_sets with each --extra_inference_configs config.
+        if [ "$(conf_get "${exp}/config.yaml" svs_conf.use_visual)" = True ]; then
+            for config in ${extra_inference_configs}; do
+                # shellcheck disable=SC2086
+                decode_system "${exp}" "${model}" "${config}" "$(decode_tag "${config}")" "" ${extra_decode_sets}
+            done
         fi
         [ "${system}" = "${first_system}" ] || continue
         for dset in ${test_sets}; do
@@ -588,12 +638,18 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
             launch vocode_gt_set "${dset}"
         done
     done
-    while [ "${running}" -gt 0 ]; do
-        wait -n || failed=1
-        running=$((running - 1))
-    done
+    wait_all
+    # The fusion control, once the stage-two system's durations exist: the stage-one acoustic
+    # model with the timing that system's decode gave (its lip-reading heads in the demo).
+    if "${timing_control}" && [ "${stage_one_exp}" != "${svs_exp}" ] && [ "${failed}" -eq 0 ] \
+            && [[ " ${decode_systems} " == *" $(basename "${svs_exp}") "* ]]; then
+        # shellcheck disable=SC2086
+        decode_system "${stage_one_exp}" "$(model_file "${stage_one_exp}")" "${inference_config}" "${control_tag}" \
+            "${svs_exp}/${inference_tag}" ${extra_decode_sets}
+        wait_all
+    fi
     if [ "${failed}" -ne 0 ]; then
-        log "Error: decoding failed; see the logs under ${expdir}/*/${inference_tag}/*/logs/"
+        log "Error: decoding failed; see the logs under ${expdir}/*/decode_*/*/logs/"
         exit 1
     fi
 fi
@@ -608,13 +664,16 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     decode_dirs=""
     score_list=${expdir}/score_dirs.txt
     : > "${score_list}"
-    for system in gt ${decode_systems}; do
-        for dir in "${expdir}/${system}/${inference_tag}"/*/; do
-            [ -f "${dir}/.done" ] || continue
-            dir=${dir%/}
-            decode_dirs+=" ${dir}"
-            [ -f "${dir}/.score.done" ] && [ "${dir}/.score.done" -nt "${dir}/.done" ] && continue
-            echo "${dir}" >> "${score_list}"
+    for system in gt ${decode_systems} $(basename "${stage_one_exp}"); do
+        for dtag in ${inference_tag} ${extra_tags} ${control_tag}; do
+            for dir in "${expdir}/${system}/${dtag}"/*/; do
+                [ -f "${dir}/.done" ] || continue
+                dir=${dir%/}
+                [[ " ${decode_dirs} " == *" ${dir} "* ]] && continue
+                decode_dirs+=" ${dir}"
+                [ -f "${dir}/.score.done" ] && [ "${dir}/.score.done" -nt "${dir}/.done" ] && continue
+                echo "${dir}" >> "${score_list}"
+            done
         done
     done
     n_score=$(wc -l < "${score_list}")

@@ -39,8 +39,9 @@ silent singing video (PerformSinger sec. 3, eq. 1-7).
 
 Reference for the style extractor: the target mel in training (replaced by the "mean reference",
 one frame of normalised mel 0 = the corpus mean under global MVN, with probability
-``style_conf.ref_dropout``); at inference the mel given as ``feats`` (e.g. the reference
-utterance's), else the mean reference. The timbre always comes from ``spembs``.
+``style_conf.ref_dropout``); at inference the reference recording's mel given as ``ref_feats``
+(the decode entry point always gives one: features/reference.py), the mean reference only when
+a caller gives none. The timbre always comes from ``spembs`` (the reference's d-vector).
 
 ``use_visual: false`` is the StyleSinger-style duration-free baseline, i.e. stage one of the
 two-stage training; stage two adds ``lip_encoder.`` and ``fusion.`` and starts from it
@@ -495,6 +496,9 @@ class PerformSinger(AbsSVS):
         lip_lengths: Optional[torch.Tensor] = None,
         feats: Optional[torch.Tensor] = None,
         pitch: Optional[torch.Tensor] = None,
+        ref_feats: Optional[torch.Tensor] = None,
+        ref_pitch: Optional[torch.Tensor] = None,
+        fixed_durations: Optional[torch.Tensor] = None,
         use_teacher_forcing: bool = False,
         sampler: str = "ddim",
         steps: int = 10,
@@ -508,12 +512,15 @@ class PerformSinger(AbsSVS):
         """Synthesise one utterance without GT durations.
 
         text (N,) or (1, N); label/melody["lab"] (1, N); spembs (256,) or (1, 256);
-        lip (1, T_v, 88, 88); feats (T_r, odim) or (1, T_r, odim): reference mel for the style
-        extractor (the mean reference is used without it); pitch (T_r, 1): its F0 (optional).
-        duration["lab"] is read only with use_teacher_forcing (then GT F0 ``pitch`` is used too,
-        when given). sampler "ddim" | "ddpm" | "dpm_solver" (decoder_conf.objective ddpm) or
-        "euler" | "rk2" | "rk4" (objective reflow), steps: mel sampling; f0_sampler / f0_steps: the
-        F0 predictor's (default: sampler / steps);
+        lip (1, T_v, 88, 88); ref_feats (T_r, odim) or (1, T_r, odim): the reference recording's
+        normalised mel for the style extractor (features/reference.py), ref_pitch (T_r,): its F0
+        in Hz (optional). Without ref_feats, ``feats`` (teacher forcing: the target mel, with
+        ``pitch`` as its F0) is the reference, else the mean reference. fixed_durations (N,):
+        mel frames per phone taken as given (e.g. another system's timing), instead of any
+        duration source. duration["lab"] is read only with use_teacher_forcing (then GT F0
+        ``pitch`` is used too, when given). sampler "ddim" | "ddpm" | "dpm_solver"
+        (decoder_conf.objective ddpm) or "euler" | "rk2" | "rk4" (objective reflow), steps: mel
+        sampling; f0_sampler / f0_steps: the F0 predictor's (default: sampler / steps);
         seed / generator: the diffusion noise source. durations_only: return {"duration"} alone,
         before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
@@ -532,9 +539,13 @@ class PerformSinger(AbsSVS):
             generator = torch.Generator(device=phones.device)
             generator.manual_seed(0 if seed is None else int(seed))
 
-        read_lips = self.duration_source == "lipreader" and not use_teacher_forcing
+        read_lips = self.duration_source == "lipreader" and not use_teacher_forcing and fixed_durations is None
         cf, pmask, sf, fout, lip_logp = self._phone_content(phones, plen, midi, spembs, lip, lip_lengths, read_lips)
-        if use_teacher_forcing:
+        if fixed_durations is not None:
+            d = fixed_durations.reshape(1, -1).long().to(phones.device)
+            if d.shape[1] != phones.shape[1]:
+                raise ValueError(f"fixed_durations has {d.shape[1]} phone durations for {phones.shape[1]} phones")
+        elif use_teacher_forcing:
             if duration is None or duration.get("lab") is None:
                 raise ValueError("use_teacher_forcing needs duration['lab']")
             d = duration["lab"]
@@ -549,9 +560,11 @@ class PerformSinger(AbsSVS):
         T = content.shape[1]
         fmask = lengths_to_mask(flen, T)
 
-        if feats is not None:
-            ref = feats[None] if feats.dim() == 2 else feats
-            ref_f0 = pitch.reshape(1, -1)[:, : ref.shape[1]] if pitch is not None else None
+        if ref_feats is None and feats is not None:
+            ref_feats, ref_pitch = feats, pitch
+        if ref_feats is not None:
+            ref = ref_feats[None] if ref_feats.dim() == 2 else ref_feats
+            ref_f0 = ref_pitch.reshape(1, -1)[:, : ref.shape[1]] if ref_pitch is not None else None
             if ref_f0 is not None:
                 ref_f0 = fit_length(ref_f0.to(ref.dtype), ref.shape[1], dim=1)
             ref_mask = torch.ones(ref.shape[:2], dtype=torch.bool, device=ref.device)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Stage 1: corpus (VisualSinger layout) -> data/{train,dev,test,test_ood}.
-# Without --corpus the embedded demo corpus is generated into downloads/demo_corpus.
+# Without --corpus the embedded demo corpus is generated into downloads/demo_corpus, and beside it
+# downloads/demo_corpus_newlyrics: lyric lines that no other set sings (demo_lyrics.py NEW_LYRICS)
+#   -> data/test_newlyrics      (the seen singers)
+#   -> data/test_newlyrics_ood  (singerG, an unseen singer who is in no other set)
 set -euo pipefail
 
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[0]##*/}:${BASH_LINENO[0]}) $*"; }
@@ -14,6 +17,10 @@ tolerance=0.2        # max audio/video length mismatch (s)
 demo_utts_per_singer=30
 demo_ood_utts_per_singer=8
 demo_scale=1.0
+demo_newlyrics_singers="singerA singerB singerC singerD"  # seen singers of test_newlyrics
+demo_newlyrics_ood_singer=singerG                          # the unseen singer of test_newlyrics_ood
+demo_newlyrics_utts_per_singer=3
+demo_newlyrics_ood_utts=6
 nj=2                 # processes generating the demo corpus
 python=${python:-python3}
 
@@ -43,4 +50,21 @@ fi
 log "Preparing data/ from ${corpus}"
 ${python} -m espnet2_ext.bin.prepare_visualsinger --corpus "${corpus}" --out data \
     ${ood_singers:+--ood_singers "${ood_singers}"} --seed "${seed}" --tolerance "${tolerance}" --overwrite true
+
+if [ "${corpus}" = downloads/demo_corpus ]; then
+    nl_corpus=downloads/demo_corpus_newlyrics
+    if [ -e "${nl_corpus}/.done" ]; then
+        log "New-lyrics corpus already in ${nl_corpus} (remove ${nl_corpus}/.done to regenerate)"
+    else
+        log "Generating the new-lyrics sets' corpus into ${nl_corpus}"
+        ${python} -m espnet2_ext.bin.make_demo_corpus --out "${nl_corpus}" --seed "${seed}" --fs "${fs}" --lyrics new \
+            --singers "${demo_newlyrics_singers} ${demo_newlyrics_ood_singer}" --num_ood 1 \
+            --utts_per_singer "${demo_newlyrics_utts_per_singer}" --ood_utts_per_singer "${demo_newlyrics_ood_utts}" \
+            --scale "${demo_scale}" --nj "${nj}" --overwrite
+    fi
+    ${python} -m espnet2_ext.bin.prepare_visualsinger --corpus "${nl_corpus}" --out data --set_name test_newlyrics \
+        --singers "${demo_newlyrics_singers}" --tolerance "${tolerance}" --overwrite true
+    ${python} -m espnet2_ext.bin.prepare_visualsinger --corpus "${nl_corpus}" --out data --set_name test_newlyrics_ood \
+        --singers "${demo_newlyrics_ood_singer}" --tolerance "${tolerance}" --overwrite true
+fi
 log "Successfully finished. [elapsed=${SECONDS}s]"

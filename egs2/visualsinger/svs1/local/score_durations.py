@@ -12,7 +12,7 @@ Each --lip_reader FILE[:i,j,...] adds the heads of a file written by espnet2_ext
 (the mean of their posteriors, lip_reading_head.LipReadingHeads). The durations are those of
 stage 7 (`PerformSinger.inference(..., durations_only=True)`, the model's duration_source and
 prior), scored as stage 8 does (espnet2_ext.metrics.duration). Prints one JSON line:
-{set: {dur_mae_frames, boundary_hit_40ms}}; --per_utt adds a line per utterance.
+{set: {dur_mae_frames, boundary_hit_40ms (inner), boundary_hit_40ms_all}}; --per_utt adds a line per utterance.
 """
 
 import argparse
@@ -100,9 +100,10 @@ def main(argv=None) -> None:
             sc = duration_scores(out["duration"].numpy(), label_to_frames(labels[keys[0]], fs, hop), fs, hop)
             scores.append(sc)
             if a.per_utt:
-                print(json.dumps(dict(set=s, utt=keys[0], **{k: round(float(v), 4) for k, v in sc.items()})))
-        result[s] = {k: round(float(np.mean([sc[k] for sc in scores])), 3)
-                     for k in ("dur_mae_frames", "boundary_hit_40ms")}
+                print(json.dumps(dict(set=s, utt=keys[0], **{k: None if v is None else round(float(v), 4)
+                                                             for k, v in sc.items()})))
+        result[s] = {k: round(float(np.mean([sc[k] for sc in scores if sc[k] is not None])), 3)
+                     for k in ("dur_mae_frames", "boundary_hit_40ms", "boundary_hit_40ms_all")}
     print(json.dumps(result))
 
 
