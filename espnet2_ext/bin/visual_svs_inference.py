@@ -27,7 +27,6 @@ Outputs (``--output_dir`` of each set):
 import argparse
 import logging
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -45,24 +44,7 @@ from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 from tqdm import tqdm
 
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
-
-
-def mux_video(video: str, wav: str, out: Path) -> None:
-    """Put ``wav`` as the audio track of the (silent) ``video``; write ``out`` atomically."""
-    import imageio_ffmpeg
-
-    tmp = out.with_name(out.stem + ".tmp.mp4")
-    cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
-        "-i", video, "-i", wav,
-        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-shortest",
-        str(tmp),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"ffmpeg failed to mux {wav} onto {video}: {proc.stderr.strip()}")
-    os.replace(tmp, out)
+from espnet2_ext.utils.media import mux_video
 
 
 def _to_numpy(x) -> np.ndarray:
