@@ -128,7 +128,7 @@ def _pack_config(exp: Path, system: str, config: dict) -> tuple:
 
 def write_pack(exp_dir: Union[str, Path], out: Union[str, Path], model_file: str = "auto",
                vocoder: str = "griffin_lim", vocoder_checkpoint: Optional[str] = None,
-               roi_conf: Optional[dict] = None) -> Path:
+               roi_conf: Optional[dict] = None, decode_conf: Optional[dict] = None) -> Path:
     """Pack ``exp_dir`` (its config.yaml and the model file ``model_file`` chooses) into ``out``."""
     exp = Path(exp_dir).absolute()
     system = exp.name[4:] if exp.name.startswith("svs_") else exp.name
@@ -143,7 +143,8 @@ def write_pack(exp_dir: Union[str, Path], out: Union[str, Path], model_file: str
     sources[files["model_file"]] = model
     voc = {"kind": vocoder, "checkpoint": None}
     if vocoder_checkpoint:
-        voc["checkpoint"] = files["vocoder_checkpoint"] = f"{base}/vocoder.pth"
+        voc = {"kind": "hifigan", "checkpoint": f"{base}/vocoder.pth"}
+        files["vocoder_checkpoint"] = voc["checkpoint"]
         sources[voc["checkpoint"]] = Path(vocoder_checkpoint)
     recipe = str(exp.parent.parent)
     for key, value in _walk_strings(config):
@@ -154,7 +155,7 @@ def write_pack(exp_dir: Union[str, Path], out: Union[str, Path], model_file: str
                             "(add the key to pack.py's cleared keys or to the packed files)")
     meta = dict(files=files, yaml_files={"train_config": f"{base}/config.yaml"}, system=system,
                 mel=dict(config.get("feats_extract_conf") or {}), vocoder=voc,
-                lip_roi_conf=dict(roi_conf or {}), source_model_file=model.name, **_versions())
+                lip_roi_conf=dict(roi_conf or {}), decode_conf=dict(decode_conf or {}), source_model_file=model.name, **_versions())
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out, ".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:

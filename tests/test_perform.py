@@ -1,0 +1,159 @@
+"""perform / Performer on a demo-corpus video with a tiny system trained here (tests/perform_fixture.py)."""
+
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from perform_fixture import demo_utterance, lyrics_and_notes, train_tiny_system
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    from espnet2_ext.api import Performer
+
+    root = tmp_path_factory.mktemp("perform")
+    exp = train_tiny_system(root)
+    corpus, utt = demo_utterance(root / "corpus")
+    base = corpus / "singerA" / utt.utt
+    lyrics, notes = lyrics_and_notes(utt)
+    performer = Performer.from_pretrained(exp, vocoder="griffin_lim")
+    return dict(root=root, exp=exp, corpus=corpus, utt=utt, video=base.with_suffix(".mp4"),
+                wav=base.with_suffix(".wav"), lyrics=lyrics, notes=notes, performer=performer)
+
+
+def _stage7_durations(s) -> list:
+    """Stages 1-3 (data prep, d-vector, lip crops) and stage 7's decoder on the demo utterance."""
+    from espnet2_ext.bin import extract_dvector, extract_lip_roi, visual_svs_inference
+    from espnet2_ext.data.visualsinger import load_utterance, write_data_dir
+
+    root = s["root"]
+    data = root / "data" / "test"
+    write_data_dir([load_utterance(s["corpus"], "singerA", s["utt"].utt)], data)
+    extract_dvector.main(["--wav_scp", str(data / "wav.scp"), "--out_ark", str(data / "spembs.ark"),
+                          "--out_scp", str(data / "spembs.scp")])
+    extract_lip_roi.main(["--video_scp", str(data / "video.scp"), "--out_dir", str(root / "lip"),
+                          "--out_scp", str(data / "lip.scp"), "--report", str(root / "lip_report.json"),
+                          "--crop_scale", "0.65"])
+    exp = s["exp"]
+    visual_svs_inference.main(["--model_file", str(exp / "valid.loss_synth.ave.pth"), "--train_config",
+                               str(exp / "config.yaml"), "--data_dir", str(data), "--output_dir",
+                               str(root / "decode"), "--vocoder", "griffin_lim", "--progress", "false",
+                               "--mux_video", "false", "--sampler", "ddim", "--steps", "10", "--seed", "0"])
+    return [int(x) for x in (root / "decode" / "durations").read_text().split()[1:]]
+
+
+def test_same_phone_durations_as_stage_7(system):
+    perf = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
+    assert perf.phones == [p for _, _, p, _, _ in system["utt"].phones]
+    assert perf.durations.tolist() == _stage7_durations(system)
+
+
+def test_a_30_fps_reencode_gives_durations_within_one_video_frame(system, tmp_path):
+    from espnet2_ext.utils.media import probe_video, run_ffmpeg
+
+    v30 = tmp_path / "v30.mp4"
+    run_ffmpeg(["-i", str(system["video"]), "-vf", "fps=30", "-c:v", "libx264", "-qp", "0", "-y", str(v30)], "re-encode")
+    assert abs(probe_video(v30).fps - 30) < 0.01
+    p = system["performer"]
+    a = p(system["video"], system["lyrics"], system["notes"], system["wav"])
+    b = p(v30, system["lyrics"], system["notes"], system["wav"])
+    assert len(a.crops) == len(b.crops)
+    assert np.max(np.abs(a.boundaries - b.boundaries)) <= 1 / 25 + 1e-6
+
+
+def _stream_seconds(path: Path, stream: str) -> float:
+    from espnet2_ext.utils.media import ffmpeg_exe
+
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", f"0:{stream}:0", "-c", "copy",
+                           "-f", "null", "-"], capture_output=True, text=True)
+    times = [ln.split("time=")[1].split()[0] for ln in proc.stderr.replace("\r", "\n").splitlines() if "time=" in ln]
+    h, m, sec = times[-1].split(":")
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+
+def test_cli_outputs_with_awkward_paths(system, tmp_path, monkeypatch):
+    """A video and a reference named with a space, Chinese characters and a leading '-'."""
+    from praatio import textgrid
+
+    from espnet2_ext.bin.perform import main
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(system["video"], tmp_path / "-我的 视频.mp4")
+    shutil.copy(system["wav"], tmp_path / "-参考 声音.wav")
+    main(["--model", str(system["exp"]), "--video=-我的 视频.mp4", "--reference=-参考 声音.wav", "--out=-输出 dir",
+          "--lyrics", system["lyrics"], "--notes", " ".join(map(str, system["notes"])), "--vocoder", "griffin_lim"])
+    out = tmp_path / "-输出 dir"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"-我的 视频{s}" for s in (".wav", ".mp4", ".TextGrid", ".json", ".png"))
+    mp4 = out / "-我的 视频.mp4"
+    v, a = _stream_seconds(mp4, "v"), _stream_seconds(mp4, "a")
+    assert abs(v - a) <= 0.04, (v, a)
+    tg = textgrid.openTextgrid(str(out / "-我的 视频.TextGrid"), includeEmptyIntervals=False)
+    phones = [e.label for e in tg.getTier("phones").entries]
+    rec = json.loads((out / "-我的 视频.json").read_text())
+    line = rec["lines"][0]
+    assert phones == [p for p, d in zip(line["phones"], line["durations_frames"]) if d > 0]
+    assert rec["vocoder"] == "griffin_lim" and set(rec["lines"][0]["timings_s"]) == {"inputs", "roi", "model", "vocoder"}
+    ends = [e.end for e in tg.getTier("phones").entries]
+    assert ends[-1] == pytest.approx(line["boundaries_s"][-1], abs=1e-4)
+
+
+def test_notes_as_names_numbers_and_musicxml_give_identical_inputs(system, tmp_path):
+    import music21
+
+    midi = system["notes"]
+    names = " ".join(music21.pitch.Pitch(midi=m).nameWithOctave.replace("-", "b") for m in midi)
+    stream = music21.stream.Stream([music21.note.Note(midi=m, quarterLength=0.5 + (i % 3)) for i, m in enumerate(midi)])
+    stream.insert(0.25, music21.note.Rest())
+    xml = tmp_path / "song.musicxml"
+    stream.write("musicxml", fp=str(xml))
+    p = system["performer"]
+    a = p.prepare(system["lyrics"], " ".join(map(str, midi)))
+    b = p.prepare(system["lyrics"], names)
+    c = p.prepare(system["lyrics"], str(xml))
+    assert a == b == c
+    assert a[2] == [m for _, _, _, m, _ in system["utt"].phones]
+
+
+def test_segments_give_one_song(system, tmp_path):
+    from espnet2_ext.bin.perform import get_parser, run
+
+    seg = tmp_path / "lines.txt"
+    dur = system["utt"].duration
+    seg.write_text(f"# one line\n0 {dur - 0.2:.2f} {system['lyrics']} | {' '.join(map(str, system['notes']))}\n",
+                   encoding="utf-8")
+    paths = run(get_parser().parse_args(["--model", str(system["exp"]), "--video", str(system["video"]),
+                                         "--reference", str(system["wav"]), "--out", str(tmp_path / "o"),
+                                         "--segments", str(seg), "--vocoder", "griffin_lim"]))
+    rec = json.loads(paths[".json"].read_text())
+    assert len(rec["lines"]) == 1 and rec["lines"][0]["boundaries_s"][-1] <= dur - 0.2 + 0.05
+
+
+def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch):
+    from espnet2_ext.api import Performer
+    from espnet2_ext.bin.pack_model import main as pack_main
+
+    pack = system["exp"] / "packed" / "performsinger.zip"
+    pack_main(["--exp_dir", str(system["exp"]), "--out", str(pack)])
+    with zipfile.ZipFile(pack) as zf:
+        text = "".join(zf.read(n).decode("utf-8") for n in zf.namelist() if n.endswith(".yaml"))
+        assert "meta.yaml" in zf.namelist()
+    assert str(system["root"]) not in text
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(pack, elsewhere / "model.zip")
+    monkeypatch.chdir(elsewhere)
+    packed = Performer.from_pretrained("model.zip")
+    assert packed.vocoder_name == "griffin_lim"
+    a = packed(system["video"], system["lyrics"], system["notes"], system["wav"])
+    b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
+    assert a.durations.tolist() == b.durations.tolist()
+    np.testing.assert_allclose(a.wav, b.wav, atol=1e-5)
