@@ -69,14 +69,17 @@ def test_a_30_fps_reencode_gives_durations_within_one_video_frame(system, tmp_pa
     assert np.max(np.abs(a.boundaries - b.boundaries)) <= 1 / 25 + 1e-6
 
 
-def _stream_seconds(path: Path, stream: str) -> float:
-    from espnet2_ext.utils.media import ffmpeg_exe
+def _stream_seconds(path: Path) -> tuple:
+    """(video, audio) seconds of an mp4: decoded frames / fps, decoded samples / rate."""
+    from espnet2_ext.utils.media import ffmpeg_exe, probe_video
 
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", f"0:{stream}:0", "-c", "copy",
-                           "-f", "null", "-"], capture_output=True, text=True)
-    times = [ln.split("time=")[1].split()[0] for ln in proc.stderr.replace("\r", "\n").splitlines() if "time=" in ln]
-    h, m, sec = times[-1].split(":")
-    return int(h) * 3600 + int(m) * 60 + float(sec)
+    exe = ffmpeg_exe()
+    proc = subprocess.run([exe, "-hide_banner", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
+                          capture_output=True, text=True)
+    frames = int(proc.stderr.replace("\r", "\n").split("frame=")[-1].split()[0])
+    pcm = subprocess.run([exe, "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le",
+                          "-ac", "1", "-ar", "16000", "-"], capture_output=True).stdout
+    return frames / probe_video(path).fps, len(pcm) / 2 / 16000
 
 
 def test_cli_outputs_with_awkward_paths(system, tmp_path, monkeypatch):
@@ -94,7 +97,7 @@ def test_cli_outputs_with_awkward_paths(system, tmp_path, monkeypatch):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(f"-我的 视频{s}" for s in (".wav", ".mp4", ".TextGrid", ".json", ".png"))
     mp4 = out / "-我的 视频.mp4"
-    v, a = _stream_seconds(mp4, "v"), _stream_seconds(mp4, "a")
+    v, a = _stream_seconds(mp4)
     assert abs(v - a) <= 0.04, (v, a)
     tg = textgrid.openTextgrid(str(out / "-我的 视频.TextGrid"), includeEmptyIntervals=False)
     phones = [e.label for e in tg.getTier("phones").entries]
@@ -157,3 +160,88 @@ def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch
     b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
     assert a.durations.tolist() == b.durations.tolist()
     np.testing.assert_allclose(a.wav, b.wav, atol=1e-5)
+
+
+def _blank_video(path: Path, seconds: float) -> Path:
+    from espnet2_ext.utils.media import run_ffmpeg
+
+    run_ffmpeg(["-f", "lavfi", "-i", f"color=c=gray:s=160x160:r=25:d={seconds}", "-c:v", "libx264", "-pix_fmt",
+                "yuv420p", "-y", str(path)], "write a blank video")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bad_files(system, tmp_path_factory):
+    import soundfile as sf
+
+    d = tmp_path_factory.mktemp("bad")
+    (d / "text.mp4").write_text("not a video")
+    (d / "text.wav").write_text("not audio")
+    sf.write(d / "silent.wav", np.zeros(22050 * 2, np.float32), 22050)
+    sf.write(d / "short.wav", 0.1 * np.random.default_rng(0).standard_normal(11025).astype(np.float32), 22050)
+    with zipfile.ZipFile(d / "broken.zip", "w") as zf:
+        zf.writestr("meta.yaml", "files: {model_file: exp/s/model.pth}\nyaml_files: {train_config: exp/s/config.yaml}\n")
+        zf.writestr("exp/s/config.yaml", "svs: performsinger\n")
+    return dict(dir=d, noface=_blank_video(d / "noface.mp4", 2), tiny=_blank_video(d / "tiny.mp4", 0.2))
+
+
+BAD = [  # (option overrides, message)
+    ({"video": "noface"}, r"noface.mp4: no detectable face \(.*no face detected in any of its 50 frames"),
+    ({"video": "text.mp4"}, r"text.mp4: unreadable video"),
+    ({"reference": "text.wav"}, r"text.wav: unreadable reference audio"),
+    ({"lyrics": "月亮☃照"}, r"--lyrics: character '☃' .*has no pinyin"),
+    ({"lyrics": "yue liang xyz"}, r"--lyrics: syllable 3 'xyz' is not a Mandarin pinyin syllable"),
+    ({"notes": "60 62"}, r"--notes: 2 notes for \d+ sung syllables"),
+    ({"notes": "C7"}, r"note 1 'C7' is MIDI 96, outside the range 36..84"),
+    ({"notes": "H4"}, r"note 1 'H4' is not a MIDI number or a note name"),
+    ({"lyrics": "SP AP"}, r"--lyrics: the lyrics are empty"),
+    ({"reference": "silent.wav"}, r"silent.wav: the reference is silent"),
+    ({"reference": "short.wav"}, r"short.wav: the reference lasts 0.50 s; give at least 1 s"),
+    ({"video": "tiny"}, r"tiny.mp4: 0.20 s of video for \d+ phones; each phone needs at least 40 ms"),
+    ({"model": "broken.zip"}, r"broken.zip: member 'exp/s/model.pth' \(model_file of meta.yaml\) missing"),
+    ({"max_seconds": "1"}, r"longer than --max_seconds 1: pass --segments .* or --start / --end"),
+]
+
+
+@pytest.mark.parametrize("override,message", BAD, ids=[m[:24] for _, m in BAD])
+def test_every_bad_input_is_one_clear_error_and_writes_nothing(system, bad_files, tmp_path, override, message):
+    from espnet2_ext.api import InputError
+    from espnet2_ext.bin.perform import get_parser, run
+
+    opts = {"model": str(system["exp"]), "video": str(system["video"]), "reference": str(system["wav"]),
+            "lyrics": system["lyrics"], "notes": " ".join(map(str, system["notes"]))}
+    for k, v in override.items():
+        opts[k] = str(bad_files[v]) if v in bad_files else str(bad_files["dir"] / v) \
+            if (bad_files["dir"] / v).exists() else v
+    if "notes" in override and len(system["notes"]) == 1:
+        pytest.skip("needs more than one syllable")
+    if override.get("notes") in ("C7", "H4"):
+        opts["notes"] = override["notes"] + " " + " ".join(map(str, system["notes"][1:]))
+    out = tmp_path / "out"
+    argv = [f"--{k}={v}" for k, v in opts.items()] + ["--out", str(out), "--vocoder", "griffin_lim"]
+    with pytest.raises(InputError, match=message):
+        run(get_parser().parse_args(argv))
+    assert not out.exists()
+
+
+def test_an_existing_output_needs_overwrite_and_a_phone_outside_the_token_list_is_named(system, tmp_path):
+    from espnet2_ext.api import InputError
+    from espnet2_ext.bin.perform import get_parser, run
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{system['video'].stem}.TextGrid").write_text("mine")
+    argv = ["--model", str(system["exp"]), "--video", str(system["video"]), "--reference", str(system["wav"]),
+            "--lyrics", system["lyrics"], "--notes", " ".join(map(str, system["notes"])), "--out", str(out)]
+    with pytest.raises(InputError, match=r"\.TextGrid exists: pass --overwrite"):
+        run(get_parser().parse_args(argv))
+    assert [p.name for p in out.iterdir()] == [f"{system['video'].stem}.TextGrid"]
+    assert (out / f"{system['video'].stem}.TextGrid").read_text() == "mine"
+    p = system["performer"]
+    saved = p.token2id
+    try:
+        p.token2id = {k: v for k, v in saved.items() if k != "ian"}
+        with pytest.raises(InputError, match=r"syllable \d+ '天' has the phone 'ian', which the model's token list"):
+            p.prepare("天", "60")
+    finally:
+        p.token2id = saved

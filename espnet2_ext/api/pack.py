@@ -214,6 +214,16 @@ def _extract(zf: zipfile.ZipFile, dest: Path, max_member_bytes: int) -> None:
                 dst.write(chunk)
 
 
+def _safe_yaml(data: bytes, where: str) -> dict:
+    try:
+        out = yaml.safe_load(data) or {}
+    except yaml.YAMLError as e:  # e.g. a !!python tag: safe_load refuses to build objects
+        raise PackError(f"{where} is not plain YAML ({str(e).splitlines()[0]})") from e
+    if not isinstance(out, dict):
+        raise PackError(f"{where} is not a YAML mapping")
+    return out
+
+
 def load_pack(pack: Union[str, Path], dest: Union[str, Path], max_member_bytes: int = MAX_MEMBER_BYTES) -> PackedModel:
     """Check and extract ``pack`` into the new directory ``dest``; see the module docstring."""
     pack, dest = Path(pack), Path(dest)
@@ -230,7 +240,7 @@ def load_pack(pack: Union[str, Path], dest: Union[str, Path], max_member_bytes: 
         names = set(zf.namelist())
         if "meta.yaml" not in names:
             raise PackError(f"{pack}: member 'meta.yaml' missing (not a packed model)")
-        meta = yaml.safe_load(zf.read("meta.yaml")) or {}
+        meta = _safe_yaml(zf.read("meta.yaml"), f"{pack}: member 'meta.yaml'")
         files = dict(meta.get("files") or {})
         yaml_files = dict(meta.get("yaml_files") or {})
         for key, name in {**yaml_files, **files}.items():
@@ -246,7 +256,7 @@ def load_pack(pack: Union[str, Path], dest: Union[str, Path], max_member_bytes: 
             raise
     root = dest.absolute()
     conf_path = root / yaml_files["train_config"]
-    config = yaml.safe_load(conf_path.read_text(encoding="utf-8")) or {}
+    config = _safe_yaml(conf_path.read_bytes(), f"{pack}: member {yaml_files['train_config']!r}")
     config = _replace_strings(config, {n: str(root / n) for n in names})
     conf_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return PackedModel(conf_path, root / files["model_file"], meta, root,
