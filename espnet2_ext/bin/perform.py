@@ -131,7 +131,7 @@ def main(argv=None) -> None:
     except InputError as e:
         logging.error("%s", e)
         sys.exit(1)
-    print(f"sung video: {paths['.mp4']}")
+    print(f"sung video: {paths['.mp4'].absolute()}")
 
 
 if __name__ == "__main__":
