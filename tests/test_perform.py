@@ -1,6 +1,7 @@
 """perform / Performer on a demo-corpus video with a tiny system trained here (tests/perform_fixture.py)."""
 
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -88,9 +89,17 @@ def test_cli_outputs_with_awkward_paths(system, tmp_path, monkeypatch):
 
     from espnet2_ext.bin.perform import main
 
+    import soundfile as sf
+
+    from espnet2_ext.features.format_wav import resample
+    from espnet2_ext.utils.media import mux_video, probe_video
+
     monkeypatch.chdir(tmp_path)
-    shutil.copy(system["video"], tmp_path / "-我的 视频.mp4")
-    shutil.copy(system["wav"], tmp_path / "-参考 声音.wav")
+    mux_video(system["video"], system["wav"], tmp_path / "-我的 视频.mp4")  # a video with its own audio track
+    assert probe_video(tmp_path / "-我的 视频.mp4").has_audio
+    wav, fs = sf.read(system["wav"], dtype="float32")
+    stereo = resample(wav, fs, 44100)
+    sf.write(tmp_path / "-参考 声音.wav", np.stack([stereo, 0.5 * stereo], axis=1), 44100)  # any rate, 2 channels
     main(["--model", str(system["exp"]), "--video=-我的 视频.mp4", "--reference=-参考 声音.wav", "--out=-输出 dir",
           "--lyrics", system["lyrics"], "--notes", " ".join(map(str, system["notes"])), "--vocoder", "griffin_lim"])
     out = tmp_path / "-输出 dir"
@@ -142,19 +151,27 @@ def test_segments_give_one_song(system, tmp_path):
 
 def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch):
     from espnet2_ext.api import Performer
-    from espnet2_ext.bin.pack_model import main as pack_main
 
+    recipe = Path(__file__).resolve().parents[1] / "egs2" / "visualsinger" / "svs1"
+    env = {**os.environ, "PYTHONPATH": str(recipe.parents[2])}
+    proc = subprocess.run(["./run.sh", "--stage", "9", "--stop_stage", "9", "--expdir", str(system["root"] / "exp")],
+                          cwd=recipe, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     pack = system["exp"] / "packed" / "performsinger.zip"
-    pack_main(["--exp_dir", str(system["exp"]), "--out", str(pack)])
     with zipfile.ZipFile(pack) as zf:
         text = "".join(zf.read(n).decode("utf-8") for n in zf.namelist() if n.endswith(".yaml"))
         assert "meta.yaml" in zf.namelist()
-    assert str(system["root"]) not in text
+    assert str(system["root"]) not in text and str(recipe) not in text
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     shutil.copy(pack, elsewhere / "model.zip")
     monkeypatch.chdir(elsewhere)
-    packed = Performer.from_pretrained("model.zip")
+    exp_root = system["root"] / "exp"
+    exp_root.rename(system["root"] / "exp_away")  # the pack must not need any file of the recipe
+    try:
+        packed = Performer.from_pretrained("model.zip")
+    finally:
+        (system["root"] / "exp_away").rename(exp_root)
     assert packed.vocoder_name == "griffin_lim"
     a = packed(system["video"], system["lyrics"], system["notes"], system["wav"])
     b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])

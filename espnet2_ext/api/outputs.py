@@ -9,7 +9,6 @@
                           (<name>.<k>.png for line k of a song)
 """
 
-import json
 import time
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -115,7 +114,3 @@ def write_outputs(perfs: Sequence, video: Path, seconds: float, out_dir: Path, n
                   timings_s={**extra_timings, "mux": mux_s})
     atomic_json(record, json_path)
     return {p.name[len(name):]: p for p in paths}
-
-
-def read_json(path: Path) -> Dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))

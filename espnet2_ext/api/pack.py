@@ -6,9 +6,9 @@
       zip: meta.yaml                  files / yaml_files (member names, as espnet2's pack), versions
                                       (python, torch, espnet, espnet2_ext), the mel setup, the
                                       vocoder, the lip-ROI options of stage 3
-           exp/<system>/config.yaml   the rewritten config
-           exp/<system>/model.pth     the checkpoint stage 7 decodes (utils/model_file.py)
-           exp/<system>/feats_stats.npz, tokens.txt, lip_reader.pth, vocoder.pth (when present)
+           exp/svs_<system>/config.yaml  the rewritten config
+           exp/svs_<system>/model.pth    the checkpoint stage 7 decodes (utils/model_file.py)
+           exp/svs_<system>/feats_stats.npz, tokens.txt, lip_reader.pth, vocoder.pth (when present)
 
     load_pack(<pack>.zip, dest)  -> PackedModel(config, model_file, meta, root)
       every member checked first: its resolved path inside ``dest`` (no ``..``, no absolute name,
@@ -92,7 +92,7 @@ def _pack_config(exp: Path, system: str, config: dict) -> tuple:
     """-> (config with member names, {member name: source file}, {meta key: member name})."""
     config = dict(config)
     config.update({k: v for k, v in _CLEARED_KEYS.items() if k in config})
-    base = f"exp/{system}"
+    base = f"exp/{exp.name}"
     sources, keys = {}, {}
     token_list = config.get("token_list")
     tokens = list(token_list) if isinstance(token_list, (list, tuple)) else \
@@ -138,7 +138,7 @@ def write_pack(exp_dir: Union[str, Path], out: Union[str, Path], model_file: str
         if not f.is_file():
             raise PackError(f"{f}: not found (train {exp.name} first, or pass --model_file)")
     config, sources, files = _pack_config(exp, system, yaml.safe_load(conf_path.read_text(encoding="utf-8")))
-    base = f"exp/{system}"
+    base = f"exp/{exp.name}"
     files["model_file"] = f"{base}/model.pth"
     sources[files["model_file"]] = model
     voc = {"kind": vocoder, "checkpoint": None}
