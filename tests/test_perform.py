@@ -135,18 +135,38 @@ def test_notes_as_names_numbers_and_musicxml_give_identical_inputs(system, tmp_p
     assert a[2] == [m for _, _, _, m, _ in system["utt"].phones]
 
 
-def test_segments_give_one_song(system, tmp_path):
+def test_segments_sing_each_line_at_its_place_in_one_song(system, tmp_path):
+    """Two demo utterances back to back in one video, sung from a --segments file."""
     from espnet2_ext.bin.perform import get_parser, run
+    from espnet2_ext.utils.media import run_ffmpeg
 
+    _, utt2 = demo_utterance(system["corpus"], index=1)
+    video2 = system["corpus"] / "singerA" / f"{utt2.utt}.mp4"
+    song = tmp_path / "song.mp4"
+    run_ffmpeg(["-i", str(system["video"]), "-i", str(video2), "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+                "-map", "[v]", "-c:v", "libx264", "-qp", "0", "-y", str(song)], "concatenate")
+    d1, d2 = system["utt"].duration, utt2.duration
+    lyr2, notes2 = lyrics_and_notes(utt2)
     seg = tmp_path / "lines.txt"
-    dur = system["utt"].duration
-    seg.write_text(f"# one line\n0 {dur - 0.2:.2f} {system['lyrics']} | {' '.join(map(str, system['notes']))}\n",
-                   encoding="utf-8")
-    paths = run(get_parser().parse_args(["--model", str(system["exp"]), "--video", str(system["video"]),
-                                         "--reference", str(system["wav"]), "--out", str(tmp_path / "o"),
-                                         "--segments", str(seg), "--vocoder", "griffin_lim"]))
+    seg.write_text(f"# two lines\n0 {d1:.2f} {system['lyrics']} | {' '.join(map(str, system['notes']))}\n\n"
+                   f"{d1:.2f} {d1 + d2:.2f} {lyr2} | {' '.join(map(str, notes2))}\n", encoding="utf-8")
+    paths = run(get_parser().parse_args(["--model", str(system["exp"]), "--video", str(song), "--reference",
+                                         str(system["wav"]), "--out", str(tmp_path / "o"), "--segments", str(seg),
+                                         "--vocoder", "griffin_lim"]))
     rec = json.loads(paths[".json"].read_text())
-    assert len(rec["lines"]) == 1 and rec["lines"][0]["boundaries_s"][-1] <= dur - 0.2 + 0.05
+    assert [ln["start_s"] for ln in rec["lines"]] == [0.0, pytest.approx(d1, abs=1e-3)]
+    assert rec["lines"][0]["boundaries_s"][-1] == pytest.approx(d1, abs=0.02)
+    assert rec["lines"][1]["boundaries_s"][-1] == pytest.approx(d1 + d2, abs=0.02)
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(
+        f"song{s}" for s in (".wav", ".mp4", ".TextGrid", ".json", ".1.png", ".2.png"))
+    v, a = _stream_seconds(paths[".mp4"])
+    assert v == pytest.approx(d1 + d2, abs=0.04) and abs(v - a) <= 0.04
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"0 1 {system['lyrics']} | 60\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.txt:1: 1 notes for \d+ sung syllables"):
+        run(get_parser().parse_args(["--model", str(system["exp"]), "--video", str(song), "--reference",
+                                     str(system["wav"]), "--out", str(tmp_path / "o2"), "--segments", str(bad)]))
+    assert not (tmp_path / "o2").exists()
 
 
 def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch):
@@ -203,7 +223,7 @@ def bad_files(system, tmp_path_factory):
 
 
 BAD = [  # (option overrides, message)
-    ({"video": "noface"}, r"noface.mp4: no detectable face \(.*no face detected in any of its 50 frames"),
+    ({"video": "noface"}, r"noface.mp4: no detectable face \(.*no face detected in any of its 50 frames; no face in frames 0-49"),
     ({"video": "text.mp4"}, r"text.mp4: unreadable video"),
     ({"reference": "text.wav"}, r"text.wav: unreadable reference audio"),
     ({"lyrics": "月亮☃照"}, r"--lyrics: character '☃' .*has no pinyin"),

@@ -119,9 +119,10 @@ class Performer:
             raise InputError(f"--model {path}: not a packed model (.zip) nor an exp dir with config.yaml")
         net, args = VisualSVSTask.build_model_from_file(config, model_file, device)
         net.eval()
-        from espnet2_ext.features.dvector import get_encoder
+        from espnet2_ext.features.dvector import dvector
 
-        get_encoder()  # the d-vector encoder of the references, loaded once with the rest
+        # the d-vector encoder of the references, loaded (and its first-call set-up paid) with the rest
+        dvector(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1, 16000, "warm-up")
         voc = build_vocoder(vocoder or "auto", dict(args.feats_extract_conf), checkpoint=vocoder_checkpoint)
         roi = dict(roi_conf if roi_conf is not None else meta.get("lip_roi_conf") or RECIPE_ROI_CONF)
         dec = dict(decode_conf if decode_conf is not None else meta.get("decode_conf") or DEFAULT_DECODE_CONF)

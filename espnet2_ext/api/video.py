@@ -72,6 +72,18 @@ def _frame_ranges(mask: np.ndarray) -> str:
     return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
+def _faceless_frames(extractor, src: Path) -> str:
+    """'; no face in frames 0-12, 40-49' from the extractor's detection pass, when it has one."""
+    track = getattr(extractor, "track", None)
+    if track is None:
+        return ""
+    from espnet2_ext.lip.video_io import GrayVideo
+
+    raw = track(GrayVideo(src))[0]
+    missing = np.isnan(np.asarray(raw, float)[:, 0])
+    return f"; no face in frames {_frame_ranges(missing)} (0-based at {VIDEO_FPS:g} fps)" if missing.any() else ""
+
+
 def inspect_video(path: Union[str, Path]) -> VideoInfo:
     """VideoInfo of ``path``; VideoError when it is missing or unreadable."""
     path = Path(path)
@@ -115,7 +127,8 @@ def read_clip(extractor, path: Union[str, Path], info: VideoInfo, start: Optiona
         except read_error as e:
             raise VideoError(f"{path}: unreadable video ({e})") from e
         except no_face as e:
-            raise VideoError(f"{path}: no detectable face ({str(e).replace(str(src), 'the video')})") from e
+            raise VideoError(f"{path}: no detectable face ({str(e).replace(str(src), 'the video')}"
+                             f"{_faceless_frames(extractor, src)})") from e
     missing = ~np.asarray(track.detected, bool)
     if missing.any():
         logging.warning("%s: no face detected in frames %s (of %d, 0-based at %g fps): the mouth track is "
