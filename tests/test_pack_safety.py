@@ -77,3 +77,36 @@ def test_a_good_pack_extracts_with_config_paths_inside_it(tmp_path):
     assert packed.model_file.is_file()
     with pytest.raises(PackError, match="not empty"):
         load_pack(tmp_path / "ok.zip", tmp_path / "d")
+
+
+def _fake_exp(root, **extra):
+    exp = root / "recipe" / "exp" / "svs_x"
+    (exp / "lip_reader").mkdir(parents=True)
+    (exp / "valid.loss.best.pth").write_bytes(b"0")
+    (exp / "lip_reader" / "lip_reader.pth").write_bytes(b"1")
+    conf = {"token_list": ["<blank>", "a", "<sos/eos>"], "output_dir": str(exp), "feats_extract_conf": {"fs": 16000},
+            "train_data_path_and_name_and_type": [[str(root / "recipe" / "dump" / "text"), "text", "text"]],
+            "svs_conf": {"lip_reader_conf": {"pretrained": "exp/svs_x/lip_reader/lip_reader.pth"},
+                         "lip_encoder_conf": {"pretrained": "exp/lip_pretrain/lip_encoder.pth"}}, **extra}
+    (exp / "config.yaml").write_text(yaml.safe_dump(conf))
+    return exp
+
+
+def test_write_pack_keeps_nothing_of_the_recipe_and_ships_heads_and_vocoder(tmp_path):
+    from espnet2_ext.api.pack import write_pack
+
+    exp = _fake_exp(tmp_path)
+    (tmp_path / "gen.pth").write_bytes(b"2")
+    out = write_pack(exp, tmp_path / "x.zip", vocoder_checkpoint=str(tmp_path / "gen.pth"), roi_conf={"crop_scale": 0.6})
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        meta = yaml.safe_load(zf.read("meta.yaml"))
+        conf_text = zf.read("exp/svs_x/config.yaml").decode()
+    assert {"exp/svs_x/model.pth", "exp/svs_x/tokens.txt", "exp/svs_x/lip_reader.pth", "exp/svs_x/vocoder.pth"} <= names
+    assert meta["vocoder"] == {"kind": "hifigan", "checkpoint": "exp/svs_x/vocoder.pth"}
+    assert meta["lip_roi_conf"] == {"crop_scale": 0.6} and meta["files"]["model_file"] == "exp/svs_x/model.pth"
+    assert str(tmp_path) not in conf_text and "lip_pretrain" not in conf_text
+    with pytest.raises(PackError, match=r"extra_path = .* refers to the recipe's files"):
+        write_pack(_fake_exp(tmp_path / "b", extra_path=str(tmp_path / "b" / "recipe" / "dump" / "x")),
+                   tmp_path / "y.zip")
+    assert not (tmp_path / "y.zip").exists()

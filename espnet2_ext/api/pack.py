@@ -117,6 +117,8 @@ def _pack_config(exp: Path, system: str, config: dict) -> tuple:
         if isinstance(sub, dict) and sub.get("pretrained"):
             # the model file holds these weights; the heads ship beside it as the pack convention asks
             src = Path(sub["pretrained"])
+            if not src.is_absolute() and not src.is_file():
+                src = exp.parent.parent / src  # a path relative to the recipe dir
             if key == "lip_reader_conf" and src.is_file():
                 sub["pretrained"] = f"{base}/lip_reader.pth"
                 sources[sub["pretrained"]], keys["lip_reader"] = src, sub["pretrained"]
