@@ -65,7 +65,7 @@ def main() -> None:
         performer = Performer.from_pretrained(a.model, vocoder=a.vocoder)
         load = time.perf_counter() - t0
         print(f"model {a.model}, vocoder {performer.vocoder_name}, {a.threads} threads: load {load:.2f} s\n")
-        print("| run | clip (s) | inputs | ROI | model | vocoder | total after load (s) | RTF |")
+        print("| run | clip (s) | features | ROI | model | vocoder | total after load (s) | RTF |")
         print("|---|---|---|---|---|---|---|---|")
         for r in range(1, a.repeats + 1):
             t0 = time.perf_counter()
@@ -73,7 +73,7 @@ def main() -> None:
             total = time.perf_counter() - t0
             sec = len(perf.wav) / perf.fs
             t = perf.timings
-            print(f"| {r} | {sec:.2f} | {t['inputs']:.2f} | {t['roi']:.2f} | {t['model']:.2f} | {t['vocoder']:.2f} "
+            print(f"| {r} | {sec:.2f} | {t['features']:.2f} | {t['roi']:.2f} | {t['model']:.2f} | {t['vocoder']:.2f} "
                   f"| {total:.2f} | {total / sec:.3f} |")
 
 

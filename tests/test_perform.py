@@ -113,7 +113,7 @@ def test_cli_outputs_with_awkward_paths(system, tmp_path, monkeypatch):
     rec = json.loads((out / "-我的 视频.json").read_text())
     line = rec["lines"][0]
     assert phones == [p for p, d in zip(line["phones"], line["durations_frames"]) if d > 0]
-    assert rec["vocoder"] == "griffin_lim" and set(rec["lines"][0]["timings_s"]) == {"inputs", "roi", "model", "vocoder"}
+    assert rec["vocoder"] == "griffin_lim" and set(rec["lines"][0]["timings_s"]) == {"features", "roi", "model", "vocoder"}
     ends = [e.end for e in tg.getTier("phones").entries]
     assert ends[-1] == pytest.approx(line["boundaries_s"][-1], abs=1e-4)
 
@@ -131,7 +131,10 @@ def test_notes_as_names_numbers_and_musicxml_give_identical_inputs(system, tmp_p
     a = p.prepare(system["lyrics"], " ".join(map(str, midi)))
     b = p.prepare(system["lyrics"], names)
     c = p.prepare(system["lyrics"], str(xml))
-    assert a == b == c
+    mid = tmp_path / "song.mid"
+    stream.write("midi", fp=str(mid))
+    d = p.prepare(system["lyrics"], str(mid))
+    assert a == b == c == d
     assert a[2] == [m for _, _, _, m, _ in system["utt"].phones]
 
 

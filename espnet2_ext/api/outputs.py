@@ -9,6 +9,7 @@
                           (<name>.<k>.png for line k of a song)
 """
 
+import logging
 import time
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -102,6 +103,7 @@ def write_outputs(perfs: Sequence, video: Path, seconds: float, out_dir: Path, n
         sf.write(str(tmp), track, fs, subtype="PCM_16")
     mux_video(video, wav_path, mp4_path)
     mux_s = round(time.perf_counter() - t0, 4)
+    logging.info("%-8s %6.2f s  %s", "mux", mux_s, mp4_path)
     write_textgrid(tg_path, tiers(perfs, seconds), seconds)
     for k, (p, png) in enumerate(zip(perfs, paths[4:]), start=1):
         notes = [(float(a - p.start), float(b - p.start), m)

@@ -165,7 +165,7 @@ class Performer:
         seconds = (end if end is not None else info.duration) - (start or 0.0)
         check_length(video, seconds, len(phones), where and f" ({where})")
         ref = self.reference(reference)
-        timings["inputs"] = self._lap(t0, "inputs", f"{len(phones)} phones, reference {reference}")
+        timings["features"] = self._lap(t0, "features", f"{len(phones)} phones, reference {reference}")
         t0 = time.perf_counter()
         clip = read_clip(self.extractor, video, info, start, end)
         check_length(video, clip.seconds, len(phones), where and f" ({where})")
@@ -186,7 +186,7 @@ class Performer:
     @staticmethod
     def _lap(t0: float, step: str, what: str) -> float:
         dt = time.perf_counter() - t0
-        logging.info("%-7s %6.2f s  %s", step, dt, what)
+        logging.info("%-8s %6.2f s  %s", step, dt, what)
         return round(dt, 4)
 
     def _infer(self, phones: List[str], midi: List[int], counts: List[int], crops: np.ndarray,
