@@ -97,6 +97,7 @@ class Performer:
         """Load a pack (.zip) or an exp dir once. ``vocoder`` (auto | griffin_lim | hifigan_pretrained |
         hifigan), ``roi_conf`` and ``decode_conf`` default to the pack's, else to the recipe's."""
         from espnet2_ext.api.pack import load_pack
+        from espnet2_ext.features.dvector import dvector
         from espnet2_ext.tasks.visual_svs import VisualSVSTask
         from espnet2_ext.utils.model_file import resolve_model_file
         from espnet2_ext.vocoder.build import build_vocoder
@@ -117,10 +118,14 @@ class Performer:
                 raise InputError(f"{path}: no model file {model_file.name} (train the system, or pack it)")
         else:
             raise InputError(f"--model {path}: not a packed model (.zip) nor an exp dir with config.yaml")
-        net, args = VisualSVSTask.build_model_from_file(config, model_file, device)
+        root_logger = logging.getLogger()
+        level = root_logger.level
+        root_logger.setLevel(max(level, logging.WARNING))  # espnet logs the whole training config here
+        try:
+            net, args = VisualSVSTask.build_model_from_file(config, model_file, device)
+        finally:
+            root_logger.setLevel(level)
         net.eval()
-        from espnet2_ext.features.dvector import dvector
-
         # the d-vector encoder of the references, loaded (and its first-call set-up paid) with the rest
         dvector(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1, 16000, "warm-up")
         voc = build_vocoder(vocoder or "auto", dict(args.feats_extract_conf), checkpoint=vocoder_checkpoint)

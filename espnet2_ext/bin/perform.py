@@ -84,7 +84,7 @@ def _lines(a: argparse.Namespace, duration: float) -> List[Segment]:
                          "(one line per sung line) or --start / --end")
     if length > a.max_seconds:
         raise InputError(f"--start / --end: {length:.1f} s, longer than --max_seconds {a.max_seconds:g}")
-    if length <= 0:
+    if length <= 0 or (st or 0.0) >= duration:
         raise InputError(f"--start {st} / --end {et}: an empty part of {a.video} ({duration:.2f} s)")
     return [Segment(st if st is not None else 0.0, et if et is not None else duration, lyrics, notes, 0)]
 
