@@ -85,6 +85,22 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     assert "svs_performsinger" in results and "svs_stylesinger" in results
     assert "Successfully finished" in out
 
+    # stage 9: the stage-two system packed; perform loads it from outside the recipe dir
+    _run(recipe_copy, "--stage", "9", "--stop_stage", "9")
+    pack = exp / "svs_performsinger" / "packed" / "performsinger.zip"
+    outside = recipe_copy.parent / "outside"
+    outside.mkdir()
+    utt, video = (data := recipe_copy / "data" / "test_ood" / "video.scp").read_text().splitlines()[0].split(maxsplit=1)
+    wav = dict(ln.split(maxsplit=1) for ln in (data.parent / "wav.scp").read_text().splitlines())[utt]
+    score = json.loads((data.parent / "score" / f"{utt}.json").read_text())["note"]
+    lyrics = " ".join(n[2] for n in score[1:-1])
+    notes = " ".join(str(n[3]) for n in score if n[3] > 0)
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "espnet2_ext.bin.perform", "--model", str(pack),
+                           "--video", video, "--reference", wav, "--lyrics", lyrics, "--notes", notes, "--out", "."],
+                          cwd=outside, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"sung video: {outside / utt}.mp4" in proc.stdout and (outside / f"{utt}.TextGrid").is_file()
+
     # re-entering a finished stage skips it through its .done marker
     again = _run(recipe_copy, "--stage", "5", "--stop_stage", "6")
     assert "exists: skipping" in again
