@@ -21,9 +21,10 @@ demo: $(STAMP)
 	cd $(RECIPE) && ./run.sh --stage 1 --stop_stage 8
 	cd $(RECIPE) && ./run.sh --stage 9 --stop_stage 9
 	@echo "Demo finished: results in $(RECIPE)/exp (see $(RECIPE)/exp/RESULTS.md)"
-	@# Sing onto one held-out demo video (test_ood) with the packed model, from outside the recipe dir
-	utt=$$(head -n 1 $(RECIPE)/data/test_ood/video.scp | cut -d ' ' -f 1); \
-	video=$$(head -n 1 $(RECIPE)/data/test_ood/video.scp | cut -d ' ' -f 2-); \
+	@# Sing onto one held-out demo video (test_ood; the first whose phones the token list has) with the
+	@# packed model, from outside the recipe dir
+	utt=$$($(VENV)/bin/python -c "import sys; tok = set(open(sys.argv[1]).read().split()); print(next(l.split()[0] for l in open(sys.argv[2]) if set(l.split()[1:]) <= tok))" $(RECIPE)/dump/token_list/phn/tokens.txt $(RECIPE)/data/test_ood/text); \
+	video=$$(grep "^$${utt} " $(RECIPE)/data/test_ood/video.scp | cut -d ' ' -f 2-); \
 	wav=$$(grep "^$${utt} " $(RECIPE)/data/test_ood/wav.scp | cut -d ' ' -f 2-); \
 	words=$$(sed 's/\.mp4$$/.TextGrid/' <<< "$${video}"); \
 	lyrics=$$($(VENV)/bin/python -c "import sys; from espnet2_ext.data.textgrid_io import read_textgrid; w = [i.text for i in read_textgrid(sys.argv[1])['words']]; print(' '.join(w[1:-1]))" "$${words}"); \
