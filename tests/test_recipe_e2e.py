@@ -94,6 +94,27 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     assert "svs_performsinger" in results and "svs_stylesinger" in results
     assert "Successfully finished" in out
 
+    # stage 9: the stage-two system packed; perform loads it from outside the recipe dir
+    _run(recipe_copy, "--stage", "9", "--stop_stage", "9")
+    pack = exp / "svs_performsinger" / "packed" / "performsinger.zip"
+    outside = recipe_copy.parent / "outside"
+    outside.mkdir()
+    # the first utterance whose phones the tiny corpus's token list has (held-out ones first)
+    tokens = set((recipe_copy / "dump" / "token_list" / "phn" / "tokens.txt").read_text().split())
+    data, utt = next((recipe_copy / "data" / dset, ln.split()[0]) for dset in ("test_ood", "test", "train")
+                     for ln in (recipe_copy / "data" / dset / "text").read_text().splitlines()
+                     if set(ln.split()[1:]) <= tokens)
+    video = dict(ln.split(maxsplit=1) for ln in (data / "video.scp").read_text().splitlines())[utt]
+    wav = dict(ln.split(maxsplit=1) for ln in (data / "wav.scp").read_text().splitlines())[utt]
+    score = json.loads((data / "score" / f"{utt}.json").read_text())["note"]
+    lyrics = " ".join(n[2] for n in score[1:-1])
+    notes = " ".join(str(n[3]) for n in score if n[3] > 0)
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "espnet2_ext.bin.perform", "--model", str(pack),
+                           "--video", video, "--reference", wav, "--lyrics", lyrics, "--notes", notes, "--out", "."],
+                          cwd=outside, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"sung video: {outside / utt}.mp4" in proc.stdout and (outside / f"{utt}.TextGrid").is_file()
+
     # re-entering a finished stage skips it through its .done marker
     again = _run(recipe_copy, "--stage", "5", "--stop_stage", "6")
     assert "exists: skipping" in again

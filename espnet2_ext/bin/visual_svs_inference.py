@@ -52,13 +52,7 @@ from tqdm import tqdm
 
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from espnet2_ext.utils.decode_inputs import REF_WAV_SCP, UttInputs, reference_scp_of
-from espnet2_ext.utils.ffmpeg import ffmpeg_file, ffmpeg_to
-
-
-def mux_video(video: str, wav: str, out: Path) -> None:
-    """Put ``wav`` as the audio track of the (silent) ``video``; write ``out`` atomically."""
-    ffmpeg_to(out, ["-i", ffmpeg_file(video), "-i", ffmpeg_file(wav), "-map", "0:v:0", "-map", "1:a:0",
-                    "-c:v", "copy", "-c:a", "aac", "-shortest"], what=f"muxing {wav} onto {video}")
+from espnet2_ext.utils.media import mux_video
 
 
 def _to_numpy(x) -> np.ndarray:

@@ -21,7 +21,7 @@ import torch
 from espnet2.fileio.read_text import read_2columns_text
 from tqdm import tqdm
 
-from espnet2_ext.bin.visual_svs_inference import mux_video
+from espnet2_ext.utils.media import mux_video
 
 
 def label_durations(fields, fs: int, hop: int) -> np.ndarray:

@@ -63,24 +63,41 @@ def reference_from_wav(model, wav: np.ndarray, fs: int) -> Reference:
     return Reference(mel=mel, f0=torch.from_numpy(f0).to(device=mel.device, dtype=mel.dtype))
 
 
-def load_reference(model, path: Union[str, Path]) -> Reference:
-    """Read a reference recording (any soundfile-readable rate / channel count) -> its Reference."""
+def read_audio(path: Union[str, Path]) -> tuple:
+    """(N, C) float32 and its rate: soundfile, else ffmpeg's decoder (mp3, m4a, a video's audio track).
+
+    ValueError naming the file when neither can read it or it holds no samples.
+    """
+    import subprocess
+
     import soundfile as sf
 
+    from espnet2_ext.utils.ffmpeg import ffmpeg_exe, ffmpeg_file
+
     try:
-        wav, fs = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as e:  # noqa: BLE001
-        raise ValueError(f"{path}: unreadable or corrupt reference audio ({e})") from e
+        wav, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as sf_error:  # noqa: BLE001 - any soundfile failure: try ffmpeg
+        rate = 48000
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
+                               ffmpeg_file(path), "-vn", "-f", "f32le", "-ac", "1", "-ar", str(rate), "-"],
+                              capture_output=True)
+        if proc.returncode != 0 or not proc.stdout:
+            raise ValueError(f"{path}: unreadable or corrupt reference audio ({sf_error})") from sf_error
+        wav = np.frombuffer(proc.stdout, np.float32)[:, None]
     if len(wav) == 0:
         raise ValueError(f"{path}: reference audio is empty")
+    return wav, int(rate)
+
+
+def load_reference(model, path: Union[str, Path]) -> Reference:
+    """Read a reference recording (any rate / channel count) -> its Reference."""
+    wav, fs = read_audio(path)
     return reference_from_wav(model, wav, fs)
 
 
 def reference_dvector(path: Union[str, Path]) -> np.ndarray:
     """GE2E d-vector (256,) of a reference recording (what stage 2 writes to spembs.scp)."""
-    import soundfile as sf
-
     from espnet2_ext.features.dvector import dvector
 
-    wav, fs = sf.read(str(path), dtype="float32", always_2d=True)
+    wav, fs = read_audio(path)
     return dvector(wav.mean(axis=1), fs, str(path))

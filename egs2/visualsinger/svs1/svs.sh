@@ -14,6 +14,7 @@
 #                    (+ the visual systems with --extra_inference_configs, the stage-one model with
 #                     the stage-two system's timing: --timing_control)
 #   8 scoring        MCD, FFE, Cos, LSE, duration metrics, plots    -> scores.json, exp/RESULTS.md
+#   9 packing        the stage-two system in one zip (not run by default) -> exp/svs_<system>/packed/<system>.zip
 #
 # Every step leaves a .done marker; a re-run skips finished steps. --stage N re-enters at stage N.
 
@@ -696,6 +697,27 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     ${python} -m espnet2_ext.bin.make_listening_kit --decode_dirs ${decode_dirs} \
         --out "${expdir}/listening_kit" --n 10 --seed 0 --overwrite
     cat "${expdir}/RESULTS.md"
+fi
+
+# ----------------------------------------------------------------------------------------------
+if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
+    # Stage 9: the stage-two system (--train_config) as one zip in espnet's pack convention
+    # (config, model file, stats, token list, lip-reading heads, vocoder, meta.yaml), which
+    # `python -m espnet2_ext.bin.perform --model <zip>` loads from any directory.
+    pack=${svs_exp}/packed/$(basename "${svs_exp}" | sed 's/^svs_//').zip
+    log "Stage 9: Packing ${svs_exp} -> ${pack}"
+    if [ -f "${pack}" ] && [ "${pack}" -nt "${svs_exp}/.done" ]; then
+        log "${pack} is newer than ${svs_exp}/.done: skipping (delete it to pack again)"
+    else
+        pack_voc=${vocoder_checkpoint}
+        [ -z "${pack_voc}" ] && "${train_vocoder}" && pack_voc=${expdir}/vocoder/generator.pth
+        pack_opts=""
+        [ -n "${pack_voc}" ] && pack_opts="--vocoder_checkpoint ${pack_voc}"
+        # shellcheck disable=SC2086
+        ${python} -m espnet2_ext.bin.pack_model --exp_dir "${svs_exp}" --out "${pack}" \
+            --model_file "${inference_model}" --vocoder "${vocoder}" --crop_scale "${lip_crop_scale}" \
+            --decode_config "${inference_config}" ${pack_opts}
+    fi
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"
