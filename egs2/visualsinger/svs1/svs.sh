@@ -164,6 +164,7 @@ if [ "${num_nodes}" -gt 1 ] && [ "${cmd_backend}" != slurm ]; then
     exit 1
 fi
 data_feats=${dumpdir}/raw
+single_gpu=$(min "${ngpu}" 1)  # lip pretraining, the head fit and HiFi-GAN train on one device
 token_list=${dumpdir}/token_list/phn/tokens.txt
 stats_dir=${expdir}/svs_stats_raw_phn
 fbank_opts="--fs ${fs} --n_fft ${n_fft} --hop_length ${n_shift} --win_length ${win_length} --n_mels ${n_mels} --fmin ${fmin} --fmax ${fmax}"
@@ -423,8 +424,8 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
             fi
             log "Stage 5: Lip-reading pretraining of the lip encoder (${lip_pretrain_config}) -> ${expdir}/lip_pretrain (log: ${expdir}/lip_pretrain/train.log)"
             mkdir -p "${expdir}/lip_pretrain"
-            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/lip_pretrain/train.log" \
-                ${python} -m espnet2_ext.bin.pretrain_lip_encoder \
+            ${cuda_cmd} --gpu "${single_gpu}" "${expdir}/lip_pretrain/train.log" \
+                ${python} -m espnet2_ext.bin.pretrain_lip_encoder --ngpu "${single_gpu}" \
                     --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
                     --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
                     --config "${lip_pretrain_config}" --out_dir "${expdir}/lip_pretrain" --resume &
@@ -494,12 +495,12 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
                 log "Stage 6: Fitting the lip-reading heads on the frozen lip encoder (${lip_reader_fit_config}) -> ${fit_dir} (log: ${fit_dir}/fit.log)"
                 mkdir -p "${fit_dir}"
                 # shellcheck disable=SC2086
-                OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${ngpu}" "${fit_dir}/fit.log" \
-                    ${python} -m espnet2_ext.bin.fit_lip_reader --train_config "${train_config}" \
+                OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${single_gpu}" "${fit_dir}/fit.log" \
+                    ${python} -m espnet2_ext.bin.fit_lip_reader --train_config "${train_config}" --ngpu "${single_gpu}" \
                         --lip_encoder "${encoder_weights}" --token_list "${token_list}" \
                         --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
                         --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
-                        --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite ${lip_reader_fit_args}
+                        --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite --resume ${lip_reader_fit_args}
                 touch "${fit_dir}/.done"
                 log "Lip-reading heads: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
             fi
@@ -517,8 +518,8 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         log "Stage 7: HiFi-GAN training on ${train_set} (${vocoder_max_steps} steps) -> ${expdir}/vocoder"
         if [ ! -f "${expdir}/vocoder/.done" ]; then
             mkdir -p "${expdir}/vocoder"
-            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/vocoder/train.log" \
-                ${python} -m espnet2_ext.bin.train_vocoder --wav_scp "${data_feats}/${train_set}/wav.scp" \
+            ${cuda_cmd} --gpu "${single_gpu}" "${expdir}/vocoder/train.log" \
+                ${python} -m espnet2_ext.bin.train_vocoder --ngpu "${single_gpu}" --wav_scp "${data_feats}/${train_set}/wav.scp" \
                     --fbank_conf "${fbank_conf}" --out_dir "${expdir}/vocoder" --max_steps "${vocoder_max_steps}" --resume
             touch "${expdir}/vocoder/.done"
         fi
