@@ -62,7 +62,7 @@ def test_svs_training_resumes_after_sigkill(tmp_path):
     dump = write_tiny_dump(tmp_path / "dump")
     config = _shrunk_config("train_stylesinger.yaml", tmp_path)
     conf = yaml.safe_load(config.read_text())
-    conf.update(max_epoch=3, keep_nbest_models=1)
+    conf.update(max_epoch=3, keep_nbest_models=3)  # every epoch file stays (espnet removes the others)
     config.write_text(yaml.safe_dump(conf))
 
     def cmd(exp):
