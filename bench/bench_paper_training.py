@@ -4,11 +4,15 @@
     python bench/bench_paper_training.py [--config conf/tuning/train_performsinger_paper.yaml]
                                          [--secs 1 2 3] [--threads 2]
 
-One config per run (the peak RSS of a process only grows), utterance lengths in ascending order (``--secs``), batch 1: seconds of one
-optimiser step (forward + backward + Adam) and the growth of the process's peak RSS over the
+One config per run (the peak RSS of a process only grows), utterance lengths in ascending order (``--secs``), batch 1: CPU seconds of
+one optimiser step (forward + backward + Adam; ``time.process_time``, summed over threads, so
+that a machine shared with other jobs does not inflate them; on an idle machine the wall-clock
+step is this over the threads at best) and the growth of the process's peak RSS over the
 memory held after building the model and optimiser (``ru_maxrss``; lengths ascend, so each new peak
-is that length's activations). A straight line through those points gives seconds and bytes per
-mel frame, extrapolated to
+is that length's activations). A straight line through those points gives seconds per mel frame;
+for memory, the allocator's reuse of freed blocks makes the points noisy, so the batch size uses
+the steepest slope between two consecutive lengths (the fit's slope is printed beside it).
+Extrapolated to
 
 * the paper's data: 3.07 h in 967 training utterances (11.4 s each on average) at 48 kHz, hop
   256 (187.5 frames/s): the projected time of one epoch at batch 1 on this CPU;
@@ -54,31 +58,34 @@ def measure(name: str, secs, repeats: int):
         for _ in range(repeats):
             if base is None:
                 base = peak_rss()  # weights and optimiser built, no activations yet
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             loss = model(**data)[0]
             opt.zero_grad()
             loss.backward()
             opt.step()
-            times.append(time.perf_counter() - t0)
+            times.append(time.process_time() - t0)
         rows.append((sec, int(sec * fps) + 1, min(times), peak_rss() - base))
     return dict(name=name, params=n_params, trainable=n_train, fps=fps, hop=fb["hop_length"], rows=rows)
 
 
 def report(m) -> None:
     frames = np.array([r[1] for r in m["rows"]], dtype=float)
-    step_s, act_b = np.polyfit(frames, [r[2] for r in m["rows"]], 1), np.polyfit(frames, [r[3] for r in m["rows"]], 1)
+    mem = np.array([r[3] for r in m["rows"]], dtype=float)
+    step_s, act_fit = np.polyfit(frames, [r[2] for r in m["rows"]], 1), np.polyfit(frames, mem, 1)
+    act_b = [max(np.diff(mem) / np.diff(frames))] if len(frames) > 1 else act_fit
     mean_frames = PAPER_HOURS * 3600 / PAPER_UTTS * m["fps"]
     epoch_h = PAPER_UTTS * np.polyval(step_s, mean_frames) / 3600
     static = 4 * 4 * m["params"]  # weights + grads + 2 Adam moments, float32
     budget_frames = (GPU_BYTES * (1 - GPU_KEEP_FREE) - static) / max(act_b[0], 1.0)
     print(f"\n### {m['name']}: {m['params'] / 1e6:.2f} M parameters ({m['trainable'] / 1e6:.2f} M trained)\n")
-    print("| utterance (s) | mel frames | step (s) | peak RSS growth (MB) |")
+    print("| utterance (s) | mel frames | step (CPU s) | peak RSS growth (MB) |")
     print("|---|---|---|---|")
     for sec, n, t, b in m["rows"]:
         print(f"| {sec:g} | {n} | {t:.2f} | {b / 1e6:.0f} |")
-    print(f"\nper mel frame: {step_s[0] * 1e3:.2f} ms and {act_b[0] / 1e6:.2f} MB of activations; "
+    print(f"\nper mel frame: {step_s[0] * 1e3:.2f} CPU ms and {act_b[0] / 1e6:.2f} MB of activations (fit: "
+          f"{act_fit[0] / 1e6:.2f} MB); "
           f"paper epoch ({PAPER_UTTS} utterances of {mean_frames:.0f} frames) at batch 1 on this CPU: "
-          f"{epoch_h:.1f} h; 40 GB GPU: about {budget_frames:.0f} mel frames per batch "
+          f"{epoch_h:.1f} CPU hours; 40 GB GPU: about {budget_frames:.0f} mel frames per batch "
           f"({budget_frames / mean_frames:.1f} average utterances, batch_bins {int(budget_frames) * m['hop']})")
 
 

@@ -25,20 +25,20 @@ REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
-def _run_and_kill(cmd, saved_first: Path, saved_second, timeout: float = 300) -> None:
+def _run_and_kill(cmd, saved_first: Path, saved_second, log: Path, timeout: float = 600) -> None:
     """Start ``cmd``; SIGKILL it as soon as ``saved_first`` exists (it must not have reached ``saved_second``)."""
-    proc = subprocess.Popen(cmd, env=ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    t0 = time.time()
-    while not saved_first.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"{cmd[2]} ended before its first epoch was saved:\n{proc.stderr.read().decode()[-3000:]}")
-        if time.time() - t0 > timeout:
-            proc.kill()
-            raise AssertionError(f"{saved_first} never appeared")
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    proc.stderr.close()
+    with open(log, "w") as err:  # a file, not a pipe: a full pipe would stall the logging trainer
+        proc = subprocess.Popen(cmd, env=ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+        t0 = time.time()
+        while not saved_first.exists():
+            if proc.poll() is not None:
+                raise AssertionError(f"{cmd[2]} ended before its first epoch was saved:\n{log.read_text()[-3000:]}")
+            if time.time() - t0 > timeout:
+                proc.kill()
+                raise AssertionError(f"{saved_first} never appeared:\n{log.read_text()[-3000:]}")
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert not saved_second(), "the kill came too late: the second epoch was already saved"
 
@@ -73,7 +73,7 @@ def test_svs_training_resumes_after_sigkill(tmp_path):
                 "--use_tensorboard", "false"] + data_args(dump, "train") + data_args(dump, "valid")
 
     killed, straight = tmp_path / "killed", tmp_path / "straight"
-    _run_and_kill(cmd(killed), killed / "1epoch.pth", lambda: (killed / "2epoch.pth").exists())
+    _run_and_kill(cmd(killed), killed / "1epoch.pth", lambda: (killed / "2epoch.pth").exists(), tmp_path / "kill.log")
     first = (killed / "1epoch.pth").read_bytes()
     mtime = (killed / "1epoch.pth").stat().st_mtime_ns
     log = _run(cmd(killed))
@@ -106,7 +106,7 @@ def test_lip_pretraining_resumes_after_sigkill(tmp_path):
         p = out / "log.json"
         return len(json.loads(p.read_text())["epochs"]) if p.exists() else 0
 
-    _run_and_kill(cmd(killed), killed / "log.json", lambda: epochs_done(killed) > 1)
+    _run_and_kill(cmd(killed), killed / "log.json", lambda: epochs_done(killed) > 1, tmp_path / "kill.log")
     log = _run(cmd(killed))
     assert "resumed from" in log and "after epoch 1" in log
     _run(cmd(straight))
@@ -149,7 +149,8 @@ def test_head_fit_resumes_after_sigkill(tmp_path):
     def epoch_of(p):
         return torch.load(p, weights_only=True)["epoch"] if p.exists() else 0
 
-    _run_and_kill(cmd(killed), ckpt, lambda: epoch_of(ckpt) > 1 or (killed / "lip_reader.pth").exists())
+    _run_and_kill(cmd(killed), ckpt, lambda: epoch_of(ckpt) > 1 or (killed / "lip_reader.pth").exists(),
+                  tmp_path / "kill.log")
     assert epoch_of(ckpt) == 1
     log = _run(cmd(killed))
     assert "resumed from" in log and "after epoch 1" in log
