@@ -2,7 +2,7 @@
 
 For each of the three resumable trainings (the SVS model through espnet's trainer with
 ``--resume true``, lip-reading pretraining with ``--resume``, the lip-reading head fit with
-``--resume``): the first run is killed once its first epoch is saved and before its second is;
+``--resume``): the first run is killed in its second epoch, after the first was saved;
 re-running the same command continues after epoch 1 (the finished epochs' files are not
 rewritten), and the result equals that of an uninterrupted run bit for bit (one thread, fixed seeds).
 """
@@ -25,17 +25,18 @@ REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
-def _run_and_kill(cmd, saved_first: Path, saved_second, log: Path, timeout: float = 600) -> None:
-    """Start ``cmd``; SIGKILL it as soon as ``saved_first`` exists (it must not have reached ``saved_second``)."""
+def _run_and_kill(cmd, started_second, saved_second, log: Path, timeout: float = 600) -> None:
+    """Start ``cmd``; SIGKILL it as soon as ``started_second()`` says the second epoch is under way
+    (it must not have been saved: ``saved_second()``)."""
     with open(log, "w") as err:  # a file, not a pipe: a full pipe would stall the logging trainer
         proc = subprocess.Popen(cmd, env=ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
         t0 = time.time()
-        while not saved_first.exists():
+        while not started_second():
             if proc.poll() is not None:
                 raise AssertionError(f"{cmd[2]} ended before its first epoch was saved:\n{log.read_text()[-3000:]}")
             if time.time() - t0 > timeout:
                 proc.kill()
-                raise AssertionError(f"{saved_first} never appeared:\n{log.read_text()[-3000:]}")
+                raise AssertionError(f"the second epoch never started:\n{log.read_text()[-3000:]}")
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -73,7 +74,11 @@ def test_svs_training_resumes_after_sigkill(tmp_path):
                 "--use_tensorboard", "false"] + data_args(dump, "train") + data_args(dump, "valid")
 
     killed, straight = tmp_path / "killed", tmp_path / "straight"
-    _run_and_kill(cmd(killed), killed / "1epoch.pth", lambda: (killed / "2epoch.pth").exists(), tmp_path / "kill.log")
+    kill_log = tmp_path / "kill.log"
+    # espnet writes <n>epoch.pth with a plain torch.save: kill once epoch 2 has started, not while
+    # epoch 1's files are being written
+    _run_and_kill(cmd(killed), lambda: "2/3epoch started" in kill_log.read_text(),
+                  lambda: (killed / "2epoch.pth").exists(), kill_log)
     first = (killed / "1epoch.pth").read_bytes()
     mtime = (killed / "1epoch.pth").stat().st_mtime_ns
     log = _run(cmd(killed))
@@ -106,7 +111,8 @@ def test_lip_pretraining_resumes_after_sigkill(tmp_path):
         p = out / "log.json"
         return len(json.loads(p.read_text())["epochs"]) if p.exists() else 0
 
-    _run_and_kill(cmd(killed), killed / "log.json", lambda: epochs_done(killed) > 1, tmp_path / "kill.log")
+    _run_and_kill(cmd(killed), lambda: (killed / "log.json").exists(), lambda: epochs_done(killed) > 1,
+                  tmp_path / "kill.log")  # log.json is written atomically after the epoch's checkpoint
     log = _run(cmd(killed))
     assert "resumed from" in log and "after epoch 1" in log
     _run(cmd(straight))
@@ -149,7 +155,7 @@ def test_head_fit_resumes_after_sigkill(tmp_path):
     def epoch_of(p):
         return torch.load(p, weights_only=True)["epoch"] if p.exists() else 0
 
-    _run_and_kill(cmd(killed), ckpt, lambda: epoch_of(ckpt) > 1 or (killed / "lip_reader.pth").exists(),
+    _run_and_kill(cmd(killed), ckpt.exists, lambda: epoch_of(ckpt) > 1 or (killed / "lip_reader.pth").exists(),
                   tmp_path / "kill.log")
     assert epoch_of(ckpt) == 1
     log = _run(cmd(killed))
