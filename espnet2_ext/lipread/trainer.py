@@ -108,9 +108,7 @@ def train(args, conf: Dict) -> Dict:
     torch.set_num_threads(int(conf["num_threads"]))
     torch.manual_seed(int(conf["seed"]))
     out = args.out_dir
-    ckpt_path = os.path.join(out, "checkpoint.pth")
-    enc_path = os.path.join(out, "lip_encoder.pth")
-    log_path = os.path.join(out, "log.json")
+    ckpt_path, enc_path, log_path = (os.path.join(out, f) for f in ("checkpoint.pth", "lip_encoder.pth", "log.json"))
     os.makedirs(out, exist_ok=True)
     if not args.resume and any(os.path.exists(p) for p in (ckpt_path, enc_path)):
         raise FileExistsError(f"{out} already holds a pretraining run; pass --resume or use another --out_dir")
