@@ -19,6 +19,7 @@ import os
 import sys
 
 from espnet2_ext.bin.check_lip_conf import load_mapping
+from espnet2_ext.utils.device import device_for
 from espnet2_ext.utils.logfile import log_to
 
 
@@ -36,12 +37,17 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
     p.add_argument("--num_threads", type=int, default=None, help="overrides the config's num_threads (CPU threads)")
     p.add_argument("--out_dir", required=True)
-    p.add_argument("--overwrite", action="store_true", help="replace an existing <out_dir>/lip_reader.pth")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing <out_dir>/lip_reader.pth (and, without --resume, the heads' checkpoints)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue every head after the last finished epoch of its checkpoint <out_dir>/heads/head<j>.pth")
+    p.add_argument("--ngpu", type=int, default=0, help="0: CPU; 1: encoder and heads on the GPU")
     return p
 
 
 def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
+    device = device_for(args.ngpu, "the lip-reading head fit")  # before any work
     out = os.path.join(args.out_dir, "lip_reader.pth")
     svs_conf = load_mapping(args.train_config).get("svs_conf") or {}
     enc_conf = dict(svs_conf.get("lip_encoder_conf") or {})
@@ -53,6 +59,10 @@ def main(argv=None) -> None:
         sys.exit(f"{args.train_config}: no lip encoder weights (lip_encoder_conf.pretrained): pass --lip_encoder")
     if os.path.exists(out) and not args.overwrite:
         sys.exit(f"{out} exists: pass --overwrite to replace it, or use another --out_dir")
+    heads_dir = os.path.join(args.out_dir, "heads")
+    if not args.resume and not args.overwrite and os.path.isdir(heads_dir) and os.listdir(heads_dir):
+        sys.exit(f"{heads_dir} holds the checkpoints of an earlier fit: pass --resume to continue it, "
+                 "--overwrite to start over, or use another --out_dir")
     with open(args.token_list, encoding="utf-8") as f:
         tokens = [line.strip() for line in f if line.strip()]
     fit_conf = load_mapping(args.config) if args.config else {}
@@ -69,7 +79,7 @@ def main(argv=None) -> None:
     data = dict(train_lip_scp=args.train_lip_scp, train_label=args.train_label,
                 valid_lip_scp=args.valid_lip_scp, valid_label=args.valid_label)
     log = fit_lip_reader(encoder, tokens, int(head_conf.get("hidden", 64)), data, out, fit_conf,
-                         heads=int(head_conf.get("heads", 1)))
+                         heads=int(head_conf.get("heads", 1)), device=str(device), resume=args.resume)
     kept = log["kept"]
     logging.info(f"done in {log['seconds']:.0f} s: {len(log['heads'])} head(s), best epochs "
                  f"{[h['best_epoch'] for h in log['heads']]}, valid loss {kept['valid_loss']:.4f}, "

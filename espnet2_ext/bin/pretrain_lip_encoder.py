@@ -3,7 +3,7 @@
     python -m espnet2_ext.bin.pretrain_lip_encoder \
         --train_lip_scp dump/raw/train/lip.scp --train_label dump/raw/train/label \
         --valid_lip_scp dump/raw/dev/lip.scp --valid_label dump/raw/dev/label \
-        --config conf/lip_pretrain.yaml --out_dir exp/lip_pretrain [--resume]
+        --config conf/lip_pretrain.yaml --out_dir exp/lip_pretrain [--resume] [--ngpu 1]
 
 Writes <out_dir>/lip_encoder.pth (load with lip_encoder_conf: {pretrained: <path>}),
 <out_dir>/log.json (per-epoch valid frame accuracy), <out_dir>/train.log, <out_dir>/checkpoint.pth.
@@ -16,6 +16,7 @@ import sys
 
 import yaml
 
+from espnet2_ext.utils.device import check_ngpu
 from espnet2_ext.utils.logfile import log_to
 
 
@@ -28,11 +29,13 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="YAML: encoder_conf, head_hidden, epochs, lr, batch_size, ...")
     p.add_argument("--out_dir", required=True)
     p.add_argument("--resume", action="store_true", help="continue from <out_dir>/checkpoint.pth")
+    p.add_argument("--ngpu", type=int, default=0, help="0: CPU; 1: train on the GPU (config use_amp: mixed precision)")
     return p
 
 
 def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
+    check_ngpu(args.ngpu, "lip-reading pretraining")
     os.makedirs(args.out_dir, exist_ok=True)
     log_to(os.path.join(args.out_dir, "train.log"))  # run.pl may already send stderr there
     with open(args.config, encoding="utf-8") as f:

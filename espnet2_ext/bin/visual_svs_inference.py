@@ -53,6 +53,7 @@ from tqdm import tqdm
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from espnet2_ext.utils.decode_inputs import REF_WAV_SCP, UttInputs, reference_scp_of
 from espnet2_ext.utils.media import mux_video
+from espnet2_ext.utils.device import device_for
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -135,9 +136,9 @@ def decode_sets(args: argparse.Namespace) -> List[DecodeSet]:
 
 
 def inference(args: argparse.Namespace) -> None:
+    device = str(device_for(args.ngpu, "decoding"))  # before any work: --ngpu 1 needs a visible GPU
     sets = decode_sets(args)
     torch.set_num_threads(max(1, args.nthreads))
-    device = "cuda" if args.ngpu > 0 else "cpu"
     model, train_args = VisualSVSTask.build_model_from_file(args.train_config, args.model_file, device)
     model.eval()
     if args.duration_source is not None:
@@ -165,6 +166,8 @@ def inference(args: argparse.Namespace) -> None:
     from espnet2_ext.vocoder.build import build_vocoder
 
     vocoder = build_vocoder(args.vocoder, fbank_conf, checkpoint=args.vocoder_checkpoint)
+    if hasattr(vocoder, "to"):  # HiFi-GAN runs beside the model; Griffin-Lim stays on the CPU
+        vocoder.to(device)
     logging.info(f"vocoder: {getattr(vocoder, 'name', type(vocoder).__name__)}")
 
     decode_conf = dict(
@@ -274,7 +277,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
     parser.add_argument("--output_dir", action="append",
                         help="where a set's outputs go (once per set; see the module docstring)")
-    parser.add_argument("--ngpu", type=int, default=0)
+    parser.add_argument("--ngpu", type=int, default=0, help="0: CPU; 1: decode (and vocode) on the GPU")
     parser.add_argument("--nthreads", type=int, default=1)
     parser.add_argument("--data_path_and_name_and_type", type=str2triple_str, action="append",
                         help="the streams of one set (path,name,type), as espnet's svs_inference takes them")

@@ -8,6 +8,11 @@
       cached (VF, target) --LipReadingHead + Adam, soft cross-entropy--> the best valid epoch
     --> LipReadingHeads (K heads, read as their mean posterior) --save_lip_reader--> lip_reader.pth
 
+Each head writes a checkpoint after every epoch (head, optimiser, best epoch so far, random
+states; ``<out_dir>/heads/head<j>.pth``): a fit killed mid-epoch and re-run with ``resume``
+continues every head after its last finished epoch and ends with the heads of an uninterrupted fit.
+The encoder and heads run on the device they are given (``device``: cpu or cuda).
+
 Why a step of its own: with the lip encoder frozen (paper sec. 4, stage two), the heads read
 features that nothing else in the model changes, so they do not need the acoustic model at all.
 Trained inside stage two, a head gets stage two's few epochs, on one augmented draw per epoch,
@@ -31,6 +36,7 @@ import torch
 
 from espnet2_ext.lipread.data import crop_normalise, load_lip, read_label, read_scp
 from espnet2_ext.lipread.trainer import atomic_json
+from espnet2_ext.utils.fileio import atomic_torch_save
 from espnet2_ext.svs.lip_reading_head import LipReadingHead, LipReadingHeads, save_lip_reader, soft_nll
 
 FIT_DEFAULTS = dict(
@@ -81,6 +87,7 @@ class CachedViews:
         if missing:
             logging.warning(f"{what}: {len(missing)} utterances lack lip or label, skipped (e.g. {missing[:3]})")
         self.items: List[Tuple[str, torch.Tensor, torch.Tensor]] = []
+        device = next(encoder.parameters()).device
         encoder.eval()
         with torch.no_grad():
             for utt in utts:
@@ -88,7 +95,7 @@ class CachedViews:
                 target = torch.from_numpy(soft_frame_targets(labels[utt], lip.shape[0], vocab, fps))
                 for v in range(views):
                     x = torch.from_numpy(crop_normalise(lip, train=augment and v > 0, rng=rng))[None]
-                    vf = encoder(x, torch.tensor([x.shape[1]]))[0]  # (T_v, D)
+                    vf = encoder(x.to(device), torch.tensor([x.shape[1]], device=device))[0].cpu()  # (T_v, D)
                     self.items.append((utt, vf, target))
 
     def batches(self, batch_size: int, order: Optional[np.ndarray] = None):
@@ -115,9 +122,11 @@ def evaluate(model: torch.nn.Module, valid: CachedViews, batch_size: int) -> Dic
     """model: vf, lengths -> log p (B, T_v, C) (a LipReadingHead or LipReadingHeads) -> valid_loss (soft
     cross-entropy per labelled frame) and valid_frame_acc (argmax = majority class)."""
     model.eval()
+    device = next(model.parameters()).device
     vl = vw = correct = frames = 0.0
     with torch.no_grad():
-        for vf, lens, tg in valid.batches(batch_size):
+        for batch in valid.batches(batch_size):
+            vf, lens, tg = (t.to(device) for t in batch)
             logp = model(vf, lens)
             w = float(tg.sum())
             vl, vw = vl + float(soft_nll(logp, tg)) * w, vw + w
@@ -140,27 +149,34 @@ def check_conf(conf: Optional[dict]) -> dict:
 
 
 def fit_head(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, data: Dict[str, str], c: dict,
-             name: str = "head") -> Tuple[Dict[str, torch.Tensor], dict]:
-    """Fit one LipReadingHead with options ``c`` (check_conf); -> (state dict of its best valid epoch, log)."""
+             name: str = "head", device: str = "cpu", ckpt: Optional[str] = None,
+             resume: bool = False) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Fit one LipReadingHead with options ``c`` (check_conf) on ``device``; -> (state dict of its best
+    valid epoch, log). With ``ckpt`` every epoch ends with a checkpoint there; ``resume`` continues from it."""
     torch.set_num_threads(int(c["num_threads"]))
     torch.manual_seed(int(c["seed"]))
     rng = np.random.default_rng(int(c["seed"]))
     vocab = token_vocab(token_list)
     t0 = time.time()
+    encoder.to(device)
     train = CachedViews(encoder, data["train_lip_scp"], data["train_label"], vocab, 1 + int(c["aug_views"]), True,
                         float(c["fps"]), rng, "train")
     valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], vocab, 1, False, float(c["fps"]), rng,
                         "valid")
     logging.info(f"{name}: cached the frozen encoder's features: {len(train.items)} train views, "
                  f"{len(valid.items)} valid ({time.time() - t0:.1f} s)")
-    head = LipReadingHead(train.items[0][1].shape[1], len(token_list), int(hidden))
+    head = LipReadingHead(train.items[0][1].shape[1], len(token_list), int(hidden)).to(device)
     opt = torch.optim.Adam(head.parameters(), lr=float(c["lr"]), betas=(0.9, 0.98))
-    log = dict(seed=int(c["seed"]), epochs=[], best_epoch=None)
-    best, best_state = math.inf, None
-    for epoch in range(1, int(c["epochs"]) + 1):
+    st = dict(epoch=0, log=dict(seed=int(c["seed"]), epochs=[], best_epoch=None), best=math.inf, best_state=None)
+    if resume and ckpt and os.path.exists(ckpt):
+        st = _load_head_checkpoint(ckpt, c, head, opt, rng)
+        logging.info(f"{name}: resumed from {ckpt} after epoch {st['epoch']}")
+    log, best, best_state = st["log"], st["best"], st["best_state"]
+    for epoch in range(st["epoch"] + 1, int(c["epochs"]) + 1):
         head.train()
         tot = n = 0
-        for vf, lens, tg in train.batches(int(c["batch_size"]), rng.permutation(len(train.items))):
+        for batch in train.batches(int(c["batch_size"]), rng.permutation(len(train.items))):
+            vf, lens, tg = (t.to(device) for t in batch)
             loss = soft_cross_entropy(head.logits(vf, lens), tg)
             opt.zero_grad()
             loss.backward()
@@ -173,8 +189,25 @@ def fit_head(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, d
                      f"valid frame acc {rec['valid_frame_acc']:.4f}")
         if rec["valid_loss"] < best:
             best, log["best_epoch"] = rec["valid_loss"], epoch
-            best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+            best_state = {k: v.detach().cpu().clone() for k, v in head.state_dict().items()}
+        if ckpt:
+            atomic_torch_save(dict(epoch=epoch, conf=c, head=head.state_dict(), optimizer=opt.state_dict(), log=log,
+                                   best=best, best_state=best_state, rng=rng.bit_generator.state,
+                                   torch_rng=torch.get_rng_state()), ckpt)
     return best_state, log
+
+
+def _load_head_checkpoint(ckpt: str, c: dict, head: torch.nn.Module, opt, rng: np.random.Generator) -> dict:
+    """Restore head, optimiser and random states from ``ckpt``; -> its epoch, log, best and best_state."""
+    st = torch.load(ckpt, map_location="cpu", weights_only=True)
+    if st["conf"] != c:
+        raise ValueError(f"{ckpt} was fitted with other options ({st['conf']}, now {c}): "
+                         "remove it (or pass --overwrite) to fit again")
+    head.load_state_dict(st["head"])
+    opt.load_state_dict(st["optimizer"])
+    rng.bit_generator.state = st["rng"]
+    torch.set_rng_state(st["torch_rng"])
+    return st
 
 
 def _fit_head_job(args) -> Tuple[Dict[str, torch.Tensor], dict]:
@@ -184,18 +217,23 @@ def _fit_head_job(args) -> Tuple[Dict[str, torch.Tensor], dict]:
 
 
 def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, data: Dict[str, str],
-                   out_path: str, conf: Optional[dict] = None, heads: int = 1) -> dict:
+                   out_path: str, conf: Optional[dict] = None, heads: int = 1, device: str = "cpu",
+                   resume: bool = False) -> dict:
     """Fit ``heads`` LipReadingHeads (classes = token_list) on ``encoder``'s frozen features, head j
     with seed heads * seed + j (so fits with seeds 0, 1, ... share no head), ``num_jobs`` at a time in
     worker processes, and save each one's best valid epoch to ``out_path`` (save_lip_reader).
     data: train_lip_scp, train_label, valid_lip_scp, valid_label. Returns the log: per head the
-    per-epoch train / valid loss and valid frame accuracy; under "kept" the saved heads' valid scores."""
+    per-epoch train / valid loss and valid frame accuracy; under "kept" the saved heads' valid scores.
+    Head j's per-epoch checkpoint is <dir of out_path>/heads/head<j>.pth; ``resume`` continues from them."""
     c = check_conf(conf)
     if heads < 1:
         raise ValueError(f"lip-reading head fit: heads must be >= 1, got {heads}")
     t0 = time.time()
+    ckpt_dir = os.path.join(os.path.dirname(os.path.abspath(out_path)), "heads")
+    os.makedirs(ckpt_dir, exist_ok=True)
     jobs = [(encoder, list(token_list), int(hidden), data, {**c, "seed": heads * int(c["seed"]) + j},
-             f"head {j + 1}/{heads}" if heads > 1 else "head fit") for j in range(heads)]
+             f"head {j + 1}/{heads}" if heads > 1 else "head fit", device, os.path.join(ckpt_dir, f"head{j}.pth"),
+             resume) for j in range(heads)]
     n_jobs = min(heads, int(c["num_jobs"]))
     if n_jobs > 1:
         ctx = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
@@ -208,10 +246,12 @@ def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: 
     for head, (state, _) in zip(model.heads, results):
         head.load_state_dict(state)
     torch.set_num_threads(int(c["num_threads"]))
+    encoder.to(device)
+    model.to(device)
     valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], token_vocab(token_list), 1, False,
                         float(c["fps"]), np.random.default_rng(0), "valid")
     log = dict(conf=c, heads=[h_log for _, h_log in results], kept=evaluate(model, valid, int(c["batch_size"])))
-    save_lip_reader(model, out_path, list(token_list), overwrite=True)
+    save_lip_reader(model.cpu(), out_path, list(token_list), overwrite=True)
     log["seconds"] = time.time() - t0
     atomic_json(log, os.path.splitext(out_path)[0] + ".log.json")
     return log

@@ -1,8 +1,13 @@
 """Training loop of lip-reading pretraining (resumable, atomic outputs).
 
     train set --LipReader--> cross-entropy on labelled frames --Adam--> per epoch:
-        valid frame accuracy -> log.json;  checkpoint.pth (model + optimiser + epoch + vocab);
-        lip_encoder.pth (this project's layout) of the best valid epoch
+        valid frame accuracy -> log.json;  checkpoint.pth (model + optimiser + epoch + vocab +
+        random states); lip_encoder.pth (this project's layout) of the best valid epoch
+
+Runs on the device of ``args.ngpu`` (0: CPU, 1: the first GPU), with mixed precision when the
+config says ``use_amp: true`` (GPU only). ``--resume`` continues after the last finished epoch
+with the random states that epoch ended with (shuffling, crop/flip augmentation, torch), so a run
+killed mid-epoch and resumed ends with the model of an uninterrupted one.
 """
 
 import json
@@ -18,6 +23,7 @@ from espnet2_ext.lipread.data import IGNORE, LipFrameDataset, build_vocab, colla
 from espnet2_ext.lipread.model import LipReader
 from espnet2_ext.svs.lip_checkpoint import save_checkpoint, save_lip_encoder
 from espnet2_ext.utils.checkpoint_io import load_checkpoint
+from espnet2_ext.utils.device import device_for
 
 CONFIG_DEFAULTS = dict(
     encoder_conf={},  # LipEncoder options; must match the SVS configs' lip_encoder_conf
@@ -31,6 +37,7 @@ CONFIG_DEFAULTS = dict(
     seed=0,
     fps=25.0,
     num_threads=1,
+    use_amp=False,  # mixed precision (torch.autocast + GradScaler) on the GPU
 )
 
 
@@ -42,11 +49,28 @@ def atomic_json(obj, path: str) -> None:
     os.replace(tmp, path)
 
 
-def evaluate(model: LipReader, loader) -> float:
+def random_states(loader_gen: torch.Generator, data_rng) -> Dict:
+    """Everything an epoch draws from: torch (and CUDA), the shuffling generator, the augmentation."""
+    states = dict(torch=torch.get_rng_state(), loader=loader_gen.get_state(), data=data_rng.bit_generator.state)
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_random_states(states: Dict, loader_gen: torch.Generator, data_rng) -> None:
+    torch.set_rng_state(states["torch"])
+    loader_gen.set_state(states["loader"])
+    data_rng.bit_generator.state = states["data"]
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def evaluate(model: LipReader, loader, device: torch.device = torch.device("cpu")) -> float:
     model.eval()
     correct = total = 0
     with torch.no_grad():
         for lip, lens, y in loader:
+            lip, lens, y = lip.to(device), lens.to(device), y.to(device)
             pred = model(lip, lens).argmax(-1)
             m = y != IGNORE
             correct += int((pred[m] == y[m]).sum())
@@ -79,12 +103,13 @@ def train(args, conf: Dict) -> Dict:
     if unknown:
         raise ValueError(f"{args.config}: unknown keys {unknown}; known: {sorted(CONFIG_DEFAULTS)}")
     conf = {**CONFIG_DEFAULTS, **conf}
+    device = device_for(int(getattr(args, "ngpu", 0)), "lip-reading pretraining")
+    if conf["use_amp"] and device.type != "cuda":
+        raise ValueError(f"{args.config}: use_amp: true needs a GPU (--ngpu 1); set use_amp: false on the CPU")
     torch.set_num_threads(int(conf["num_threads"]))
     torch.manual_seed(int(conf["seed"]))
     out = args.out_dir
-    ckpt_path = os.path.join(out, "checkpoint.pth")
-    enc_path = os.path.join(out, "lip_encoder.pth")
-    log_path = os.path.join(out, "log.json")
+    ckpt_path, enc_path, log_path = (os.path.join(out, f) for f in ("checkpoint.pth", "lip_encoder.pth", "log.json"))
     os.makedirs(out, exist_ok=True)
     if not args.resume and any(os.path.exists(p) for p in (ckpt_path, enc_path)):
         raise FileExistsError(f"{out} already holds a pretraining run; pass --resume or use another --out_dir")
@@ -104,7 +129,8 @@ def train(args, conf: Dict) -> Dict:
     tr_loader = torch.utils.data.DataLoader(tr, batch_size=int(conf["batch_size"]), shuffle=True, collate_fn=collate, generator=g)
     va_loader = torch.utils.data.DataLoader(va, batch_size=int(conf["batch_size"]), shuffle=False, collate_fn=collate)
     enc_conf = {k: v for k, v in dict(conf["encoder_conf"]).items() if k not in ("pretrained", "freeze")}
-    model = LipReader(enc_conf, len(phones), int(conf["head_hidden"]))
+    model = LipReader(enc_conf, len(phones), int(conf["head_hidden"])).to(device)
+    scaler = torch.amp.GradScaler("cuda") if conf["use_amp"] else None
     opt = torch.optim.AdamW(model.parameters(), lr=float(conf["lr"]), weight_decay=float(conf["weight_decay"]))
     try:
         factor = lr_lambda(conf, len(tr_loader))
@@ -118,6 +144,8 @@ def train(args, conf: Dict) -> Dict:
         opt.load_state_dict(state["optimizer"])
         if "scheduler" in state:
             sched.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         log = state["log"]
         start = state["epoch"]
         logging.info(f"resumed from {ckpt_path} after epoch {start}")
@@ -128,19 +156,14 @@ def train(args, conf: Dict) -> Dict:
             y = y[y != IGNORE]
             counts += torch.bincount(y, minlength=len(phones)).float()
         log["chance"] = float(counts.max() / counts.sum().clamp(min=1))
+    if state is not None and "random" in state:  # after the chance count, which draws crops too
+        restore_random_states(state["random"], g, tr.rng)
     for epoch in range(start, int(conf["epochs"])):
         model.train()
         t0, tot, n = time.time(), 0.0, 0
-        for lip, lens, y in tr_loader:
-            logits = model(lip, lens)
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sched.step()
-            tot, n = tot + float(loss.detach()), n + 1
-        acc = evaluate(model, va_loader)
+        for batch in tr_loader:
+            tot, n = tot + train_step(model, opt, sched, scaler, batch, device), n + 1
+        acc = evaluate(model, va_loader, device)
         rec = dict(epoch=epoch + 1, train_loss=tot / max(n, 1), valid_frame_acc=acc, seconds=time.time() - t0)
         log["epochs"].append(rec)
         logging.info(f"epoch {epoch + 1}: train loss {rec['train_loss']:.4f}, valid frame acc {acc:.4f} (chance {log['chance']:.4f})")
@@ -148,6 +171,30 @@ def train(args, conf: Dict) -> Dict:
         if acc >= best:
             save_lip_encoder(model.encoder, enc_path, enc_conf, overwrite=True)
             log["best_epoch"] = epoch + 1
-        save_checkpoint(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch + 1, log=log, phones=phones, conf=conf), ckpt_path, overwrite=True)
+        save_checkpoint(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+                             scaler=scaler.state_dict() if scaler is not None else None, epoch=epoch + 1, log=log,
+                             phones=phones, conf=conf, random=random_states(g, tr.rng)), ckpt_path, overwrite=True)
         atomic_json(log, log_path)
     return log
+
+
+def train_step(model: LipReader, opt, sched, scaler, batch, device: torch.device) -> float:
+    """One optimiser step on (lip, lens, y); mixed precision when ``scaler`` is given. -> the loss."""
+    lip, lens, y = (t.to(device) for t in batch)
+    with torch.autocast(device.type, enabled=scaler is not None):
+        logits = model(lip, lens)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1),
+                                                 ignore_index=IGNORE)
+    opt.zero_grad()
+    if scaler is None:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        scaler.step(opt)
+        scaler.update()
+    sched.step()
+    return float(loss.detach())

@@ -13,6 +13,8 @@ Additions to espnet's SVSTask:
   checking that every expected key is loaded (espnet's ``--init_param`` does not check);
 * ``--lr_scale``: learning-rate factors per SVS sub-module (e.g. ``{lip_reader: 5.0}``), so that a
   freshly initialised part learns fast next to parts that start from stage one;
+* ``main`` checks ``--ngpu`` against the visible CUDA devices before any work
+  (espnet2_ext/utils/device.py);
 * ``build_model_from_file`` loads strictly: a checkpoint that does not match the config is an
   error, never a silently half-initialised model;
 * ``--config`` files may inherit (``base_config:``, espnet2_ext/utils/config.py), and
@@ -41,6 +43,7 @@ from espnet2.utils.types import str_or_none
 from espnet2_ext.tasks.preprocessor import VisualSVSPreprocessor
 from espnet2_ext.utils.checkpoint_io import load_checkpoint
 from espnet2_ext.utils.config import ConfigError, load_config
+from espnet2_ext.utils.device import check_ngpu
 
 _visual_model_type_choices = ClassChoices(
     "model_type",
@@ -132,6 +135,15 @@ class VisualSVSTask(SVSTask):
             help="Learning-rate factors per sub-module of the SVS model: {<parameter-name prefix>: factor}, "
             "e.g. {lip_reader: 5.0} multiplies optim_conf.lr (and the scheduler's curve) for svs.lip_reader.*.",
         )
+
+    @classmethod
+    def main(cls, args: Optional[argparse.Namespace] = None, cmd=None):
+        """espnet's ``AbsTask.main``, after checking that ``--ngpu`` GPUs are visible."""
+        if args is None:
+            args = cls.get_parser().parse_args(cmd)
+        if not args.print_config:
+            check_ngpu(args.ngpu, "training")
+        super().main(args=args)
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:

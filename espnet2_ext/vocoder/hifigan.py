@@ -148,16 +148,22 @@ class HiFiGANVocoder:
         if hop != self.hop_length:
             raise ValueError(f"generator upsamples by {hop}, fbank hop_length is {self.hop_length}")
 
+    def to(self, device) -> "HiFiGANVocoder":
+        """Run the generator on ``device`` (mels are moved there, wavs come back to the CPU)."""
+        self.generator.to(device)
+        return self
+
     @torch.no_grad()
     def __call__(self, mel) -> np.ndarray:
-        mel = torch.as_tensor(np.asarray(mel, dtype=np.float32))
+        device = next(self.generator.parameters()).device
+        mel = torch.as_tensor(np.asarray(mel, dtype=np.float32)).to(device)
         if mel.ndim != 2 or mel.shape[1] != self.conf["n_mels"]:
             raise ValueError(f"expected mel (T, {self.conf['n_mels']}), got {tuple(mel.shape)}")
         x = mel * self.scale
         if self.floor is not None:
             x = x.clamp(min=float(self.floor))
         wav = self.generator(x.t().unsqueeze(0))  # (1, 1, T*hop)
-        return wav.view(-1).numpy().astype(np.float32)
+        return wav.view(-1).cpu().numpy().astype(np.float32)
 
 
 def load_pretrained(fbank_conf: Dict[str, Any], model: str = "universal") -> HiFiGANVocoder:

@@ -87,8 +87,8 @@ class MelSegments:
 
 
 def train(wav_scp: str, fbank_conf: Any, out_dir: str, max_steps: int, init: str = "pretrained",
-          resume: bool = False, train_conf: Optional[Dict[str, Any]] = None) -> Path:
-    """Train (or continue) a HiFi-GAN; returns the path of generator.pth."""
+          resume: bool = False, train_conf: Optional[Dict[str, Any]] = None, device: str = "cpu") -> Path:
+    """Train (or continue) a HiFi-GAN on ``device`` (cpu or cuda); returns the path of generator.pth."""
     from espnet2.gan_tts.hifigan import HiFiGANMultiScaleMultiPeriodDiscriminator
     from espnet2.gan_tts.hifigan.loss import (DiscriminatorAdversarialLoss, FeatureMatchLoss,
                                               GeneratorAdversarialLoss, MelSpectrogramLoss)
@@ -121,6 +121,8 @@ def train(wav_scp: str, fbank_conf: Any, out_dir: str, max_steps: int, init: str
             logging.info("mel config differs from the pretrained HiFi-GAN's: training from scratch")
     elif init != "none":
         raise ValueError(f"--init must be pretrained or none, got {init!r}")
+    gen.to(device)
+    disc.to(device)
     opt_g = torch.optim.Adam(gen.parameters(), lr=conf["lr"], betas=tuple(conf["betas"]))
     opt_d = torch.optim.Adam(disc.parameters(), lr=conf["lr"], betas=tuple(conf["betas"]))
     sch_g = torch.optim.lr_scheduler.ExponentialLR(opt_g, conf["lr_decay"])
@@ -145,6 +147,7 @@ def train(wav_scp: str, fbank_conf: Any, out_dir: str, max_steps: int, init: str
     mel_loss_fn = MelSpectrogramLoss(fs=fb["fs"], n_fft=fb["n_fft"], hop_length=fb["hop_length"],
                                      win_length=fb["win_length"], n_mels=fb["n_mels"], fmin=fb["fmin"],
                                      fmax=fb["fmax"], log_base=fb["log_base"])
+    mel_loss_fn.to(device)
     adv_g, adv_d, fm = GeneratorAdversarialLoss(), DiscriminatorAdversarialLoss(), FeatureMatchLoss()
     scale, floor = float(transform["scale"]), transform["floor"]
 
@@ -161,7 +164,7 @@ def train(wav_scp: str, fbank_conf: Any, out_dir: str, max_steps: int, init: str
     disc.train()
     t0 = time.perf_counter()
     while step < max_steps:
-        mel, wav = data.batch(conf["batch_size"], rng)
+        mel, wav = (t.to(device) for t in data.batch(conf["batch_size"], rng))
         x = mel * scale
         if floor is not None:
             x = x.clamp(min=float(floor))

@@ -40,9 +40,9 @@ SECONDS=0
 stage=1
 stop_stage=8
 nj=2                 # parallel jobs of stages 1 (demo corpus), 2, 3, 7 and 8
-ngpu=0               # GPUs per training job (0: CPU)
-num_nodes=1
-gpu_inference=false
+ngpu=0               # GPUs per node of a training job (0: CPU; >1: DDP, one process per GPU)
+num_nodes=1          # nodes of a stage 5/6 training (>1 needs cmd_backend=slurm: srun, one task per node)
+gpu_inference=false  # stage 7 decodes (and vocodes with HiFi-GAN) on one GPU
 dumpdir=dump
 expdir=exp
 python=python3
@@ -108,7 +108,9 @@ Stages: 1 data prep, 2 audio features, 3 lip ROI, 4 tokens/stats, 5 stage-one tr
 Options:
     --stage, --stop_stage   # Stages to run (default: ${stage} .. ${stop_stage})
     --nj                    # Parallel jobs (default: ${nj})
-    --ngpu                  # GPUs for training (default: ${ngpu})
+    --ngpu                  # GPUs per node for training; >1: DDP (default: ${ngpu})
+    --num_nodes             # Nodes of a training; >1 needs cmd_backend=slurm (default: ${num_nodes})
+    --gpu_inference         # Decode on a GPU in stage 7 (default: ${gpu_inference})
     --fs, --n_fft, --n_shift, --win_length, --n_mels, --fmin, --fmax  # mel pipeline
     --local_data_opts       # Options of local/data.sh (default: "${local_data_opts}")
     --stage_one_config      # Stage-one (no video) config (default: ${stage_one_config})
@@ -175,10 +177,17 @@ control_tag=${inference_tag}_timing_of_$(basename "${svs_exp}")
 if [ -z "${decode_systems}" ]; then
     decode_systems="$(basename "${stage_one_exp}") $(basename "${svs_exp}")"
 fi
-for opt in nj decode_nj decode_sets_per_job; do
+for opt in nj decode_nj decode_sets_per_job num_nodes; do
     case "${!opt}" in ''|*[!0-9]*|0) log "Error: --${opt} must be a positive integer, got '${!opt}'"; exit 1 ;; esac
 done
+case "${ngpu}" in ''|*[!0-9]*) log "Error: --ngpu must be a non-negative integer, got '${ngpu}'"; exit 1 ;; esac
+case "${gpu_inference}" in true|false) ;; *) log "Error: --gpu_inference must be true or false, got '${gpu_inference}'"; exit 1 ;; esac
+if [ "${num_nodes}" -gt 1 ] && [ "${cmd_backend}" != slurm ]; then
+    log "Error: --num_nodes ${num_nodes} needs cmd_backend=slurm (cmd.sh): ${cmd_backend} runs every job on this machine"
+    exit 1
+fi
 data_feats=${dumpdir}/raw
+single_gpu=$(min "${ngpu}" 1)  # lip pretraining, the head fit and HiFi-GAN train on one device
 token_list=${dumpdir}/token_list/phn/tokens.txt
 stats_dir=${expdir}/svs_stats_raw_phn
 fbank_opts="--fs ${fs} --n_fft ${n_fft} --hop_length ${n_shift} --win_length ${win_length} --n_mels ${n_mels} --fmin ${fmin} --fmax ${fmax}"
@@ -381,7 +390,10 @@ model_file() {
     ${python} -m espnet2_ext.utils.model_file "$1" "${inference_model}"
 }
 
-# Trains <config> into <exp dir> with espnet's trainer (resumable).
+# Trains <config> into <exp dir> with espnet's trainer (resumable), launched by espnet2.bin.launch:
+# --ngpu 0: one CPU process; --ngpu N: N processes on this node, DDP (multiprocessing_distributed);
+# --num_nodes M (cmd_backend=slurm): one srun task per node, each spawning --ngpu ranks,
+# rendezvous through a file in <exp dir> (--dist_launcher slurm, --dist_init_method file://...).
 train_system() {
     local config=$1 exp=$2
     shift 2
@@ -392,19 +404,36 @@ train_system() {
     [ "$(conf_get "${config}" svs)" = hpmdubbing ] && use_lip=True
     local lip_opt=""
     [ "${use_lip}" = True ] && lip_opt=lip
+    local threads=${nthreads:-${train_nthreads}} dist_opts=()
+    # several ranks: parameters a batch leaves unused (frozen paths, optional branches) are allowed
+    [ $((ngpu * num_nodes)) -gt 1 ] && dist_opts+=(--unused_parameters true)
     log "Training ${config} -> ${exp} (log: ${exp}/train.log)"
     # shellcheck disable=SC2046,SC2086
-    OMP_NUM_THREADS=${nthreads:-${train_nthreads}} ${cuda_cmd} --gpu "${ngpu}" --num-threads "${nthreads:-${train_nthreads}}" "${exp}/train.log" \
+    OMP_NUM_THREADS=${threads} ${python} -m espnet2.bin.launch \
+        --cmd "${cuda_cmd} --num-threads ${threads}" --log "${exp}/train.log" \
+        --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${exp}/.dist_init_" \
+        --multiprocessing_distributed true -- \
         ${python} -m espnet2_ext.bin.visual_svs_train \
             --config "${config}" --use_preprocessor true --token_type phn --token_list "${token_list}" \
             --fs "${fs}" --feats_extract_conf "${fbank_conf}" \
             --normalize global_mvn --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
-            --resume true --output_dir "${exp}" --ngpu "${ngpu}" \
+            --resume true --output_dir "${exp}" "${dist_opts[@]}" \
             $(train_data_opts ${lip_opt}) "${extra[@]}" ${train_args}
     # Training curves once, from the checkpoint (the demo configs turn the per-epoch plots off).
     ${python} -m espnet2_ext.bin.plot_train_stats --exp_dir "${exp}" >> "${exp}/train.log" 2>&1 \
         || log "Warning: could not plot the training curves of ${exp} (see ${exp}/train.log)"
 }
+
+# ----------------------------------------------------------------------------------------------
+# GPUs asked for must be visible before any training or decoding starts (jobs of this machine;
+# with cmd_backend=slurm every entry point checks on its own node).
+if [ "${cmd_backend}" != slurm ] && [ ${stage} -le 7 ] && [ ${stop_stage} -ge 5 ]; then
+    _need=${ngpu}
+    "${gpu_inference}" && [ ${stop_stage} -ge 7 ] && [ "${_need}" -lt 1 ] && _need=1
+    if [ "${_need}" -gt 0 ]; then
+        ${python} -m espnet2_ext.utils.device --ngpu "${_need}" --what "svs.sh stages ${stage}-${stop_stage} (--ngpu ${ngpu}, --gpu_inference ${gpu_inference})" || exit 1
+    fi
+fi
 
 # ----------------------------------------------------------------------------------------------
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
@@ -422,8 +451,8 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
             fi
             log "Stage 5: Lip-reading pretraining of the lip encoder (${lip_pretrain_config}) -> ${expdir}/lip_pretrain (log: ${expdir}/lip_pretrain/train.log)"
             mkdir -p "${expdir}/lip_pretrain"
-            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/lip_pretrain/train.log" \
-                ${python} -m espnet2_ext.bin.pretrain_lip_encoder \
+            ${cuda_cmd} --gpu "${single_gpu}" "${expdir}/lip_pretrain/train.log" \
+                ${python} -m espnet2_ext.bin.pretrain_lip_encoder --ngpu "${single_gpu}" \
                     --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
                     --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
                     --config "${lip_pretrain_config}" --out_dir "${expdir}/lip_pretrain" --resume &
@@ -493,12 +522,12 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
                 log "Stage 6: Fitting the lip-reading heads on the frozen lip encoder (${lip_reader_fit_config}) -> ${fit_dir} (log: ${fit_dir}/fit.log)"
                 mkdir -p "${fit_dir}"
                 # shellcheck disable=SC2086
-                OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${ngpu}" "${fit_dir}/fit.log" \
-                    ${python} -m espnet2_ext.bin.fit_lip_reader --train_config "${train_config}" \
+                OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${single_gpu}" "${fit_dir}/fit.log" \
+                    ${python} -m espnet2_ext.bin.fit_lip_reader --train_config "${train_config}" --ngpu "${single_gpu}" \
                         --lip_encoder "${encoder_weights}" --token_list "${token_list}" \
                         --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
                         --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
-                        --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite ${lip_reader_fit_args}
+                        --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite --resume ${lip_reader_fit_args}
                 touch "${fit_dir}/.done"
                 log "Lip-reading heads: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
             fi
@@ -516,14 +545,16 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         log "Stage 7: HiFi-GAN training on ${train_set} (${vocoder_max_steps} steps) -> ${expdir}/vocoder"
         if [ ! -f "${expdir}/vocoder/.done" ]; then
             mkdir -p "${expdir}/vocoder"
-            ${cuda_cmd} --gpu "${ngpu}" "${expdir}/vocoder/train.log" \
-                ${python} -m espnet2_ext.bin.train_vocoder --wav_scp "${data_feats}/${train_set}/wav.scp" \
+            ${cuda_cmd} --gpu "${single_gpu}" "${expdir}/vocoder/train.log" \
+                ${python} -m espnet2_ext.bin.train_vocoder --ngpu "${single_gpu}" --wav_scp "${data_feats}/${train_set}/wav.scp" \
                     --fbank_conf "${fbank_conf}" --out_dir "${expdir}/vocoder" --max_steps "${vocoder_max_steps}" --resume
             touch "${expdir}/vocoder/.done"
         fi
         vocoder_checkpoint=${expdir}/vocoder/generator.pth
         [ "${vocoder}" = auto ] && vocoder=hifigan
     fi
+    inference_ngpu=0
+    "${gpu_inference}" && inference_ngpu=1  # each decode job on one GPU (model and HiFi-GAN)
     voc_opts="--vocoder ${vocoder}"
     [ -n "${vocoder_checkpoint}" ] && voc_opts+=" --vocoder_checkpoint ${vocoder_checkpoint}"
     # Every system decodes the test sets; the stage-two system (the one of --train_config) also
@@ -552,8 +583,8 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         done
         local logdir=${exp}/${dtag}/${first}/logs
         # shellcheck disable=SC2086
-        ${decode_cmd} JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
-            ${python} -m espnet2_ext.bin.visual_svs_inference --config "${config}" \
+        ${decode_cmd} --gpu "${inference_ngpu}" JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
+            ${python} -m espnet2_ext.bin.visual_svs_inference --config "${config}" --ngpu "${inference_ngpu}" \
                 --model_file "${model}" --train_config "${exp}/config.yaml" --progress false ${args} ${voc_opts}
         local f n_i
         for dset in "$@"; do

@@ -45,7 +45,7 @@ option mem=0
 option mem=* --mem=$0
 option num_threads=* --cpus-per-task=$0
 option num_nodes=1
-option num_nodes=* --nodes=$0
+option num_nodes=* --nodes=$0 --ntasks-per-node=1
 option time=* --time=$0
 option partition=* --partition=$0
 default gpu=0
