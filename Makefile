@@ -6,7 +6,7 @@ VENV := $(CURDIR)/.venv
 STAMP := $(VENV)/.installed
 RECIPE := egs2/visualsinger/svs1
 
-.PHONY: demo test install clean-demo
+.PHONY: demo test lint install clean-demo
 
 install: $(STAMP)
 
@@ -33,7 +33,13 @@ demo: $(STAMP)
 	$(VENV)/bin/python -m espnet2_ext.bin.perform --model ../$(RECIPE)/exp/svs_performsinger/packed/performsinger.zip \
 	    --video "$${video}" --reference "$${wav}" --lyrics "$${lyrics}" --notes "$${notes}" --out . --overwrite
 
-test: $(STAMP)
+# Lint first (ruff: pyflakes, syntax and bugbear errors, ruff.toml; shellcheck on the recipe's shell),
+# then the tests.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	cd $(RECIPE) && $(VENV)/bin/shellcheck -x -S warning svs.sh run.sh cmd.sh path.sh db.sh local/*.sh
+
+test: lint
 	$(VENV)/bin/python -m pytest -q tests
 
 clean-demo:

@@ -47,10 +47,10 @@ def main() -> None:
             n = sum(q.numel() for q in enc.parameters())
             enc.eval()
             with torch.no_grad():
-                fwd = best_of(lambda: enc(lip, lens), a.repeats)
+                fwd = best_of(lambda enc=enc: enc(lip, lens), a.repeats)
             enc.train()
 
-            def step():
+            def step(enc=enc):
                 enc.zero_grad()
                 enc(lip, lens).sum().backward()
 

@@ -28,7 +28,6 @@ are a projection from CPU memory, not a measurement.
 import argparse
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
 import torch

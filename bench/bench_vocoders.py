@@ -42,7 +42,7 @@ def main(cmd=None) -> None:
     for kind in args.vocoders:
         voc = build_vocoder(kind, conf, checkpoint=args.checkpoint)
         dists, mcds, secs, dur = [], [], 0.0, 0.0
-        for utt, path in wavs:
+        for _utt, path in wavs:
             audio, sr = sf.read(path.strip(), dtype="float32")
             with torch.no_grad():
                 mel = fbank(torch.from_numpy(audio)[None])[0][0].numpy()

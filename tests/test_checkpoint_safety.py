@@ -122,7 +122,7 @@ def test_stage_one_init_is_refused(tmp_path):
     for layout in (lambda evil: {"svs.x": evil}, lambda evil: {"model": {}, "reporter": {"stats": evil}}):
         path = tmp_path / "valid.loss.best.pth"
         marker = hostile(path, layout)
-        assert_refused(lambda: load_stage_one(torch.nn.Linear(1, 1), path), path, marker)
+        assert_refused(lambda path=path: load_stage_one(torch.nn.Linear(1, 1), path), path, marker)
 
 
 def test_lip_pretraining_resume_is_refused(tmp_path):

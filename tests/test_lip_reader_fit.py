@@ -14,7 +14,7 @@ import yaml
 from espnet2_ext.lipread.head_fit import fit_lip_reader, soft_cross_entropy, soft_frame_targets
 from espnet2_ext.svs.lip_checkpoint import save_lip_encoder
 from espnet2_ext.svs.lip_encoder import LipEncoder
-from espnet2_ext.svs.lip_reading_head import LipReadingHead, LipReadingHeads, load_lip_reader, mean_logp, save_lip_reader
+from espnet2_ext.svs.lip_reading_head import LipReadingHeads, load_lip_reader, mean_logp, save_lip_reader
 from tests.test_lip_pretrain import PHONES, write_set
 from tests.test_performsinger_model import tiny_batch, tiny_model
 

@@ -157,7 +157,7 @@ def test_cli_excludes_no_face_and_corrupt(corpus, tmp_path, caplog):
         out = run_cli(tmp_path, vids, names)
     scp = dict(line.split() for line in (tmp_path / "lip.scp").read_text().splitlines())
     assert sorted(scp) == ["s1_blank", "s1_face"]
-    for u, p in scp.items():
+    for _u, p in scp.items():
         a = np.load(p)
         assert a.shape == (40, 96, 96) and a.dtype == np.uint8
     assert not list(out.glob("*.tmp")) and sorted(x.name for x in out.iterdir()) == ["s1_blank.npy", "s1_face.npy"]

@@ -32,7 +32,7 @@ def system(tmp_path_factory):
 
 def _stage7_durations(s) -> list:
     """Stages 1-3 (data prep, d-vector, lip crops) and stage 7's decoder on the demo utterance."""
-    from espnet2_ext.bin import extract_dvector, extract_lip_roi, visual_svs_inference
+    from espnet2_ext.bin import extract_dvector, extract_lip_roi, make_reference_sets, visual_svs_inference
     from espnet2_ext.data.visualsinger import load_utterance, write_data_dir
 
     root = s["root"]
@@ -43,6 +43,7 @@ def _stage7_durations(s) -> list:
     extract_lip_roi.main(["--video_scp", str(data / "video.scp"), "--out_dir", str(root / "lip"),
                           "--out_scp", str(data / "lip.scp"), "--report", str(root / "lip_report.json"),
                           "--crop_scale", "0.65"])
+    make_reference_sets.main(["--dump_dir", str(data), "--setting", "1"])  # each utterance its own reference
     exp = s["exp"]
     visual_svs_inference.main(["--model_file", str(exp / "valid.loss_synth.ave.pth"), "--train_config",
                                str(exp / "config.yaml"), "--data_dir", str(data), "--output_dir",

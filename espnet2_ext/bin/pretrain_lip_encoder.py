@@ -12,7 +12,6 @@ Writes <out_dir>/lip_encoder.pth (load with lip_encoder_conf: {pretrained: <path
 import argparse
 import logging
 import os
-import sys
 
 import yaml
 

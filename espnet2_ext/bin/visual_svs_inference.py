@@ -34,7 +34,6 @@ Outputs (``--output_dir`` of each set):
 import argparse
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path

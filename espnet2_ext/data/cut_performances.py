@@ -24,7 +24,7 @@ def read_segments(path: Path) -> List[Tuple[str, float, float, int]]:
             if len(parts) != 3 or et <= st or st < 0:
                 raise ValueError
         except (ValueError, IndexError):
-            raise ValueError(f"{path}:{no}: expected '<utt> <start_sec> <end_sec>' with end > start, got {line!r}")
+            raise ValueError(f"{path}:{no}: expected '<utt> <start_sec> <end_sec>' with end > start, got {line!r}") from None
         out.append((utt, st, et, no))
     return out
 

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
-from espnet2_ext.data.phones import (BREATH, SILENCE, PhoneError, is_rest, lyric_chars, lyric_to_phones,
+from espnet2_ext.data.phones import (PhoneError, is_rest, lyric_chars, lyric_to_phones,
                                      normalize_phone)
 from espnet2_ext.data.textgrid_io import TextGridError, read_textgrid
 
@@ -140,7 +140,7 @@ def load_utterance(corpus: Path, spk: str, utt: str, tolerance: float = 0.2) -> 
     if len(notes) != len(phones):
         raise CorpusError(f"{notes_path}: {len(notes)} note lines but {len(phones)} intervals in tier 'phones' "
                           f"of {tg_path.name}")
-    for (st, et, ph), (nph, midi, no), iv in zip(phones, notes, tiers["phones"]):
+    for (_st, _et, ph), (nph, midi, no), iv in zip(phones, notes, tiers["phones"]):
         if nph != ph:
             raise CorpusError(f"{notes_path}:{no}: phone {nph!r} but tier 'phones' of {tg_path.name} "
                               f"has {ph!r} (line {iv.line})")

@@ -25,9 +25,8 @@ import argparse
 import inspect
 import logging
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
-import numpy as np
 import torch
 import yaml
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Job runners used by svs.sh (sourced). Pick the back-end here.
 #   local   run.pl:    jobs run on this machine, up to --max-jobs-run at once
 #   stdout  stdout.pl: like local, and every job's output is also shown on the terminal

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Where the corpora live. Empty VISUALSINGER: the recipe generates its embedded demo corpus.
 # VISUALSINGER: utterance layout (docs/design.md); VISUALSINGER_RAW: song-level performance videos.
 VISUALSINGER=${VISUALSINGER:-}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Activates the repository's virtual environment (created by `make install` at the top level).
 # ESPNET2_EXT_ROOT overrides the repository root (e.g. for a copy of the recipe elsewhere).
 _repo_root=${ESPNET2_EXT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}

@@ -190,7 +190,6 @@ data_feats=${dumpdir}/raw
 single_gpu=$(min "${ngpu}" 1)  # lip pretraining, the head fit and HiFi-GAN train on one device
 token_list=${dumpdir}/token_list/phn/tokens.txt
 stats_dir=${expdir}/svs_stats_raw_phn
-fbank_opts="--fs ${fs} --n_fft ${n_fft} --hop_length ${n_shift} --win_length ${win_length} --n_mels ${n_mels} --fmin ${fmin} --fmax ${fmax}"
 fbank_conf="{fs: ${fs}, n_fft: ${n_fft}, hop_length: ${n_shift}, win_length: ${win_length}, n_mels: ${n_mels}, fmin: ${fmin}, fmax: ${fmax}}"
 all_sets="${train_set} ${valid_set} ${test_sets}"
 

@@ -16,7 +16,6 @@ attention (``alignment.durations_from_attention``). ``duration`` is accepted for
 compatibility and never read.
 """
 
-import math
 from typing import Dict, Optional
 
 import torch
