@@ -48,6 +48,10 @@ class LipTrack:
     smoothed: np.ndarray  # (T_v, 3) float: the track the crops were taken on
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
+    roll: Optional[np.ndarray] = None  # (T_v,) head roll in degrees (landmark front end only)
+    corners: Optional[np.ndarray] = None  # (T_v, 4) mouth corners: right x, y, left x, y
+    face_track: Optional[np.ndarray] = None  # (T_v, 3) SyncNet face box centre x, y, half size
+    front_end: str = "haar_cascade"
 
     @property
     def num_frames(self) -> int:
@@ -68,8 +72,30 @@ def crop_square(gray: np.ndarray, cx: float, cy: float, side: float, out_size: i
                           borderMode=cv2.BORDER_REPLICATE)
 
 
+def build_extractor(roi_conf: Optional[dict] = None):
+    """``roi_conf['front_end']``: "auto" (default: the face mesh when mediapipe imports, else the
+    Haar cascades), "mediapipe" (an error when it does not import) or "haar" -> an extractor
+    (video -> LipTrack); the extractor's ``front_end`` names the one that runs."""
+    conf = dict(roi_conf or {})
+    choice = conf.pop("front_end", "auto")
+    if choice not in ("auto", "mediapipe", "haar"):
+        raise ValueError(f"roi_conf front_end must be auto, mediapipe or haar, got {choice!r}")
+    if choice != "haar":
+        from espnet2_ext.lip.landmarks import mediapipe_available
+
+        if mediapipe_available():
+            from espnet2_ext.lip.landmark_roi import LandmarkRoiExtractor
+
+            return LandmarkRoiExtractor(conf)
+        if choice == "mediapipe":
+            raise ImportError("front_end mediapipe: mediapipe.solutions.face_mesh does not import; install "
+                              "requirements-nodeps.txt (pip install --no-deps -r requirements-nodeps.txt) "
+                              "or pass front_end haar")
+    return LipRoiExtractor(conf)
+
+
 class LipRoiExtractor:
-    """Video file -> LipTrack.
+    """Video file -> LipTrack (Haar-cascade front end).
 
     Args:
         roi_conf: ``out_size``, ``crop_scale``, ``min_face_fraction``, ``refine``,
@@ -78,9 +104,12 @@ class LipRoiExtractor:
             nested ``detect_conf`` (see ``FaceDetector``) and ``smooth_conf`` (see ``smooth_track``).
     """
 
+    front_end = "haar_cascade"
+
     def __init__(self, roi_conf: Optional[dict] = None):
         conf = dict(DEFAULT_ROI_CONF)
         conf.update(roi_conf or {})
+        conf.pop("front_end", None)
         if not 0.1 <= conf["crop_scale"] <= 3.0:
             raise ValueError(f"crop_scale {conf['crop_scale']} outside [0.1, 3]")
         self.conf = conf
