@@ -20,13 +20,12 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from espnet2_ext.data.synth_video import GT_COLUMNS
 from espnet2_ext.lip.roi import LipTrack
 
 PER_FRAME_KEYS = ("face_width_px", "center_err_px", "center_err_frac", "center_err_iod", "center_err_fw",
                   "corner_err_fw", "roll_err_deg", "detected_unoccluded")
-# columns of a full ground truth (T_v, 10); a (T_v, 2) one holds the mouth centre only
-GT_COLUMNS = ("mouth_x", "mouth_y", "corner_r_x", "corner_r_y", "corner_l_x", "corner_l_y", "roll_deg",
-              "interocular_px", "face_width_px", "occluded")
+# GT_COLUMNS: columns of a full ground truth (T_v, 10); a (T_v, 2) one holds the mouth centre only
 
 
 def _gt_stats(track: LipTrack, gt: np.ndarray, n: int, err: np.ndarray) -> dict:
