@@ -1,6 +1,6 @@
 """Per-singer faces drawn from the one astronaut photo, with their landmarks.
 
-    skimage astronaut (512 x 512) --face crop (CROP), resize to S x S-->
+    skimage astronaut (512 x 512) --face crop (CROP), resize to S x S, its mouth opening in-painted-->
       --skin tone (gain on a feathered skin mask) --lip colour (tint between the lip contours)-->
       --facial hair texture (moustache / beard regions, darkened by a seeded stubble pattern)-->
       --global warp: face width and jaw (x' = cx + (x - cx) k(y))--> --glasses (one singer)-->
@@ -137,6 +137,12 @@ def build_face(look: FaceLook, size: int = 192) -> FaceBase:
     outer, inner = _to_crop(LIP_OUTER, size), _to_crop(LIP_INNER, size)
     pts = {k: _to_crop(v, size) for k, v in FACE_POINTS.items()}
     u = size / 192.0
+    # the photo's own opening (teeth, dark corners) in-painted from the lips around it: the
+    # warped mouth shows only the opening drawn for each frame
+    gap = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(gap, [np.round(inner * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
+    gap = cv2.dilate(gap, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 3)))
+    face = cv2.inpaint(face.astype(np.uint8), gap, 3, cv2.INPAINT_TELEA).astype(np.float32)
     # skin tone: YCrCb skin pixels inside an ellipse around the face, feathered
     ycc = cv2.cvtColor(face.astype(np.uint8), cv2.COLOR_RGB2YCrCb)
     skin = ((ycc[..., 1] > 133) & (ycc[..., 1] < 180) & (ycc[..., 2] > 80) & (ycc[..., 2] < 135)).astype(np.float32)

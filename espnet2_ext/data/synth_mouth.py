@@ -116,7 +116,8 @@ def _maps(base: FaceBase, tg: Dict[str, np.ndarray], box) -> Tuple[np.ndarray, n
 
 def render_mouth(img: np.ndarray, base: FaceBase, shape, look: FaceLook) -> Dict[str, np.ndarray]:
     """Warp the lips of ``base`` into ``img`` (S, S, 3) uint8 (in place, a copy of base.image) for
-    one mouth shape (open, spread, round, teeth[, tongue]) -> the target contours and opening."""
+    one mouth shape (open, spread, round, teeth[, tongue]) -> the target contours, opening and
+    ``cavity_pixels`` (pixels more than half covered by the opening)."""
     tg = mouth_targets(base, shape, look)
     tongue = float(shape[4]) if len(shape) > 4 else 0.0
     u = base.unit
@@ -142,6 +143,7 @@ def render_mouth(img: np.ndarray, base: FaceBase, shape, look: FaceLook) -> Dict
     gap = bot - top
     in_x = ((xx > inner[0, 0]) & (xx < inner[10, 0])).astype(np.float32)
     alpha = np.clip(yy - top + 0.5, 0, 1) * np.clip(bot - yy + 0.5, 0, 1) * in_x
+    tg["cavity_pixels"] = int((alpha > 0.5).sum())
     rows = np.flatnonzero(alpha.max(axis=1) > 0)
     if len(rows):
         cols = np.flatnonzero(alpha.max(axis=0) > 0)

@@ -9,6 +9,7 @@
 The lip stream feeds the visual encoder of the paper's VCFM (sec. 3.4).
 """
 
+import os
 import time
 from typing import Optional
 
@@ -74,7 +75,8 @@ class LandmarkRoiExtractor:
 
     def __call__(self, path) -> LipTrack:
         t0 = time.perf_counter()
-        video = path if isinstance(path, GrayVideo) else GrayVideo(path)
+        # a file, or any re-iterable of (H, W) uint8 frames with path / width / height / fps / backend
+        video = GrayVideo(path) if isinstance(path, (str, os.PathLike)) else path
         lm = self.landmarker(video)  # (T, K, 2)
         T = len(lm)
         raw = _summary(lm)

@@ -12,6 +12,7 @@ The lip stream feeds the visual encoder of the paper's VCFM (sec. 3.4); the crop
 LRW convention (96x96 grayscale around the mouth, centre-cropped to 88 by the task).
 """
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
@@ -137,7 +138,8 @@ class LipRoiExtractor:
 
     def __call__(self, path) -> LipTrack:
         t0 = time.perf_counter()
-        video = path if isinstance(path, GrayVideo) else GrayVideo(path)
+        # a file, or any re-iterable of (H, W) uint8 frames with path / width / height / fps / backend
+        video = GrayVideo(path) if isinstance(path, (str, os.PathLike)) else path
         raw, shift, shift_ok = self.track(video)
         detected = ~np.isnan(raw[:, 0])
         if not detected.any():

@@ -88,7 +88,7 @@ class SyncNet(nn.Module):
 def load_syncnet(path: str) -> SyncNet:
     """Load ``syncnet_v2.model``-layout weights (a state dict, or {"state_dict"/"model": ...});
     missing / unexpected / mis-shaped keys raise, naming the file."""
-    obj = torch.load(path, map_location="cpu", weights_only=False)
+    obj = torch.load(path, map_location="cpu", weights_only=True)  # a state dict: tensors only
     if isinstance(obj, nn.Module):
         obj = obj.state_dict()
     for key in ("state_dict", "model"):
