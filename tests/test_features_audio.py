@@ -104,3 +104,20 @@ def test_reference_sets(tmp_path):
         emb = dict(kaldiio.load_scp(str(out / "spembs.scp")))
         assert all(np.array_equal(emb[u], np.full(256, hash(r) % 97, np.float32)) for u, r in refs.items())
         assert (out / "text").is_file()
+
+
+@pytest.mark.parametrize("kind", ["nan", "silent"])
+def test_corrupt_or_silent_recording_is_an_error_naming_the_file(tmp_path, caplog, kind):
+    wav = 0.2 * np.sin(np.arange(16000) / 10.0)
+    if kind == "nan":
+        wav[100:120] = np.nan
+    else:
+        wav[:] = 0.0
+    sf.write(tmp_path / "bad.wav", wav, 16000, subtype="FLOAT")
+    (tmp_path / "in.scp").write_text(f"u1 {tmp_path / 'bad.wav'}\n")
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit):
+        format_wav.main(["--in_scp", str(tmp_path / "in.scp"), "--out_dir", str(tmp_path / "w"),
+                         "--out_scp", str(tmp_path / "wav.scp"), "--fs", str(FS)])
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert str(tmp_path / "bad.wav") in msg and ("NaN" in msg if kind == "nan" else "silent" in msg)
+    assert not (tmp_path / "w" / "u1.wav").exists() and not (tmp_path / "wav.scp").exists()

@@ -124,3 +124,19 @@ def test_cli_names_the_front_end_and_keeps_the_face_track(harder_videos, tmp_pat
     utt, path = (tmp_path / "ft.scp").read_text().split()
     track = np.load(path)
     assert utt == harder_videos[0].stem and track.ndim == 2 and track.shape[1] == 3
+
+
+@pytest.mark.parametrize("fps", [50, 20])
+def test_video_at_another_frame_rate_is_resampled_to_25_by_timestamp(tmp_path, fps):
+    from espnet2_ext.data.synth_video import encode_mp4
+    from espnet2_ext.lip.video_io import GrayVideo
+
+    n = 2 * fps  # 2 s; frame i has brightness 10 + 4 i (i < 60)
+    frames = np.stack([np.full((64, 64, 3), 10 + 4 * min(i, 59), np.uint8) for i in range(n)])
+    encode_mp4(frames, tmp_path / "v.mp4", fps=fps)
+    video = GrayVideo(tmp_path / "v.mp4")
+    out = list(video)
+    assert video.fps == 25.0 and video.source_fps == pytest.approx(fps) and len(out) == 50
+    src = np.array([(float(f.mean()) - 10) / 4 for f in out])
+    want = np.minimum(np.round(np.arange(50) / 25 * fps + 1e-6), 59)  # nearest source frame in time
+    assert np.abs(src[:25] - want[:25]).max() < 0.6

@@ -104,7 +104,8 @@ class LandmarkRoiExtractor:
         if n != T:
             raise RuntimeError(f"{video.path}: decoded {T} frames, then {n} on the second pass")
         corners = np.concatenate([lm_s[:, POINT["mouth_r"]], lm_s[:, POINT["mouth_l"]]], axis=1)  # (T, 4)
-        info = dict(width=video.width, height=video.height, fps=video.fps, backend=video.backend)
+        info = dict(width=video.width, height=video.height, fps=video.fps, backend=video.backend,
+                    source_fps=getattr(video, "source_fps", video.fps))
         return LipTrack(crops, raw, detected, accepted, _summary(lm_s), time.perf_counter() - t0, info,
                         roll=align.roll_degrees(lm_s), corners=corners, face_track=align.face_track(lm_s),
                         front_end=self.front_end)

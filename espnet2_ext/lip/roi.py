@@ -166,5 +166,6 @@ class LipRoiExtractor:
             n += 1
         if n != len(raw):
             raise RuntimeError(f"{video.path}: decoded {len(raw)} frames, then {n} on the second pass")
-        info = dict(width=video.width, height=video.height, fps=video.fps, backend=video.backend)
+        info = dict(width=video.width, height=video.height, fps=video.fps, backend=video.backend,
+                    source_fps=getattr(video, "source_fps", video.fps))
         return LipTrack(crops, raw, detected, accepted, smoothed, time.perf_counter() - t0, info)

@@ -70,16 +70,27 @@ def face_crops(video_path, track: np.ndarray) -> np.ndarray:
     import cv2
 
     from espnet2_ext.lip.align import syncnet_face_crop
+    from espnet2_ext.lip.video_io import EXPECTED_FPS, resample_by_time
 
     track = np.asarray(track, np.float64)
     if track.ndim != 2 or track.shape[1] != 3:
         raise ValueError(f"face track of {video_path} must be (T_v, 3), got {track.shape}")
     cap = cv2.VideoCapture(str(video_path))
-    out = []
-    try:
-        while len(out) < len(track):
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or EXPECTED_FPS)
+
+    def decoded():
+        i = 0
+        while True:
             ok, frame = cap.read()  # BGR, as syncnet_python feeds its network
             if not ok:
+                return
+            yield frame, i / fps
+            i += 1
+
+    out = []
+    try:  # at 25 fps like the track (stage 3 resamples other rates by timestamp the same way)
+        for frame in resample_by_time(decoded(), 1.0 / fps):
+            if len(out) == len(track):
                 break
             out.append(syncnet_face_crop(frame, track[len(out)]))
     finally:
