@@ -140,3 +140,10 @@ def test_video_at_another_frame_rate_is_resampled_to_25_by_timestamp(tmp_path, f
     src = np.array([(float(f.mean()) - 10) / 4 for f in out])
     want = np.minimum(np.round(np.arange(50) / 25 * fps + 1e-6), 59)  # nearest source frame in time
     assert np.abs(src[:25] - want[:25]).max() < 0.6
+
+
+def test_landmark_crops_are_reproducible(harder_videos):
+    from espnet2_ext.lip.landmark_roi import LandmarkRoiExtractor
+
+    a, b = LandmarkRoiExtractor()(harder_videos[1]), LandmarkRoiExtractor()(harder_videos[1])
+    assert np.array_equal(a.crops, b.crops) and np.array_equal(a.face_track, b.face_track)

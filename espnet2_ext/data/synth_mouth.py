@@ -128,10 +128,11 @@ def render_mouth(img: np.ndarray, base: FaceBase, shape, look: FaceLook) -> Dict
     y1 = int(min(size, base.points["chin"][1] + 30 * u))
     box = (x0, y0, x1, y1)
     m_up, m_lo = _maps(base, tg, box)
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    xs = np.arange(x0, x1, dtype=np.float32)
+    yy, xx = np.broadcast_arrays(np.arange(y0, y1, dtype=np.float32)[:, None], xs[None, :])  # (h, w) views
     inner = tg["inner"]
-    top = np.interp(xx, inner[_UPPER, 0], inner[_UPPER, 1]).astype(np.float32)
-    bot = np.interp(xx, inner[_LOWER, 0], inner[_LOWER, 1]).astype(np.float32)
+    top = np.broadcast_to(np.interp(xs, inner[_UPPER, 0], inner[_UPPER, 1]).astype(np.float32), xx.shape)
+    bot = np.broadcast_to(np.interp(xs, inner[_LOWER, 0], inner[_LOWER, 1]).astype(np.float32), xx.shape)
     use_up = (yy < (top + bot) / 2)[..., None]
     m = np.where(use_up, m_up, m_lo)
     roi = cv2.remap(base.image, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
