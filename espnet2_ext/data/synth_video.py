@@ -194,9 +194,10 @@ def render_frames(shapes: np.ndarray, rng: np.random.Generator, size: int = 192,
         m = _pose_matrix(h, i, size, cx)
         img = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         truth[i] = _ground_truth(m, tg, base, occ[i])
-        img = img.astype(np.float32) * (h["light"][i] * (1.0 + h["grad"][i] * ramp))
+        img = img.astype(np.float32)
+        img *= h["light"][i] * (1.0 + h["grad"][i] * ramp)
         if h["blur"][i] > 0.3:
-            img = cv2.GaussianBlur(img, (0, 0), float(h["blur"][i]))
+            cv2.GaussianBlur(img, (0, 0), float(h["blur"][i]), dst=img)
         img += rng.standard_normal((size, size, 1), dtype=np.float32) * np.float32(h["noise"][i])  # sensor luma noise
         if occ[i]:
             fw, (mx, my) = truth[i, 8], truth[i, :2]
@@ -204,7 +205,8 @@ def render_frames(shapes: np.ndarray, rng: np.random.Generator, size: int = 192,
             p1 = (int(p0[0] + ow * fw), int(p0[1] + oh * fw))
             colour = (196.0, 150.0, 128.0) if kind == 0 else (38.0, 38.0, 44.0)
             cv2.rectangle(img, p0, p1, colour, -1)
-        frames[i] = np.clip(img, 0, 255).astype(np.uint8)
+        np.clip(img, 0, 255, out=img)
+        frames[i] = img  # truncating cast, as astype(np.uint8)
     return frames, truth
 
 
