@@ -10,10 +10,11 @@ RECIPE := egs2/visualsinger/svs1
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt setup.py
+$(STAMP): requirements.txt requirements-nodeps.txt setup.py
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -U "pip<26" wheel "setuptools<74"
 	$(VENV)/bin/pip install -r requirements.txt
+	$(VENV)/bin/pip install --no-deps -r requirements-nodeps.txt
 	$(VENV)/bin/pip install --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	@touch $(STAMP)
 

@@ -8,7 +8,9 @@ import soundfile as sf
 import torch
 
 from espnet2_ext.data.demo_corpus import make_demo_corpus
-from espnet2_ext.data.synth_video import base_face, frame_shapes, mouth_tracks, render_frames
+from espnet2_ext.data.synth_face import SINGER_FACES, FaceLook, build_face
+from espnet2_ext.data.synth_mouth import render_mouth
+from espnet2_ext.data.synth_video import GT_COLUMNS, frame_shapes, mouth_tracks, render_frames
 from espnet2_ext.data.textgrid_io import read_textgrid
 from espnet2_ext.data.visualsinger import prepare, validate_data_dir
 
@@ -67,7 +69,8 @@ def test_labels_consistent_and_durations_sum(corpora, tmp_path):
             assert abs(dur - len(wav) / fs) < 1e-4
             assert 2.5 <= dur <= 5.5
             mouth = np.load(root / "s0a" / spk / f"{utt}.mouth.npy")
-            assert mouth.shape == (int(round(dur * 25)), 2) and mouth.dtype == np.float32
+            assert mouth.shape == (int(round(dur * 25)), len(GT_COLUMNS)) and mouth.dtype == np.float32
+            assert np.abs(mouth[:, 6]).max() <= 15.0 + 3.5  # roll within +/-15 degrees (+ the photo's own)
             midis = [n[3] for n in score if n[4] not in ("SP", "AP")]
             assert all(36 <= m <= 79 for m in midis)
 
@@ -84,7 +87,8 @@ def test_mouth_opening_follows_phones():
             ("u", 2.4, 3.0), ("SP", 3.0, 3.4)]
     segs = [s for s in segs if s[2] > s[1]]
     shapes = frame_shapes(mouth_tracks(segs, 3.4), 85)
-    frames, centres = render_frames(shapes, np.random.default_rng(0))
+    frames, truth = render_frames(shapes, np.random.default_rng(0))
+    centres = truth[:, :2]
 
     def mean_open(a, b):
         return np.mean([_dark_area(frames[i], centres[i]) for i in range(int(a * 25) + 3, int(b * 25) - 3)])
@@ -98,8 +102,57 @@ def test_mouth_opening_follows_phones():
     assert shapes[int(2.7 * 25), 2] > 0.8 and shapes[int(0.7 * 25), 0] > 0.8
     # the ground-truth centre moves with the head
     assert np.ptp(centres[:, 0]) > 1.0
-    face, mouth = base_face(192)
-    assert face.shape == (192, 192, 3) and 80 < mouth[0] < 110 and 100 < mouth[1] < 125
+
+
+def _mouth_box(base):
+    x0, y0 = base.outer.min(0) - 4
+    x1, y1 = base.outer.max(0) + 12
+    return slice(int(y0), int(y1)), slice(int(x0), int(x1))
+
+
+def test_closed_bilabial_lips_touch_and_open_vowel_shows_cavity():
+    look = FaceLook()
+    base = build_face(look, 192)
+    box = _mouth_box(base)
+    closed = base.image.copy()
+    tg = render_mouth(closed, base, (0.0, 0.3, 0.0, 0.0, 0.0), look)  # b / p / m
+    assert tg["cavity_pixels"] == 0
+    assert np.allclose(tg["inner"][1:10, 1], tg["inner"][[19, 18, 17, 16, 15, 14, 13, 12, 11], 1])
+    gray_closed = closed[box].astype(np.float32).mean(-1)
+    assert (gray_closed < 70).sum() == 0  # no dark opening between the lips
+    wide = base.image.copy()
+    tg = render_mouth(wide, base, (1.0, 0.55, 0.0, 0.0, 0.0), look)  # a
+    gray_wide = wide[box].astype(np.float32).mean(-1)
+    assert tg["cavity_pixels"] > 150 and (gray_wide < 70).sum() > 100
+    assert (gray_wide > 200).sum() > 20  # teeth show with the opening
+    # the photo's own lips are warped, not painted: the lip pixels keep the photo's texture
+    assert np.std(gray_closed) > 5
+
+
+def test_singers_have_faces_of_their_own():
+    faces = {k: build_face(v, 96).image.astype(np.float32) for k, v in SINGER_FACES.items()}
+    names = sorted(faces)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert np.abs(faces[a] - faces[b]).mean() > 3.0, (a, b)
+    assert sum(v.glasses for v in SINGER_FACES.values()) == 1
+    assert sum(v.beard > 0 for v in SINGER_FACES.values()) >= 2
+
+
+def test_ground_truth_mouth_centre_follows_the_warped_lips():
+    """The face mesh, run on rendered frames, finds the mouth where the ground truth says, closed
+    and wide open, under the per-utterance head pose."""
+    pytest.importorskip("mediapipe")
+    from espnet2_ext.lip.align import mouth_centre
+    from espnet2_ext.lip.landmarks import FaceMeshLandmarker
+
+    shapes = np.array([(0.0, 0.3, 0.0, 0.0, 0.0)] * 6 + [(1.0, 0.55, 0.0, 0.0, 0.0)] * 6)
+    frames, truth = render_frames(shapes, np.random.default_rng(3))
+    lm = FaceMeshLandmarker({"stride": 1})(frames.mean(-1).astype(np.uint8))
+    err = np.hypot(*(mouth_centre(lm) - truth[:, :2]).T) / truth[:, 8]
+    assert np.nanmax(err) < 0.05
+    # opening the jaw moves the true centre down (in the face's own frame)
+    assert truth[6:, 1].mean() > truth[:6, 1].mean() + 1.0
 
 
 def test_bad_process_count_is_refused_before_anything_is_written(tmp_path):

@@ -115,3 +115,20 @@ def test_reference_sets(tmp_path):
     with pytest.raises(SystemExit):  # setting 1 writes in place: an --out_dir is a mistake
         make_reference_sets.main(["--dump_dir", str(tmp_path / "test"), "--setting", "1",
                                   "--out_dir", str(tmp_path / "x")])
+
+
+@pytest.mark.parametrize("kind", ["nan", "silent"])
+def test_corrupt_or_silent_recording_is_an_error_naming_the_file(tmp_path, caplog, kind):
+    wav = 0.2 * np.sin(np.arange(16000) / 10.0)
+    if kind == "nan":
+        wav[100:120] = np.nan
+    else:
+        wav[:] = 0.0
+    sf.write(tmp_path / "bad.wav", wav, 16000, subtype="FLOAT")
+    (tmp_path / "in.scp").write_text(f"u1 {tmp_path / 'bad.wav'}\n")
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit):
+        format_wav.main(["--in_scp", str(tmp_path / "in.scp"), "--out_dir", str(tmp_path / "w"),
+                         "--out_scp", str(tmp_path / "wav.scp"), "--fs", str(FS)])
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert str(tmp_path / "bad.wav") in msg and ("NaN" in msg if kind == "nan" else "silent" in msg)
+    assert not (tmp_path / "w" / "u1.wav").exists() and not (tmp_path / "wav.scp").exists()

@@ -66,7 +66,7 @@ def test_lse_offset_follows_audio_shift(k):
     n_frames = 50
     amp = np.exp(rng.uniform(np.log(0.02), np.log(0.5), n_frames))
     audio = np.concatenate([a * rng.standard_normal(640) for a in amp]).astype(np.float32)  # 16 kHz, 40 ms/frame
-    video = np.stack([np.full((32, 32), 255 * a / amp.max()) for a in amp]).astype(np.uint8)
+    video = np.stack([np.full((224, 224), 255 * a / amp.max()) for a in amp]).astype(np.uint8)
     shifted = np.roll(audio, k * 640)  # audio lags the video by k frames
     r = lse(EnergyNet(), video, shifted, fs=16000)
     assert r["offset"] == k
@@ -78,12 +78,45 @@ def test_lse_with_loaded_random_syncnet_runs(tmp_path):
     torch.save(SyncNet().state_dict(), tmp_path / "s.model")
     model = load_syncnet(str(tmp_path / "s.model"))
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 255, (22, 96, 96), dtype=np.uint8)
+    frames = rng.integers(0, 255, (22, 224, 224, 3), dtype=np.uint8)
     wav = rng.standard_normal(int(22 / 25 * 22050)).astype(np.float32) * 0.1
     r = lse(model, frames, wav, fs=22050)
     assert np.isfinite(r["lse_d"]) and r["lse_c"] >= 0 and -15 <= r["offset"] <= 15
     with pytest.raises(ValueError, match="too short"):
         lse(model, frames[:10], wav, fs=22050)
+    # 96 x 96 grayscale mouth crops are not what SyncNet takes: an error saying what to pass
+    with pytest.raises(ValueError, match="face_crops"):
+        lse(model, frames[:, :96, :96, 0], wav, fs=22050)
+
+
+def test_face_track_crops_match_the_network_geometry(tmp_path):
+    """Stage 3's face track of a demo video -> face crops whose geometry is the network's: a
+    5-frame window reduces to one 1 x 1 x 1 feature per channel in the video tower of a SyncNet
+    loaded from a checkpoint written here."""
+    pytest.importorskip("mediapipe")
+    from espnet2_ext.data.synth_video import encode_mp4, frame_shapes, mouth_tracks, render_frames
+    from espnet2_ext.lip.landmark_roi import LandmarkRoiExtractor
+    from espnet2_ext.metrics.lse import face_crops
+
+    segs = [("SP", 0.0, 0.3), ("b", 0.3, 0.4), ("a", 0.4, 0.9), ("SP", 0.9, 1.2)]
+    frames, _ = render_frames(frame_shapes(mouth_tracks(segs, 1.2), 30), np.random.default_rng(0))
+    encode_mp4(frames, tmp_path / "v.mp4")
+    track = LandmarkRoiExtractor()(tmp_path / "v.mp4")
+    assert track.face_track.shape == (30, 3)
+    torch.manual_seed(0)
+    torch.save(SyncNet().state_dict(), tmp_path / "syncnet_v2.model")
+    model = load_syncnet(str(tmp_path / "syncnet_v2.model"))
+    crops = face_crops(tmp_path / "v.mp4", track.face_track)
+    assert crops.shape == (30, 224, 224, model.video_channels) and crops.dtype == np.uint8
+    window = torch.from_numpy(crops[:5].astype(np.float32)).permute(3, 0, 1, 2)[None]  # (1, 3, 5, 224, 224)
+    with torch.no_grad():
+        assert model.netcnnlip(window).shape == (1, 512, 1, 1, 1)
+    # the box holds the face: the mouth (dark when open) lies in the lower half of the crop
+    cx, cy, s = track.face_track[15]
+    assert 0.2 * 192 < 2 * s < 192 and abs(cx - 96) < 40
+    wav = np.random.default_rng(0).standard_normal(int(1.2 * 16000)).astype(np.float32) * 0.1
+    r = lse(model, crops, wav, fs=16000, min_windows=4, vshift=3)
+    assert np.isfinite(r["lse_d"])
 
 
 def test_mfcc_shape():

@@ -232,3 +232,26 @@ def test_results_table_without_seeds_has_no_seed_section(tmp_path):
     (d / "scores.json").write_text(json.dumps({"mcd": 10.0, "num_utts": 3}))
     make_results_table.main(["--exp_dir", str(tmp_path / "exp"), "--out", str(tmp_path / "R.md")])
     assert "over training seeds" not in (tmp_path / "R.md").read_text()
+
+
+def test_lse_reads_the_face_track_of_the_reference_video(dirs):
+    """With SyncNet weights, LSE-C / LSE-D come from the reference video cropped by its face
+    track (face_track.scp + video.scp), and a reference without a face track gets the reason."""
+    from espnet2_ext.data.synth_video import encode_mp4
+    from espnet2_ext.metrics.syncnet import SyncNet
+
+    root, ref, dec = dirs
+    torch.manual_seed(0)
+    torch.save(SyncNet().state_dict(), root / "syncnet_v2.model")
+    rng = np.random.default_rng(1)
+    (ref / "video").mkdir()
+    (ref / "face_track").mkdir()
+    encode_mp4(rng.integers(0, 255, (30, 96, 96, 3), dtype=np.uint8), ref / "video" / "s_a.mp4")
+    np.save(ref / "face_track" / "s_a.npy", np.tile([48.0, 44.0, 30.0], (30, 1)).astype(np.float32))
+    (ref / "video.scp").write_text(f"s_a {ref / 'video' / 's_a.mp4'}\n")
+    (ref / "face_track.scp").write_text(f"s_a {ref / 'face_track' / 's_a.npy'}\n")
+    score_svs.main(["--decode_dir", str(dec), "--ref_dir", str(ref), "--fs", str(FS), "--hop_length", str(HOP),
+                    "--syncnet_weights", str(root / "syncnet_v2.model"), "--out", "scores.json"])
+    rows = {r["utt"]: r for r in map(json.loads, open(dec / "scores_per_utt.jsonl"))}
+    assert np.isfinite(rows["s_a"]["lse_d"]) and rows["s_a"]["lse_c"] >= 0
+    assert rows["s_b"]["lse_d"] is None and "face_track.scp" in rows["s_b"]["lse_d_reason"]

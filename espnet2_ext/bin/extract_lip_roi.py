@@ -2,10 +2,14 @@
 
     python -m espnet2_ext.bin.extract_lip_roi --video_scp dump/raw/train/video.scp \
         [--mouth_gt_scp dump/raw/train/mouth_gt.scp] --out_dir dump/raw/train/data/lip \
-        --out_scp lip.1.scp --report report.1.json [--crop_scale 0.55] [--strict] [--roi_conf '{...}']
+        --out_scp lip.1.scp --report report.1.json [--front_end auto|mediapipe|haar] \
+        [--face_track_dir dump/raw/train/data/face_track --face_track_scp face_track.1.scp] \
+        [--crop_scale 0.55] [--strict] [--roi_conf '{...}']
 
-Writes <out_dir>/<utt>.npy, the scp `<utt> <abs path .npy>` and a job report (JSON; merge the
-jobs' reports with merge_lip_reports). A video with no face in any frame is excluded (warning,
+Writes <out_dir>/<utt>.npy, the scp `<utt> <abs path .npy>` and a job report (JSON, naming the
+front end that ran; merge the jobs' reports with merge_lip_reports). With the landmark front end
+the crops are aligned to the mean face (lip/align.py) and, with --face_track_dir, the SyncNet face
+track of each video (T_v, 3: box centre x, y, half size, in video pixels) is kept for LSE. A video with no face in any frame is excluded (warning,
 report entry, no scp line). A missing or undecodable video is excluded the same way, or, with
 --strict, stops the job with an error naming the file.
 """
@@ -23,9 +27,10 @@ import numpy as np
 from tqdm import tqdm
 
 from espnet2_ext.features.scp import read_scp
-from espnet2_ext.lip.report import job_report, utt_stats, write_json_atomic
-from espnet2_ext.lip.roi import LipRoiExtractor, NoFaceError
+from espnet2_ext.lip.report import GT_COLUMNS, job_report, utt_stats, write_json_atomic
+from espnet2_ext.lip.roi import NoFaceError, build_extractor
 from espnet2_ext.lip.video_io import GrayVideo, VideoReadError
+from espnet2_ext.utils.fileio import atomic_write_text
 
 
 def save_npy_atomic(arr: np.ndarray, path: Path) -> None:
@@ -44,9 +49,10 @@ def load_gt(path: str, utt: str) -> np.ndarray:
     try:
         gt = np.load(path)
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same message
-        raise ValueError(f"{path}: cannot read the mouth ground truth of {utt}: {e}")
-    if gt.ndim != 2 or gt.shape[1] != 2:
-        raise ValueError(f"{path}: mouth ground truth of {utt} must be (T_v, 2), got {gt.shape}")
+        raise ValueError(f"{path}: cannot read the mouth ground truth of {utt}: {e}") from e
+    if gt.ndim != 2 or gt.shape[1] not in (2, len(GT_COLUMNS)):
+        raise ValueError(f"{path}: mouth ground truth of {utt} must be (T_v, 2) or (T_v, {len(GT_COLUMNS)}) "
+                         f"(columns {', '.join(GT_COLUMNS)}), got {gt.shape}")
     return gt
 
 
@@ -59,7 +65,12 @@ def main(argv=None) -> None:
     p.add_argument("--out_scp", required=True)
     p.add_argument("--report", required=True, help="job report JSON")
     p.add_argument("--crop_scale", type=float, default=None, help="crop side / face width (default 0.55)")
-    p.add_argument("--roi_conf", default=None, help="JSON dict of LipRoiExtractor options (roi.py)")
+    p.add_argument("--roi_conf", default=None, help="JSON dict of extractor options (roi.py, landmark_roi.py)")
+    p.add_argument("--front_end", default=None, choices=["auto", "mediapipe", "haar"],
+                   help="face front end (default auto: the MediaPipe face mesh when installed, else Haar)")
+    p.add_argument("--face_track_dir", default=None,
+                   help="directory of <utt>.npy SyncNet face tracks (T_v, 3) (landmark front end only)")
+    p.add_argument("--face_track_scp", default=None, help="scp of the face tracks (with --face_track_dir)")
     p.add_argument("--strict", action="store_true", help="a missing/corrupt video is fatal instead of excluded")
     a = p.parse_args(argv)
     cv2.setNumThreads(1)
@@ -70,8 +81,12 @@ def main(argv=None) -> None:
         roi_conf = json.loads(a.roi_conf) if a.roi_conf else {}
         if a.crop_scale is not None:
             roi_conf["crop_scale"] = a.crop_scale
-        extractor = LipRoiExtractor(roi_conf)
-    except (ValueError, OSError) as e:
+        if a.front_end is not None:
+            roi_conf["front_end"] = a.front_end
+        if (a.face_track_dir is None) != (a.face_track_scp is None):
+            raise ValueError("pass --face_track_dir and --face_track_scp together")
+        extractor = build_extractor(roi_conf)
+    except (ValueError, OSError, ImportError) as e:
         logging.error("%s", e)
         sys.exit(1)
     dups = [u for u, c in Counter(u for u, _ in rows).items() if c > 1]
@@ -81,7 +96,11 @@ def main(argv=None) -> None:
 
     out_dir = Path(a.out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
-    utts, excluded, lines = {}, [], []
+    logging.info("face front end: %s", extractor.front_end)
+    face_dir = Path(a.face_track_dir).absolute() if a.face_track_dir else None
+    if face_dir is not None:
+        face_dir.mkdir(parents=True, exist_ok=True)
+    utts, excluded, lines, face_lines = {}, [], [], []
     for utt, path in tqdm(rows, desc="extract_lip_roi", unit="utt"):
         try:
             track = extractor(GrayVideo(path))
@@ -111,15 +130,22 @@ def main(argv=None) -> None:
             logging.warning("%s: replacing existing %s", utt, npy)
         save_npy_atomic(track.crops, npy)
         lines.append(f"{utt} {npy}\n")
+        if face_dir is not None and track.face_track is not None:
+            face_npy = face_dir / f"{utt}.npy"
+            save_npy_atomic(track.face_track.astype(np.float32), face_npy)
+            face_lines.append(f"{utt} {face_npy}\n")
 
     rep = job_report(utts, excluded)
     scp_tmp = Path(a.out_scp + ".tmp")
     scp_tmp.parent.mkdir(parents=True, exist_ok=True)
     scp_tmp.write_text("".join(lines), encoding="utf-8")
     write_json_atomic(rep, a.report, indent=None)
+    if a.face_track_scp:
+        atomic_write_text(a.face_track_scp, "".join(face_lines))
     os.replace(scp_tmp, a.out_scp)
-    msg = {k: rep[k] for k in ("num_utts", "num_excluded", "detection_rate", "face_width_px_median",
-                               "center_err_px_median", "center_err_px_p95", "frames_per_second")}
+    msg = {k: rep.get(k) for k in ("front_end", "num_utts", "num_excluded", "detection_rate", "face_width_px_median",
+                               "center_err_px_median", "center_err_px_p95", "frames_per_second",
+                                   "center_err_fw_median", "roll_err_deg_median")}
     logging.info("lip crops of %d utterances -> %s; %s", len(lines), a.out_scp, msg)
 
 

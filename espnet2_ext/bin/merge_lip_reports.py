@@ -27,9 +27,11 @@ def main(argv=None) -> None:
         logging.error("%s", e)
         sys.exit(1)
     write_json_atomic(merged, a.out)
-    keys = ("num_utts", "num_excluded", "detection_rate", "interpolated_frames", "face_width_px_median",
-            "center_err_px_median", "center_err_px_p95", "center_err_frac_median", "center_err_frac_p95")
-    logging.info("%s: %s", a.out, {k: merged[k] for k in keys})
+    keys = ("front_end", "num_utts", "num_excluded", "detection_rate", "detection_rate_unoccluded",
+            "interpolated_frames", "face_width_px_median",
+            "center_err_px_median", "center_err_px_p95", "center_err_frac_median", "center_err_frac_p95",
+            "center_err_fw_median", "center_err_fw_p95", "roll_err_deg_median")
+    logging.info("%s: %s", a.out, {k: merged.get(k) for k in keys})
     frac = merged["excluded_fraction"]
     if frac > a.max_excluded_fraction:
         names = ", ".join(f"{e['utt']} ({e['reason']})" for e in merged["excluded"][:10])

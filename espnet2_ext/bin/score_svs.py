@@ -2,7 +2,7 @@
 """Stage 8: score a decode directory against the reference dump.
 
     <decode_dir>/{wav.scp, durations, feats.scp, f0.scp, attn/}  +  <ref_dir>/{wav.scp, label,
-    score.scp, spembs.scp, lip.scp, ref_utt}
+    score.scp, spembs.scp, video.scp, face_track.scp, ref_utt}
       -> <decode_dir>/scores.json           mcd (c0 included), mcd_no_c0, ffe, cos, lse_c, lse_d,
                                             dur_mae_frames, boundary_hit_40ms (inner boundaries),
                                             boundary_hit_40ms_all (inner + final) (float or null +
@@ -78,7 +78,9 @@ def score_dir(dec: Path, ref: Path, scorer, args: argparse.Namespace) -> dict:
     else:
         durs = {}
     spembs = OptionalScp(ref / "spembs.scp")
-    lips = read_scp(ref / "lip.scp") if (ref / "lip.scp").is_file() else {}
+    # SyncNet sees the face track of stage 3 (face crops), never the mouth crops of lip.scp
+    tracks = read_scp(ref / "face_track.scp") if (ref / "face_track.scp").is_file() else {}
+    videos = read_scp(ref / "video.scp") if (ref / "video.scp").is_file() else {}
 
     def load(path: str, what: str):
         wav, sr = sf.read(resolve(path, gen_scp.parent if what == "generated" else ref), dtype="float32",
@@ -103,7 +105,11 @@ def score_dir(dec: Path, ref: Path, scorer, args: argparse.Namespace) -> dict:
         else:
             reason = f"{utt} not in {ref / 'wav.scp'}"
         true_dur = label_to_frames(labels[utt], args.fs, args.hop_length) if utt in labels else None
-        lip = np.load(resolve(lips[utt], ref)) if (utt in lips and scorer.syncnet is not None) else None
+        lip = None
+        if scorer.syncnet is not None and utt in tracks and utt in videos:
+            from espnet2_ext.metrics.lse import face_crops
+
+            lip = face_crops(resolve(videos[utt], ref), np.load(resolve(tracks[utt], ref)))
         row = {"utt": utt, "ref_voice": ref_utt[utt][0] if utt in ref_utt else utt}
         row.update(scorer.score(gen, ref_wav, reason, spembs.get(utt), target, lip, durs.get(utt), true_dur))
         per_utt.append(row)

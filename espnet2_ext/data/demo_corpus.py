@@ -24,7 +24,8 @@ import soundfile as sf
 from espnet2_ext.data.demo_lyrics import LYRIC_SETS, LYRICS  # noqa: F401  (LYRICS: re-exported)
 from espnet2_ext.data.phones import lyric_chars, lyric_to_phones
 from espnet2_ext.data.synth_audio import SingerVoice, synthesize
-from espnet2_ext.data.synth_video import FPS, FaceLook, encode_mp4, frame_shapes, mouth_tracks, render_frames
+from espnet2_ext.data.synth_video import (FPS, FaceLook, encode_mp4, frame_shapes, mouth_tracks, render_frames,
+                                          singer_look)
 from espnet2_ext.data.textgrid_io import write_textgrid
 
 
@@ -122,7 +123,7 @@ def write_utterance(out_dir: Path, utt: Utterance, voice: SingerVoice, look: Fac
     wav = synthesize(segs, [s for *_, s in utt.phones], voice, fs, n, rng)
     n_v = int(round(utt.duration * FPS))
     shapes = frame_shapes(mouth_tracks([(p, st, et) for st, et, p, _, _ in utt.phones], utt.duration), n_v)
-    frames, centres = render_frames(shapes, rng, size, look)
+    frames, centres = render_frames(shapes, rng, size, singer_look(voice.name, look))  # centres: GT_COLUMNS
     base = out_dir / utt.utt
     _atomic(base.with_suffix(".wav"), lambda p: sf.write(str(p), wav, fs, subtype="PCM_16", format="WAV"))
     encode_mp4(frames, base.with_suffix(".mp4"))

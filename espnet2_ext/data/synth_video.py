@@ -1,10 +1,12 @@
 """Talking-face video synthesis for the embedded demo corpus.
 
     phone segments (phone, st, et) --visemes + coarticulation--> mouth tracks (open, spread, round,
-    teeth) at 200 Hz --average over each 1/25 s frame--> per-frame mouth shape
-    astronaut photo (face crop, real mouth in-painted) + rendered lips
-      --head motion (translation, rotation, scale) + slow lighting--> (T_v, S, S, 3) uint8 frames
-      + per-frame mouth centre (T_v, 2) float32 --ffmpeg libx264 yuv420p, bit-exact--> <utt>.mp4
+    teeth, tongue) at 200 Hz --average over each 1/25 s frame--> per-frame mouth shape
+    singer's face (synth_face.py: the astronaut photo with the singer's skin, width, lips, hair,
+      glasses) --the photo's own lips warped to the shape, cavity, teeth, tongue (synth_mouth.py)-->
+      --head pose per utterance (roll up to +/-15 degrees, scale +/-20 %, yaw-like squeeze,
+        translation), lighting, blur, noise, a brief hand / microphone occlusion--> (T_v, S, S, 3)
+      + ground truth (T_v, 10) float32 (GT_COLUMNS) --ffmpeg libx264 yuv420p, bit-exact--> <utt>.mp4
 
 Visemes: bilabials b/p/m closed, open vowels (a) wide open, rounded u/o/v narrow and round, i/e
 spread, f lower lip under the upper teeth, SP closed at rest, AP slightly open.
@@ -12,20 +14,22 @@ spread, f lower lip under the upper teeth, SP closed at rest, AP slightly open.
 
 import os
 import subprocess
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from espnet2_ext.data.synth_audio import FINAL_SHAPES, INITIAL_KINDS
+from espnet2_ext.data.synth_face import FaceBase, FaceLook, build_face, singer_look  # noqa: F401 (re-export)
+from espnet2_ext.data.synth_mouth import render_mouth
 
 FPS = 25
 CTRL_RATE = 200  # Hz of the mouth control tracks
-_CROP = (124, 30, 200)  # x0, y0, size of the face crop in skimage's astronaut photo
-_MOUTH_FULL = (224.0, 146.0)  # centre of the real mouth in the photo
+# columns of the ground truth written beside each video (<utt>.mouth.npy)
+GT_COLUMNS = ("mouth_x", "mouth_y", "corner_r_x", "corner_r_y", "corner_l_x", "corner_l_y", "roll_deg",
+              "interocular_px", "face_width_px", "occluded")
+_ALVEOLARS = ("d", "t", "n", "l")
 
 # viseme = (open, spread, round, teeth)
 _VOWEL_VISEMES = {
@@ -38,14 +42,6 @@ _REST = (0.0, 0.35, 0.05, 0.0)
 _BREATH = (0.3, 0.35, 0.05, 0.0)
 _BILABIAL = (0.0, 0.3, 0.0, 0.0)
 _LABIODENTAL = (0.08, 0.45, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class FaceLook:
-    """Per-singer appearance: lip colour and mouth size."""
-
-    lip_rgb: Tuple[int, int, int] = (178, 72, 84)
-    mouth_scale: float = 1.0
 
 
 def _initial_viseme(ph: str, next_vis) -> Tuple[float, float, float, float]:
@@ -65,21 +61,23 @@ def _initial_viseme(ph: str, next_vis) -> Tuple[float, float, float, float]:
 
 
 def mouth_tracks(segments: Sequence[Tuple[str, float, float]], duration: float) -> np.ndarray:
-    """Phone segments -> (N, 4) mouth tracks (open, spread, round, teeth) at CTRL_RATE Hz."""
+    """Phone segments -> (N, 5) mouth tracks (open, spread, round, teeth, tongue) at CTRL_RATE Hz;
+    tongue is 1 on the alveolars d t n l (the tongue tip at the upper teeth), else 0."""
     n = int(np.ceil(duration * CTRL_RATE)) + 1
-    tr = np.tile(np.array(_REST), (n, 1))
+    tr = np.tile(np.array(_REST + (0.0,)), (n, 1))
     for i, (ph, st, et) in enumerate(segments):
         a, b = int(round(st * CTRL_RATE)), min(n, int(round(et * CTRL_RATE)))
         if b <= a:
             continue
         if ph == "SP":
-            tr[a:b] = _REST
+            tr[a:b, :4] = _REST
         elif ph == "AP":
-            tr[a:b] = _BREATH
+            tr[a:b, :4] = _BREATH
         elif ph in INITIAL_KINDS:
             nxt = segments[i + 1][0] if i + 1 < len(segments) else "SP"
             vis = _VOWEL_VISEMES[FINAL_SHAPES[nxt][0][0]] if nxt in FINAL_SHAPES else _REST
-            tr[a:b] = _initial_viseme(ph, vis)
+            tr[a:b, :4] = _initial_viseme(ph, vis)
+            tr[a:b, 4] = float(ph in _ALVEOLARS)
         else:
             prev = segments[i - 1][0] if i > 0 else ""
             vowels, coda = FINAL_SHAPES[ph]
@@ -94,22 +92,22 @@ def mouth_tracks(segments: Sequence[Tuple[str, float, float]], duration: float) 
                 w[0] = 0.35
             bounds = a + np.round(np.cumsum(np.r_[0, w / w.sum()]) * (m - n_coda)).astype(int)
             for v, s, e in zip(vowels, bounds[:-1], bounds[1:]):
-                tr[s:e] = _VOWEL_VISEMES[v]
+                tr[s:e, :4] = _VOWEL_VISEMES[v]
             if n_coda:
                 o, s, r, _ = _VOWEL_VISEMES[vowels[-1]]
-                tr[b - n_coda:b] = (0.25 if coda == "n" else 0.35, s, r, 0.0)
+                tr[b - n_coda:b] = (0.25 if coda == "n" else 0.35, s, r, 0.0, float(coda == "n"))
     # coarticulation: gaussian smoothing (sigma 25 ms)
     sig = 0.025 * CTRL_RATE
     k = np.exp(-0.5 * (np.arange(-3 * sig, 3 * sig + 1) / sig) ** 2)
     k /= k.sum()
     pad = len(k) // 2
     tp = np.pad(tr, ((pad, pad), (0, 0)), mode="edge")
-    return np.stack([np.convolve(tp[:, j], k, mode="valid") for j in range(4)], axis=1)
+    return np.stack([np.convolve(tp[:, j], k, mode="valid") for j in range(tr.shape[1])], axis=1)
 
 
 def frame_shapes(tracks: np.ndarray, n_frames: int) -> np.ndarray:
-    """Average the control tracks over each video frame's span -> (T_v, 4)."""
-    out = np.zeros((n_frames, 4))
+    """Average the control tracks (N, D) over each video frame's span -> (T_v, D)."""
+    out = np.zeros((n_frames, tracks.shape[1]))
     per = CTRL_RATE / FPS
     for i in range(n_frames):
         a, b = int(round(i * per)), int(round((i + 1) * per))
@@ -118,80 +116,98 @@ def frame_shapes(tracks: np.ndarray, n_frames: int) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=4)
-def base_face(size: int) -> Tuple[np.ndarray, Tuple[float, float]]:
-    """Astronaut face crop with the real mouth in-painted -> (size, size, 3) RGB, mouth centre."""
-    import skimage.data
+def head_motion(n: int, rng: np.random.Generator, size: int) -> Dict[str, np.ndarray]:
+    """Per-utterance head pose and image degradations, per frame (T_v,) arrays: roll (degrees, up to
+    +/-15), scale (+/-20 %), yaw-like horizontal squeeze, translation, lighting, blur, noise."""
+    t = np.arange(n) / FPS
+    ph = rng.uniform(0, 2 * np.pi, size=8)
+    roll0, roll_amp = rng.uniform(-12.0, 12.0), rng.uniform(0.5, 3.0)
+    scale0, yaw0 = rng.uniform(0.85, 1.15), rng.uniform(0.0, 0.10)
+    u = size / 192.0
+    return dict(
+        dx=u * (3.0 * np.sin(2 * np.pi * t / 3.1 + ph[0]) + 1.0 * np.sin(2 * np.pi * t / 0.9 + ph[4])),
+        dy=u * 2.0 * np.sin(2 * np.pi * t / 2.3 + ph[1]),
+        roll=roll0 + roll_amp * np.sin(2 * np.pi * t / 2.7 + ph[2]),
+        scale=scale0 * (1.0 + 0.04 * np.sin(2 * np.pi * t / 3.7 + ph[3])),
+        squeeze=1.0 - yaw0 - 0.04 * (1 + np.sin(2 * np.pi * t / 4.9 + ph[6])),
+        light=1.0 + 0.12 * np.sin(2 * np.pi * t / 4.3 + ph[5]),
+        grad=0.08 * np.sin(2 * np.pi * t / 5.9 + ph[7]),
+        blur=np.full(n, rng.uniform(0.0, 1.1) * u),
+        noise=np.full(n, rng.uniform(0.0, 5.0)),
+    )
 
-    img = skimage.data.astronaut()
-    mask = np.zeros(img.shape[:2], np.uint8)
-    cv2.ellipse(mask, (int(_MOUTH_FULL[0]), int(_MOUTH_FULL[1])), (28, 12), 0, 0, 360, 255, -1)
-    img = cv2.inpaint(img, mask, 7, cv2.INPAINT_TELEA)
-    x0, y0, s = _CROP
-    crop = cv2.resize(img[y0:y0 + s, x0:x0 + s], (size, size), interpolation=cv2.INTER_AREA)
-    k = size / s
-    return crop, ((_MOUTH_FULL[0] - x0) * k, (_MOUTH_FULL[1] - y0) * k)
+
+def _occlusion(n: int, rng: np.random.Generator) -> Tuple[np.ndarray, tuple]:
+    """(T_v,) occluded flags (one 3-8 frame occlusion in half of the utterances) and its look:
+    (kind 0 hand / 1 microphone box, x offset, y offset, width, height) in face widths from the
+    mouth centre."""
+    occ = np.zeros(n, bool)
+    params = (int(rng.integers(2)), rng.uniform(-0.5, 0.2), rng.uniform(-0.1, 0.4),
+              rng.uniform(0.3, 0.5), rng.uniform(0.25, 0.45))
+    if rng.random() < 0.5 and n > 10:
+        a = int(rng.integers(0, n - 8))
+        occ[a:a + int(rng.integers(3, 9))] = True
+    return occ, params
 
 
-def _draw_mouth(img: np.ndarray, centre, shape, look: FaceLook, size: int) -> None:
-    """Draw lips, mouth cavity and teeth on ``img`` (in place), canonical face coordinates."""
-    o, s, r, t = [float(v) for v in shape]
-    u = size / 192.0 * look.mouth_scale
-    half_w = (17.0 + 7.0 * s - 8.0 * r) * u
-    open_h = (1.0 + 24.0 * o) * u  # inner opening height
-    up, lo = (5.0 + 1.5 * r) * u, (6.5 + 1.5 * r) * u
-    cx, cy = centre
-    sh = 16
+def _pose_matrix(h: Dict[str, np.ndarray], i: int, size: int, cx: float) -> np.ndarray:
+    """(2, 3) canonical face -> frame: squeeze about the face centre, roll + scale, translation.
+    Roll is clockwise on screen for positive degrees (the eye-line angle of ``GT_COLUMNS``)."""
+    sq = np.array([[h["squeeze"][i], 0.0, cx * (1 - h["squeeze"][i])], [0, 1, 0], [0, 0, 1]])
+    m = np.vstack([cv2.getRotationMatrix2D((size / 2.0, size / 2.0), float(-h["roll"][i]), float(h["scale"][i])),
+                   [0, 0, 1]])
+    m[:2, 2] += (h["dx"][i], h["dy"][i])
+    return (m @ sq)[:2]
 
-    def ell(img, c, ax, color):
-        cv2.ellipse(img, (int(round(c[0] * sh)), int(round(c[1] * sh))),
-                    (max(1, int(round(ax[0] * sh))), max(1, int(round(ax[1] * sh)))),
-                    0, 0, 360, color, -1, cv2.LINE_AA, 4)
 
-    lip = tuple(int(v) for v in look.lip_rgb)
-    # outer lip contour: a tall ellipse around the opening
-    ell(img, (cx, cy + (lo - up) / 2), (half_w + 2 * u, open_h / 2 + (up + lo) / 2), lip)
-    inner_w = half_w * (0.9 - 0.25 * r)
-    if t > 0.3:  # labiodental: upper teeth resting on the lower lip
-        ell(img, (cx, cy - 1.0 * u), (inner_w * 0.8, 3.0 * u), (232, 228, 215))
-        return
-    if open_h > 2.0 * u:
-        ell(img, (cx, cy), (inner_w, open_h / 2), (45, 14, 22))
-        if r < 0.6:  # upper teeth
-            ty = cy - open_h / 2 + 1.6 * u
-            ell(img, (cx, ty), (inner_w * 0.75, min(2.5 * u, open_h / 4)), (235, 230, 220))
-    else:
-        cv2.line(img, (int(round((cx - inner_w) * sh)), int(round(cy * sh))),
-                 (int(round((cx + inner_w) * sh)), int(round(cy * sh))), (90, 30, 40), 1, cv2.LINE_AA, 4)
+def _ground_truth(m: np.ndarray, tg: dict, base: FaceBase, occluded: bool) -> np.ndarray:
+    """Frame truth (GT_COLUMNS): mouth centre, corners, roll, inter-ocular distance, face width."""
+    def tr(p):
+        return m[:, :2] @ np.asarray(p, np.float64) + m[:, 2]
+
+    o = tg["outer"]
+    mc = tr((o[0] + o[10] + o[5] + o[15]) / 4)
+    pts = base.points
+    er, el = tr((pts["r_eye_out"] + pts["r_eye_in"]) / 2), tr((pts["l_eye_out"] + pts["l_eye_in"]) / 2)
+    d = el - er
+    fw = np.hypot(*(tr(pts["cheek_l"]) - tr(pts["cheek_r"])))
+    return np.array([*mc, *tr(o[0]), *tr(o[10]), np.degrees(np.arctan2(d[1], d[0])), np.hypot(*d), fw,
+                     float(occluded)], np.float32)
 
 
 def render_frames(shapes: np.ndarray, rng: np.random.Generator, size: int = 192,
                   look: FaceLook = FaceLook()) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-frame mouth shapes (T_v, 4) -> frames (T_v, size, size, 3) uint8 RGB, mouth (T_v, 2)."""
-    face, mouth = base_face(size)
+    """Per-frame mouth shapes (T_v, 4 or 5) -> frames (T_v, size, size, 3) uint8 RGB and the ground
+    truth (T_v, 10) float32 (columns GT_COLUMNS: mouth centre x, y, right / left corner x, y, roll
+    in degrees, inter-ocular distance, face width in px, occluded 0/1)."""
+    base = build_face(look, size)
     n = len(shapes)
-    t = np.arange(n) / FPS
-    ph = rng.uniform(0, 2 * np.pi, size=6)
-    amp = rng.uniform(0.5, 1.0, size=4)
-    dx = 3.0 * amp[0] * np.sin(2 * np.pi * t / 3.1 + ph[0]) + 1.0 * np.sin(2 * np.pi * t / 0.9 + ph[4])
-    dy = 2.0 * amp[1] * np.sin(2 * np.pi * t / 2.3 + ph[1])
-    rot = 1.5 * amp[2] * np.sin(2 * np.pi * t / 2.7 + ph[2])  # degrees
-    scale = 1.0 + 0.02 * amp[3] * np.sin(2 * np.pi * t / 3.7 + ph[3])
-    light = 1.0 + 0.12 * np.sin(2 * np.pi * t / 4.3 + ph[5])
-    grad = 0.08 * np.sin(2 * np.pi * t / 5.9 + ph[4])
+    h = head_motion(n, rng, size)
+    occ, (kind, ox, oy, ow, oh) = _occlusion(n, rng)
+    cx = float(base.points["nose"][0])
     ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)[None, :, None]
     frames = np.empty((n, size, size, 3), np.uint8)
-    centres = np.empty((n, 2), np.float32)
+    truth = np.empty((n, len(GT_COLUMNS)), np.float32)
     for i in range(n):
-        img = face.copy()
-        _draw_mouth(img, mouth, shapes[i], look, size)
-        m = cv2.getRotationMatrix2D((size / 2.0, size / 2.0), float(rot[i]), float(scale[i]))
-        m[:, 2] += (dx[i], dy[i])
+        img = base.image.copy()
+        tg = render_mouth(img, base, shapes[i], look)
+        m = _pose_matrix(h, i, size, cx)
         img = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        gain = light[i] * (1.0 + grad[i] * ramp)
-        frames[i] = np.clip(img.astype(np.float32) * gain, 0, 255).astype(np.uint8)
-        centres[i] = m @ np.array([mouth[0], mouth[1], 1.0])
-    return frames, centres
+        truth[i] = _ground_truth(m, tg, base, occ[i])
+        img = img.astype(np.float32)
+        img *= h["light"][i] * (1.0 + h["grad"][i] * ramp)
+        if h["blur"][i] > 0.3:
+            cv2.GaussianBlur(img, (0, 0), float(h["blur"][i]), dst=img)
+        img += rng.standard_normal((size, size, 1), dtype=np.float32) * np.float32(h["noise"][i])  # sensor luma noise
+        if occ[i]:
+            fw, (mx, my) = truth[i, 8], truth[i, :2]
+            p0 = (int(mx + ox * fw), int(my + oy * fw))
+            p1 = (int(p0[0] + ow * fw), int(p0[1] + oh * fw))
+            colour = (196.0, 150.0, 128.0) if kind == 0 else (38.0, 38.0, 44.0)
+            cv2.rectangle(img, p0, p1, colour, -1)
+        np.clip(img, 0, 255, out=img)
+        frames[i] = img  # truncating cast, as astype(np.uint8)
+    return frames, truth
 
 
 def encode_mp4(frames: np.ndarray, path: Path, fps: int = FPS, crf: int = 20) -> None:

@@ -4,7 +4,7 @@
     ref wav (GT) -----+                                          +--> FFE (F0 via parselmouth, path mapped
                                                                  |     to the F0 frame grid)
     gen wav --GE2E--> cos with ref spembs (or WavLM-SV with --wavlm_dir)
-    gen wav + ref lip crops --SyncNet--> LSE-C / LSE-D (needs --syncnet_weights)
+    gen wav + ref face crops (video + face track) --SyncNet--> LSE-C / LSE-D (needs --syncnet_weights)
     durations vs label --> dur MAE (frames), boundary hit rate (40 ms) of the inner boundaries
                            (the headline: video-driven timing fixes the first and the last) and of all
 
@@ -97,7 +97,8 @@ class Scorer:
               spemb: Optional[np.ndarray], target_wav: Optional[np.ndarray], lip: Optional[np.ndarray],
               pred_dur: Optional[np.ndarray], true_dur: Optional[np.ndarray],
               gen_f0: Optional[np.ndarray] = None) -> Dict[str, Any]:
-        """One utterance -> {metric: value or None, metric_reason: str}."""
+        """One utterance -> {metric: value or None, metric_reason: str}. ``lip``: the reference
+        video's SyncNet face crops (T_v, 224, 224, 3) (metrics.lse.face_crops), or None."""
         from espnet2_ext.features.f0 import extract_f0
         from espnet2_ext.metrics import duration, ffe, mcd, speaker_cos
 
@@ -132,7 +133,8 @@ class Scorer:
             out["lse_c_reason"] = out["lse_d_reason"] = self.syncnet_reason
         elif lip is None:
             out["lse_c"] = out["lse_d"] = None
-            out["lse_c_reason"] = out["lse_d_reason"] = "no lip.scp entry"
+            out["lse_c_reason"] = out["lse_d_reason"] = ("no face_track.scp / video.scp entry (stage 3 writes "
+                                                         "face_track.scp with the landmark front end)")
         else:
             from espnet2_ext.metrics.lse import lse
 

@@ -1,7 +1,8 @@
 """Stage 2 wav formatting: any readable audio -> mono PCM_16 wav at the recipe's rate.
 
-    <path> --soundfile read--> (N, C) float --mean over channels--> (N,) --resample (log line)
-      when rate != fs--> (N',) --clip, PCM_16, temp file + rename--> <out_dir>/<utt>.wav
+    <path> --soundfile read--> (N, C) float --NaN / Inf or all-silent: ValueError naming the file-->
+      --mean over channels--> (N,) --resample (log line) when rate != fs--> (N',)
+      --clip, PCM_16, temp file + rename--> <out_dir>/<utt>.wav
 """
 
 import logging
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+SILENCE_PEAK_DBFS = -60.0  # a recording whose peak stays below this holds no singing
 
 
 def resample(wav: np.ndarray, src: int, dst: int) -> np.ndarray:
@@ -28,9 +31,18 @@ def load_mono(path, fs: int, utt: str = "") -> np.ndarray:
         wav, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:  # noqa: BLE001
         raise ValueError(f"{path}: unreadable or corrupt audio ({e})") from e
-    wav = wav.mean(axis=1)
     if len(wav) == 0:
         raise ValueError(f"{path}: audio is empty")
+    bad = int((~np.isfinite(wav)).sum())
+    if bad:
+        raise ValueError(f"{path}: {bad} of {wav.size} samples are NaN or infinite (a corrupt recording): "
+                         "fix or remove it from wav.scp")
+    wav = wav.mean(axis=1)
+    peak = float(np.abs(wav).max())
+    if peak < 10 ** (SILENCE_PEAK_DBFS / 20):
+        level = f"{20 * np.log10(peak):.1f} dBFS" if peak > 0 else "digital silence"
+        raise ValueError(f"{path}: silent recording (peak {level}, below {SILENCE_PEAK_DBFS:g} dBFS): "
+                         "no singing in it; remove it from wav.scp")
     if rate != fs:
         logging.info("%s: resampling %s from %d Hz to %d Hz", utt or path, path, rate, fs)
         wav = resample(wav, rate, fs)

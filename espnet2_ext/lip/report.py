@@ -7,7 +7,10 @@
       summaries, excluded list), then the excluded-fraction check
 
 Error = Euclidean distance between the smoothed mouth centre and the ground-truth centre, per
-frame; fractions divide it by the smoothed face width of the same frame.
+frame; ``center_err_frac`` divides it by the front end's own face width of the same frame. A
+ground truth with the columns of ``GT_COLUMNS`` (the demo corpus's ``<utt>.mouth.npy``) also gives
+errors as fractions of the true inter-ocular distance (``_iod``) and face width (``_fw``), mouth
+corner errors, roll errors (landmark front end) and the detection rate outside the occluded frames.
 """
 
 import json
@@ -17,9 +20,29 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from espnet2_ext.data.synth_video import GT_COLUMNS
 from espnet2_ext.lip.roi import LipTrack
 
-PER_FRAME_KEYS = ("face_width_px", "center_err_px", "center_err_frac")
+PER_FRAME_KEYS = ("face_width_px", "center_err_px", "center_err_frac", "center_err_iod", "center_err_fw",
+                  "corner_err_fw", "roll_err_deg", "detected_unoccluded")
+# GT_COLUMNS: columns of a full ground truth (T_v, 10); a (T_v, 2) one holds the mouth centre only
+
+
+def _gt_stats(track: LipTrack, gt: np.ndarray, n: int, err: np.ndarray) -> dict:
+    """Errors against a full (T_v, len(GT_COLUMNS)) ground truth, first ``n`` frames."""
+    col = {k: gt[:n, i] for i, k in enumerate(GT_COLUMNS)}
+    out = dict(center_err_iod=np.round(err / col["interocular_px"], 5).tolist(),
+               center_err_fw=np.round(err / col["face_width_px"], 5).tolist())
+    if track.corners is not None:
+        c = track.corners[:n]
+        e = (np.hypot(c[:, 0] - col["corner_r_x"], c[:, 1] - col["corner_r_y"])
+             + np.hypot(c[:, 2] - col["corner_l_x"], c[:, 3] - col["corner_l_y"])) / 2
+        out["corner_err_fw"] = np.round(e / col["face_width_px"], 5).tolist()
+    if track.roll is not None:
+        out["roll_err_deg"] = np.round(np.abs(track.roll[:n] - col["roll_deg"]), 3).tolist()
+    free = col["occluded"] < 0.5
+    out["detected_unoccluded"] = track.detected[:n][free].astype(float).tolist()
+    return out
 
 
 def utt_stats(track: LipTrack, gt: Optional[np.ndarray] = None, utt: str = "") -> dict:
@@ -31,20 +54,23 @@ def utt_stats(track: LipTrack, gt: Optional[np.ndarray] = None, utt: str = "") -
         interpolated_frames=int(T - track.accepted.sum()),
         rejected_frames=int(track.detected.sum() - track.accepted.sum()),
         seconds=round(track.seconds, 3),
+        front_end=track.front_end,
         video=track.info,
         face_width_px=np.round(track.smoothed[:, 2], 2).tolist(),
     )
     if gt is not None:
         gt = np.asarray(gt, np.float64)
-        if gt.ndim != 2 or gt.shape[1] != 2:
-            raise ValueError(f"{utt}: mouth ground truth must be (T_v, 2), got {gt.shape}")
+        if gt.ndim != 2 or gt.shape[1] not in (2, len(GT_COLUMNS)):
+            raise ValueError(f"{utt}: mouth ground truth must be (T_v, 2) or (T_v, {len(GT_COLUMNS)}), got {gt.shape}")
         n = min(len(gt), T)
         if len(gt) != T:
             logging.warning("%s: %d ground-truth mouth centres for %d video frames: comparing the first %d",
                             utt, len(gt), T, n)
-        err = np.hypot(*(track.smoothed[:n, :2] - gt[:n]).T)  # (n,)
+        err = np.hypot(*(track.smoothed[:n, :2] - gt[:n, :2]).T)  # (n,)
         entry["center_err_px"] = np.round(err, 3).tolist()
         entry["center_err_frac"] = np.round(err / track.smoothed[:n, 2], 5).tolist()
+        if gt.shape[1] == len(GT_COLUMNS):
+            entry.update(_gt_stats(track, gt, n, err))
     return entry
 
 
@@ -56,6 +82,7 @@ def summarize(utts: Dict[str, dict], excluded: Sequence[dict]) -> dict:
            for k in PER_FRAME_KEYS}
     n_total = len(utts) + len(excluded)
     rep = dict(
+        front_end=sorted({u.get("front_end", "haar_cascade") for u in utts.values()}),
         num_utts=n_total,
         num_included=len(utts),
         num_excluded=len(excluded),
@@ -78,6 +105,12 @@ def summarize(utts: Dict[str, dict], excluded: Sequence[dict]) -> dict:
     else:
         rep.update(center_err_px_median=None, center_err_px_p95=None,
                    center_err_frac_median=None, center_err_frac_p95=None)
+    for k in ("center_err_iod", "center_err_fw", "corner_err_fw", "roll_err_deg"):
+        if len(cat[k]):
+            rep[f"{k}_median"] = float(np.median(cat[k]))
+            rep[f"{k}_p95"] = float(np.percentile(cat[k], 95))
+    if len(cat["detected_unoccluded"]):
+        rep["detection_rate_unoccluded"] = float(cat["detected_unoccluded"].mean())
     rep["excluded"] = list(excluded)
     return rep
 
@@ -107,9 +140,9 @@ def load_report(path) -> dict:
     try:
         rep = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{path}: lip report not found (did the extraction job fail? see its log)")
+        raise ValueError(f"{path}: lip report not found (did the extraction job fail? see its log)") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: not valid JSON: {e.msg}")
+        raise ValueError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from e
     if not isinstance(rep, dict) or "utts" not in rep or "excluded" not in rep:
         raise ValueError(f"{path}: not a job report of extract_lip_roi (needs 'utts' and 'excluded')")
     return rep

@@ -12,6 +12,7 @@ The lip stream feeds the visual encoder of the paper's VCFM (sec. 3.4); the crop
 LRW convention (96x96 grayscale around the mouth, centre-cropped to 88 by the task).
 """
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
@@ -48,6 +49,10 @@ class LipTrack:
     smoothed: np.ndarray  # (T_v, 3) float: the track the crops were taken on
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
+    roll: Optional[np.ndarray] = None  # (T_v,) head roll in degrees (landmark front end only)
+    corners: Optional[np.ndarray] = None  # (T_v, 4) mouth corners: right x, y, left x, y
+    face_track: Optional[np.ndarray] = None  # (T_v, 3) SyncNet face box centre x, y, half size
+    front_end: str = "haar_cascade"
 
     @property
     def num_frames(self) -> int:
@@ -68,8 +73,30 @@ def crop_square(gray: np.ndarray, cx: float, cy: float, side: float, out_size: i
                           borderMode=cv2.BORDER_REPLICATE)
 
 
+def build_extractor(roi_conf: Optional[dict] = None):
+    """``roi_conf['front_end']``: "auto" (default: the face mesh when mediapipe imports, else the
+    Haar cascades), "mediapipe" (an error when it does not import) or "haar" -> an extractor
+    (video -> LipTrack); the extractor's ``front_end`` names the one that runs."""
+    conf = dict(roi_conf or {})
+    choice = conf.pop("front_end", "auto")
+    if choice not in ("auto", "mediapipe", "haar"):
+        raise ValueError(f"roi_conf front_end must be auto, mediapipe or haar, got {choice!r}")
+    if choice != "haar":
+        from espnet2_ext.lip.landmarks import mediapipe_available
+
+        if mediapipe_available():
+            from espnet2_ext.lip.landmark_roi import LandmarkRoiExtractor
+
+            return LandmarkRoiExtractor(conf)
+        if choice == "mediapipe":
+            raise ImportError("front_end mediapipe: mediapipe.solutions.face_mesh does not import; install "
+                              "requirements-nodeps.txt (pip install --no-deps -r requirements-nodeps.txt) "
+                              "or pass front_end haar")
+    return LipRoiExtractor(conf)
+
+
 class LipRoiExtractor:
-    """Video file -> LipTrack.
+    """Video file -> LipTrack (Haar-cascade front end).
 
     Args:
         roi_conf: ``out_size``, ``crop_scale``, ``min_face_fraction``, ``refine``,
@@ -78,9 +105,12 @@ class LipRoiExtractor:
             nested ``detect_conf`` (see ``FaceDetector``) and ``smooth_conf`` (see ``smooth_track``).
     """
 
+    front_end = "haar_cascade"
+
     def __init__(self, roi_conf: Optional[dict] = None):
         conf = dict(DEFAULT_ROI_CONF)
         conf.update(roi_conf or {})
+        conf.pop("front_end", None)
         if not 0.1 <= conf["crop_scale"] <= 3.0:
             raise ValueError(f"crop_scale {conf['crop_scale']} outside [0.1, 3]")
         self.conf = conf
@@ -108,7 +138,8 @@ class LipRoiExtractor:
 
     def __call__(self, path) -> LipTrack:
         t0 = time.perf_counter()
-        video = path if isinstance(path, GrayVideo) else GrayVideo(path)
+        # a file, or any re-iterable of (H, W) uint8 frames with path / width / height / fps / backend
+        video = GrayVideo(path) if isinstance(path, (str, os.PathLike)) else path
         raw, shift, shift_ok = self.track(video)
         detected = ~np.isnan(raw[:, 0])
         if not detected.any():
@@ -135,5 +166,6 @@ class LipRoiExtractor:
             n += 1
         if n != len(raw):
             raise RuntimeError(f"{video.path}: decoded {len(raw)} frames, then {n} on the second pass")
-        info = dict(width=video.width, height=video.height, fps=video.fps, backend=video.backend)
+        info = dict(width=video.width, height=video.height, fps=video.fps, backend=video.backend,
+                    source_fps=getattr(video, "source_fps", video.fps))
         return LipTrack(crops, raw, detected, accepted, smoothed, time.perf_counter() - t0, info)

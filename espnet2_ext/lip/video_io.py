@@ -6,6 +6,8 @@
 OpenCV's FFmpeg backend is tried first; when it cannot open a file, the ffmpeg binary shipped by
 ``imageio-ffmpeg`` decodes it through a raw gray8 pipe. Small videos are kept in memory after the
 first pass; large ones are decoded again for each pass (tracking and cropping are two passes).
+A video at another frame rate than 25 fps is resampled to 25 fps by timestamp (each output frame
+k is the source frame nearest to k / 25 s), so the lip frames keep the audio's clock.
 """
 
 import logging
@@ -17,6 +19,25 @@ import cv2
 import numpy as np
 
 EXPECTED_FPS = 25.0
+
+
+def resample_by_time(frames_ts: Iterator[Tuple[np.ndarray, float]], src_period: float,
+                     fps: float = EXPECTED_FPS) -> Iterator[np.ndarray]:
+    """(frame, timestamp s) in time order -> frames at k / fps, each the source frame nearest in
+    time; the output spans the source (last timestamp + ``src_period``)."""
+    prev, k = None, 0
+    for frame, t in frames_ts:
+        if prev is not None:
+            mid = (prev[1] + t) / 2
+            while k / fps < mid:
+                yield prev[0]
+                k += 1
+        prev = (frame, t)
+    if prev is not None:
+        n_out = int(round((prev[1] + src_period) * fps))
+        while k < max(n_out, 1):
+            yield prev[0]
+            k += 1
 
 
 class VideoReadError(RuntimeError):
@@ -72,12 +93,17 @@ class GrayVideo:
         if not ok:
             self.backend = "ffmpeg"
             self.width, self.height, self.fps = _probe_ffmpeg(self.path)
-        if self.fps and abs(self.fps - EXPECTED_FPS) > 0.5:
-            logging.warning("%s: %.3f fps, expected %g: crops follow the decoded frames, lip and "
-                            "audio timing will disagree", self.path, self.fps, EXPECTED_FPS)
+        self.source_fps = self.fps
+        self.resampled = bool(self.fps) and abs(self.fps - EXPECTED_FPS) > 0.01
+        if self.resampled:
+            logging.info("%s: %.3f fps: resampled to %g fps by timestamp", self.path, self.fps, EXPECTED_FPS)
+            self.fps = EXPECTED_FPS
 
-    def _decode_opencv(self) -> Iterator[np.ndarray]:
+    def _decode_opencv(self) -> Iterator[Tuple[np.ndarray, float]]:
+        """-> ((H, W) uint8, timestamp s): the container's time stamps, or i / fps when they are
+        missing or not increasing."""
         cap = cv2.VideoCapture(str(self.path))
+        last, i = -1.0, 0
         try:
             while True:
                 ok, frame = cap.read()
@@ -85,23 +111,28 @@ class GrayVideo:
                     break
                 if frame.ndim == 3:
                     frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-                yield frame  # (H, W) uint8
+                t = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+                if not t > last and self.source_fps:
+                    t = i / self.source_fps
+                last, i = t, i + 1
+                yield frame, t
         finally:
             cap.release()
 
-    def _decode_ffmpeg(self) -> Iterator[np.ndarray]:
+    def _decode_ffmpeg(self) -> Iterator[Tuple[np.ndarray, float]]:
         import imageio_ffmpeg
 
         cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(self.path), "-map", "0:v:0",
                "-f", "rawvideo", "-pix_fmt", "gray", "-threads", "1", "-"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        n = self.width * self.height
+        n, n_read = self.width * self.height, 0
         try:
             while True:
                 buf = proc.stdout.read(n)
                 if len(buf) < n:
                     break
-                yield np.frombuffer(buf, np.uint8).reshape(self.height, self.width)
+                yield np.frombuffer(buf, np.uint8).reshape(self.height, self.width), n_read / (self.source_fps or 25.0)
+                n_read += 1
         finally:
             proc.stdout.close()
             err = proc.stderr.read().decode(errors="replace")
@@ -114,7 +145,12 @@ class GrayVideo:
             yield from self._cache
             return
         frames, size, n = [], 0, 0
-        for frame in (self._decode_opencv() if self.backend == "opencv" else self._decode_ffmpeg()):
+        decoded = self._decode_opencv() if self.backend == "opencv" else self._decode_ffmpeg()
+        if self.resampled:
+            stream = resample_by_time(decoded, 1.0 / self.source_fps)
+        else:
+            stream = (f for f, _ in decoded)
+        for frame in stream:
             n += 1
             if frames is not None:
                 size += frame.nbytes

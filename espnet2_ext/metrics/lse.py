@@ -1,7 +1,8 @@
 """Lip-sync error (LSE-C / LSE-D) with a SyncNet.
 
     wav (N,) at fs --resample 16 kHz--> MFCC (13 x T_a, 100 frames/s, c0 = log frame energy)
-    lip crops (T_v, H, W) uint8 at 25 fps --resize 224x224, /1 (0..255 as SyncNet), C channels-->
+    video + stage 3's face track (T_v, 3) --face_crops (lip/align.py, syncnet_python's crop)-->
+      face crops (T_v, 224, 224, 3) uint8 BGR at 25 fps (0..255 as SyncNet; never mouth crops)
     video window i = frames i..i+4           -> SyncNet.forward_lip -> v_i (D,)
     audio window i = MFCC frames 4i..4i+19   -> SyncNet.forward_aud -> a_i (D,)
     dist(o)  = mean_i ||v_i - a_{i+o}||_2 over the windows where both exist, o = -15..+15
@@ -63,18 +64,53 @@ def lse_from_distances(dists: np.ndarray, vshift: int = 15) -> Dict[str, float]:
     return {"lse_d": float(dists[k]), "lse_c": float(np.nanmedian(dists) - dists[k]), "offset": k - vshift}
 
 
-def video_tensor(frames: np.ndarray, channels: int, size: int = 224) -> torch.Tensor:
-    """(T_v, H, W[, 3]) frames -> (C, T_v, size, size) float32 in 0..255 (SyncNet's input scale)."""
+def face_crops(video_path, track: np.ndarray) -> np.ndarray:
+    """Video file + face track (T_v, 3: box centre x, y, half size; extract_lip_roi's
+    --face_track_dir) -> (T, 224, 224, 3) uint8 BGR face crops, T = min(frames, track rows)."""
     import cv2
 
+    from espnet2_ext.lip.align import syncnet_face_crop
+    from espnet2_ext.lip.video_io import EXPECTED_FPS, resample_by_time
+
+    track = np.asarray(track, np.float64)
+    if track.ndim != 2 or track.shape[1] != 3:
+        raise ValueError(f"face track of {video_path} must be (T_v, 3), got {track.shape}")
+    cap = cv2.VideoCapture(str(video_path))
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or EXPECTED_FPS)
+
+    def decoded():
+        i = 0
+        while True:
+            ok, frame = cap.read()  # BGR, as syncnet_python feeds its network
+            if not ok:
+                return
+            yield frame, i / fps
+            i += 1
+
+    out = []
+    try:  # at 25 fps like the track (stage 3 resamples other rates by timestamp the same way)
+        for frame in resample_by_time(decoded(), 1.0 / fps):
+            if len(out) == len(track):
+                break
+            out.append(syncnet_face_crop(frame, track[len(out)]))
+    finally:
+        cap.release()
+    if not out:
+        raise ValueError(f"{video_path}: no decodable frame for the SyncNet face crops")
+    return np.stack(out)
+
+
+def video_tensor(frames: np.ndarray, channels: int, size: int = 224) -> torch.Tensor:
+    """(T_v, size, size, C) face crops (or (T_v, size, size) when C = 1) -> (C, T_v, size, size)
+    float32 in 0..255 (SyncNet's input scale). Other geometries are an error: SyncNet's video tower
+    only reduces a 224 x 224 face to one embedding, and it was trained on face crops."""
     frames = np.asarray(frames)
-    if frames.ndim == 4 and frames.shape[-1] == 3 and channels == 1:
-        frames = frames.mean(-1)
-    img = np.stack([cv2.resize(f.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
-                    for f in frames])  # (T_v, size, size[, 3])
-    if img.ndim == 3:
-        img = np.repeat(img[..., None], channels, axis=-1)
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(3, 0, 1, 2)
+    if frames.ndim == 3 and channels == 1:
+        frames = frames[..., None]
+    if frames.ndim != 4 or frames.shape[1:] != (size, size, channels):
+        raise ValueError(f"SyncNet takes face crops (T_v, {size}, {size}, {channels}), got {frames.shape}: "
+                         "pass face_crops(video, face_track) (stage 3's face_track.scp), not mouth crops")
+    return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(3, 0, 1, 2)
 
 
 def audio_windows(wav16k: np.ndarray) -> torch.Tensor:
@@ -89,7 +125,8 @@ def audio_windows(wav16k: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def lse(model, frames: np.ndarray, wav: np.ndarray, fs: int, vshift: int = 15, batch: int = 20,
         min_windows: Optional[int] = None) -> Dict[str, float]:
-    """LSE-C / LSE-D of one clip. ``model`` has forward_lip / forward_aud (see syncnet.py).
+    """LSE-C / LSE-D of one clip: ``frames`` (T_v, 224, 224, C) face crops (``face_crops``),
+    ``model`` has forward_lip / forward_aud and ``video_channels`` (see syncnet.py).
 
     Raises ValueError when the clip is shorter than ``min_windows`` (default vshift + 1) windows.
     """

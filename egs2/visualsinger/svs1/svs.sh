@@ -62,7 +62,8 @@ test_sets="test test_ood"
 ref_settings="2 3 4" # the paper's reference-voice settings decoded besides setting 1
 lip_controls="shuffle swap"  # control sets of test with broken lip timing (frames shuffled / another video)
 max_excluded_fraction=0.1  # stage 3 fails when more utterances have no detectable face
-lip_crop_scale=0.65  # side of the mouth crop as a fraction of the face width
+lip_front_end=auto  # stage 3 face front end: auto (MediaPipe face mesh if installed, else Haar), mediapipe, haar
+lip_crop_scale=0.65  # Haar front end only: side of the mouth crop as a fraction of the face width
 
 # Training
 stage_one_config=conf/train_stylesinger.yaml   # stage 5 (no video)
@@ -256,7 +257,7 @@ fi
 
 # ----------------------------------------------------------------------------------------------
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
-    log "Stage 3: Lip ROI extraction (face + mouth tracking, 96x96 crops) -> ${data_feats}/<set>/lip.scp"
+    log "Stage 3: Lip ROI extraction (face landmarks, aligned 96x96 crops) -> ${data_feats}/<set>/{lip,face_track}.scp"
     for dset in ${all_sets}; do
         out=${data_feats}/${dset}
         if [ -f "${out}/.lip.done" ]; then
@@ -269,23 +270,28 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
         split_scps "${out}/video.scp" "${logdir}" "${_nj}"
         gt_opt=""
         [ -f "${out}/mouth_gt.scp" ] && gt_opt="--mouth_gt_scp ${out}/mouth_gt.scp"
+        # landmark front end (MediaPipe face mesh, Haar cascades when it is not installed):
+        # mouth crops aligned to the mean face -> data/lip, SyncNet face tracks -> data/face_track
         ${train_cmd} JOB=1:"${_nj}" "${logdir}/lip.JOB.log" \
             ${python} -m espnet2_ext.bin.extract_lip_roi --video_scp "${logdir}/keys.JOB.scp" ${gt_opt} \
                 --out_dir "${out}/data/lip" --out_scp "${logdir}/lip.JOB.scp" --report "${logdir}/report.JOB.json" \
-                --crop_scale "${lip_crop_scale}"
+                --crop_scale "${lip_crop_scale}" --front_end "${lip_front_end}" \
+                --face_track_dir "${out}/data/face_track" --face_track_scp "${logdir}/face_track.JOB.scp"
         reports=""
         for n_i in $(seq "${_nj}"); do reports+=" ${logdir}/report.${n_i}.json"; done
         # shellcheck disable=SC2086
         ${python} -m espnet2_ext.bin.merge_lip_reports --reports ${reports} \
             --out "${out}/lip_report.json" --max_excluded_fraction "${max_excluded_fraction}"
         for n_i in $(seq "${_nj}"); do cat "${logdir}/lip.${n_i}.scp"; done | sort > "${out}/lip.scp"
+        for n_i in $(seq "${_nj}"); do cat "${logdir}/face_track.${n_i}.scp"; done | sort > "${out}/face_track.scp"
+        [ -s "${out}/face_track.scp" ] || rm -f "${out}/face_track.scp"  # Haar front end: no face track
         n_all=$(wc -l < "${out}/video.scp")
         n_lip=$(wc -l < "${out}/lip.scp")
         if [ "${n_lip}" -lt "${n_all}" ]; then
             log "${dset}: $((n_all - n_lip)) utterance(s) have no usable face; see ${out}/lip_report.json"
             utils/fix_data_dir.sh "${out}"
         fi
-        log "${dset}: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r.get(k) for k in ('detection_rate', 'center_err_px_median', 'center_err_px_p95', 'face_width_px_median')})" "${out}/lip_report.json")"
+        log "${dset}: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r.get(k) for k in ('front_end', 'detection_rate', 'center_err_px_median', 'center_err_px_p95', 'center_err_fw_median', 'roll_err_deg_median', 'face_width_px_median')})" "${out}/lip_report.json")"
         touch "${out}/.lip.done"
     done
 fi
