@@ -82,7 +82,7 @@ def read_audio(path: Union[str, Path]) -> tuple:
                                ffmpeg_file(path), "-vn", "-f", "f32le", "-ac", "1", "-ar", str(rate), "-"],
                               capture_output=True)
         if proc.returncode != 0 or not proc.stdout:
-            raise ValueError(f"{path}: unreadable or corrupt reference audio ({sf_error})") from sf_error
+            raise ValueError(f"{path}: unreadable reference audio ({sf_error})") from sf_error
         wav = np.frombuffer(proc.stdout, np.float32)[:, None]
     if len(wav) == 0:
         raise ValueError(f"{path}: reference audio is empty")
