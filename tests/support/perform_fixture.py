@@ -1,0 +1,49 @@
+"""A tiny trained system and one demo-corpus utterance, for the perform / pack tests.
+
+    tiny dump (tests/support/tiny_dump.py) + the full Mandarin token list + identity global_mvn stats
+      --1 epoch of the shrunk train_performsinger.yaml--> exp/svs_performsinger
+    demo corpus generator (data/demo_corpus.py), singer A, one utterance -> corpus/singerA/*.{wav,mp4,...}
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from espnet2_ext.data.phones import PHONES
+from tests.unit.tasks.test_performsinger_task import _shrunk_config, _train
+from tests.support.tiny_dump import write_tiny_dump
+
+
+def train_tiny_system(root: Path) -> Path:
+    dump = write_tiny_dump(root / "dump")
+    (dump / "tokens.txt").write_text("\n".join(["<blank>", "<unk>", *PHONES, "<sos/eos>"]) + "\n")
+    stats = root / "exp" / "svs_stats_raw_phn" / "train" / "feats_stats.npz"
+    stats.parent.mkdir(parents=True)
+    np.savez(stats, count=np.array(100.0), sum=np.zeros(80), sum_square=np.full(80, 100.0))
+    exp = root / "exp" / "svs_performsinger"
+    _train(_shrunk_config("train_performsinger.yaml", root), dump, exp,
+           ["--normalize", "global_mvn", "--normalize_conf", f"stats_file={stats}"])
+    return exp
+
+
+def demo_utterance(root: Path, index: int = 0):
+    """Write one demo-corpus utterance of singer A; returns (corpus dir, Utterance)."""
+    from espnet2_ext.data.demo_corpus import SINGERS, plan_utterance, write_utterance
+
+    voice, look = SINGERS[0]
+    rng = np.random.default_rng(np.random.SeedSequence([0, 0, index]))
+    utt = plan_utterance(f"{voice.name}_{index:04d}", voice, rng)
+    (root / voice.name).mkdir(parents=True, exist_ok=True)
+    write_utterance(root / voice.name, utt, voice, look, 22050, rng)
+    return root, utt
+
+
+def lyrics_and_notes(utt):
+    """The lyrics (with the inner rests, no outer SP) and the per-syllable MIDI of an Utterance."""
+    words = [w for _, _, w in utt.words]
+    words = words[1:-1]  # the outer SP: perform adds them
+    by_syllable = {}
+    for _, _, _, midi, k in utt.phones:
+        if k >= 0:
+            by_syllable[k] = midi
+    return " ".join(words), [by_syllable[k] for k in sorted(by_syllable)]

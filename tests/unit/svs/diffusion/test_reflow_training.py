@@ -1,0 +1,90 @@
+"""The rectified-flow training option: the *_reflow configs differ from their source configs in
+the decoder / F0 objective alone, build, train (one step, and a falling loss on a tiny overfit
+batch) and decode with the flow samplers."""
+
+
+import pytest
+import torch
+import yaml
+
+import espnet2_ext  # noqa: F401
+from espnet2_ext.svs.performsinger.performsinger import PerformSinger
+from tests.unit.svs.test_performsinger_model import tiny_batch, tiny_model
+from tests.support.paths import REPO_ROOT
+
+torch.set_num_threads(1)
+CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
+SYSTEMS = ["stylesinger", "performsinger", "performsinger_single_stage"]
+REFLOW = dict(objective="reflow", prediction="x0", t_start=0.4)  # demo: x0 prediction, as the ddpm demo configs
+REFLOW_PAPER = dict(objective="reflow", t_start=0.4)  # paper: velocity prediction (the default)
+
+
+@pytest.mark.parametrize("paper", [False, True])
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_reflow_config_is_its_source_with_the_flow_objective(system, paper):
+    name, flow_name = (f"tuning/train_{system}_paper.yaml", f"tuning/train_{system}_reflow_paper.yaml") if paper \
+        else (f"train_{system}.yaml", f"train_{system}_reflow.yaml")
+    src = yaml.safe_load((CONF / name).read_text())
+    flow = yaml.safe_load((CONF / flow_name).read_text())
+    s, f = src.pop("svs_conf"), flow.pop("svs_conf")
+    assert src == flow
+    assert f.pop("decoder_conf") == dict(s.pop("decoder_conf"), **(REFLOW_PAPER if paper else REFLOW), aux_layers=2)
+    assert f.pop("f0_conf") == dict(s.pop("f0_conf"), objective="reflow")
+    assert s == f
+    model = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / flow_name).read_text())["svs_conf"])
+    assert model.decoder.flow is not None and model.f0_predictor.flow is not None
+    assert model.aux_decoder is not None  # the shallow flow starts from its mel
+
+
+def test_stage_two_reflow_config_matches_its_stage_one():
+    one = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / "train_stylesinger_reflow.yaml").read_text())["svs_conf"])
+    two = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / "train_performsinger_reflow.yaml").read_text())["svs_conf"])
+    s1, s2 = one.state_dict(), two.state_dict()
+    assert all(k in s2 and s2[k].shape == v.shape for k, v in s1.items())
+
+
+def _reflow_model():
+    return tiny_model(True, decoder_conf=dict(residual_layers=2, residual_channels=16, num_steps=20, **REFLOW),
+                      f0_conf=dict(residual_layers=2, residual_channels=16, num_steps=20, uv_channels=16,
+                                   objective="reflow"))
+
+
+def test_one_training_step_and_a_falling_loss_on_a_tiny_batch():
+    torch.manual_seed(0)
+    model = _reflow_model()
+    batch = tiny_batch()
+    loss, stats, _ = model(**batch)
+    assert torch.isfinite(loss) and "aux_mel_loss" in stats
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.decoder.parameters())
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+
+    def eval_loss():  # fixed t and noise draws in eval mode: the model alone changes it
+        model.eval()
+        with torch.no_grad():
+            st = model(**batch)[1]
+        model.train()
+        return float(st["mel_loss"]), float(st["f0_loss"])
+
+    mel0, f00 = eval_loss()
+    for _ in range(30):
+        opt.zero_grad()
+        model(**batch)[0].backward()
+        opt.step()
+    mel1, f01 = eval_loss()
+    assert mel1 < 0.8 * mel0 and f01 < f00, (mel0, mel1, f00, f01)
+
+
+def test_inference_with_the_flow_samplers():
+    torch.manual_seed(0)
+    model = _reflow_model().eval()
+    b = tiny_batch()
+    one = dict(text=b["text"][0], label={"lab": b["label"]["lab"][:1]}, melody={"lab": b["melody"]["lab"][:1]},
+               spembs=b["spembs"][0], lip=b["lip"][:1], lip_lengths=b["lip_lengths"][:1])
+    a = model.inference(**one, sampler="euler", steps=2, seed=0)
+    c = model.inference(**one, sampler="euler", steps=2, seed=0)
+    assert a["feat_gen"].shape == (int(a["duration"].sum()), 20) and torch.equal(a["feat_gen"], c["feat_gen"])
+    d = model.inference(**one, sampler="rk2", steps=1, f0_sampler="euler", f0_steps=3, seed=0)
+    assert torch.equal(a["duration"], d["duration"])
+    with pytest.raises(ValueError, match="euler"):
+        model.inference(**one, sampler="ddim", steps=2)
