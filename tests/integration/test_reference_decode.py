@@ -144,3 +144,29 @@ def test_reference_mel_downmixes_and_resamples(stage_one, tmp_path):
     assert a.mel.shape == b.mel.shape and a.mel.shape[1] == 80 and a.f0.shape == (a.mel.shape[0],)
     assert float((a.mel - b.mel).abs().mean()) < 0.05 * float(a.mel.abs().mean())
     assert float((a.f0 > 0).float().mean()) > 0.5  # a 220 Hz tone: voiced
+
+
+def test_stage_7_decodes_and_dubs_with_awkward_paths(stage_one, tmp_path):
+    """Videos and references whose paths hold a space, Chinese characters and a leading '-'."""
+    from espnet2_ext.utils.ffmpeg import ffmpeg_file, run_ffmpeg
+    from espnet2_ext.utils.media import probe_video
+
+    weird = tmp_path / "-歌 手 set"
+    shutil.copytree(stage_one["dump"], weird)
+    refs = weird / "-参考 声音"
+    refs.mkdir()
+    video = weird / "-演唱 视频.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=96x96:r=25:d=3", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                ffmpeg_file(video)], "a test video")
+    rows = [ln.split(maxsplit=1) for ln in (weird / "wav.scp").read_text().splitlines()]
+    for utt, wav in rows:
+        shutil.copy(wav, refs / f"-{utt} 录音.wav")
+    (weird / "ref_wav.scp").write_text("".join(f"{u} {refs / f'-{u} 录音.wav'}\n" for u, _ in rows))
+    (weird / "video.scp").write_text("".join(f"{u} {video}\n" for u, _ in rows))
+    out = tmp_path / "-输出 dir"
+    feats = _decode(stage_one, weird, out, ["--video_dir", str(out / "视频"), "--wav_dir", str(out / "wav")])
+    reference = _decode(stage_one, stage_one["dump"], tmp_path / "plain")
+    for utt, _ in rows:
+        np.testing.assert_array_equal(feats[utt], reference[utt])  # the same recordings, read from odd names
+        info = probe_video(out / "视频" / f"{utt}.mp4")
+        assert info.has_audio and info.width == 96
