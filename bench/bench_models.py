@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
+
 
 import espnet2_ext  # noqa: F401
+from espnet2_ext.utils.config import load_config
 
 RECIPE = Path(__file__).resolve().parents[1] / "egs2" / "visualsinger" / "svs1"
 
@@ -25,7 +26,7 @@ def build(config: Path, idim: int = 62):
     from espnet2.tasks import svs as svs_task  # noqa: F401  (registers our classes)
     from espnet2.tasks.svs import svs_choices
 
-    conf = yaml.safe_load(config.read_text())
+    conf = load_config(config)
     svs_conf = dict(conf["svs_conf"])
     if isinstance(svs_conf.get("lip_encoder_conf"), dict):
         svs_conf["lip_encoder_conf"] = {**svs_conf["lip_encoder_conf"], "pretrained": None}

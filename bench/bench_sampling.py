@@ -42,8 +42,10 @@ def build_variant(size: str, objective: str):
     """The size's VCFM-T model with decoder_conf / f0_conf objective set (reflow: shallow, t_start 0.4)."""
     import yaml
 
+    from espnet2_ext.utils.config import load_config
+
     path = RECIPE / CONFIGS[size]
-    conf = yaml.safe_load(path.read_text())
+    conf = load_config(path)
     svs = conf["svs_conf"]
     svs["decoder_conf"] = {k: v for k, v in svs["decoder_conf"].items() if k != "prediction"}
     svs["decoder_conf"]["objective"] = objective

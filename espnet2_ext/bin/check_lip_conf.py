@@ -11,7 +11,7 @@ Exit status 0 when they fit (or the SVS config has no lip encoder), 1 otherwise.
 import sys
 from typing import Optional
 
-import yaml
+from espnet2_ext.utils.config import load_config
 
 from espnet2_ext.svs.lip_encoder import DEFAULT_CONF
 
@@ -19,12 +19,8 @@ COMPARED = [k for k in DEFAULT_CONF if k not in ("pretrained", "freeze")]
 
 
 def load_mapping(path: str) -> dict:
-    """A YAML file that must hold a mapping (an empty file is {})."""
-    with open(path, encoding="utf-8") as f:
-        conf = yaml.safe_load(f) or {}
-    if not isinstance(conf, dict):
-        raise ValueError(f"{path}: expected a YAML mapping")
-    return conf
+    """A YAML config merged over its base_config chain (an empty file is {}); ValueError naming the file."""
+    return load_config(path)
 
 
 def lip_conf_mismatch(pretrain_config: str, svs_config: str) -> Optional[str]:

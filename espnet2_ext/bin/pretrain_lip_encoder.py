@@ -13,7 +13,7 @@ import argparse
 import logging
 import os
 
-import yaml
+from espnet2_ext.utils.config import load_config
 
 from espnet2_ext.utils.device import check_ngpu
 from espnet2_ext.utils.logfile import log_to
@@ -37,8 +37,7 @@ def main(argv=None) -> None:
     check_ngpu(args.ngpu, "lip-reading pretraining")
     os.makedirs(args.out_dir, exist_ok=True)
     log_to(os.path.join(args.out_dir, "train.log"))  # run.pl may already send stderr there
-    with open(args.config, encoding="utf-8") as f:
-        conf = yaml.safe_load(f) or {}
+    conf = load_config(args.config)
     from espnet2_ext.lipread.trainer import train
 
     log = train(args, conf)

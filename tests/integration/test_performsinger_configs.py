@@ -7,6 +7,7 @@ import yaml
 
 import espnet2_ext  # noqa: F401
 from espnet2_ext.svs.performsinger.performsinger import PerformSinger
+from espnet2_ext.utils.config import load_config
 from tests.support.paths import REPO_ROOT
 
 torch.set_num_threads(1)
@@ -29,7 +30,7 @@ def _count(module) -> int:
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_config_builds(name):
     use_visual, fs = CONFIGS[name]
-    conf = yaml.safe_load((CONF / name).read_text())
+    conf = load_config(CONF / name)
     assert conf["svs"] == "performsinger"
     fb = conf["feats_extract_conf"]
     assert (fb["fs"], fb["n_fft"], fb["hop_length"], fb["n_mels"]) == (fs, 1024, 256, 80)
@@ -78,7 +79,7 @@ def test_stage_two_config_matches_stage_one():
 def test_decode_configs(name, sampler):
     from espnet2_ext.bin.visual_svs_inference import get_parser
 
-    conf = yaml.safe_load((CONF / name).read_text())
+    conf = load_config(CONF / name)
     assert conf["sampler"] == sampler and conf["steps"] >= 1 and "seed" in conf
     args = get_parser().parse_args(["--config", str(CONF / name), "--output_dir", "x", "--model_file", "m.pth",
                                     "--data_path_and_name_and_type", "a,b,c"])

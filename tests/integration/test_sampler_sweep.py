@@ -13,6 +13,7 @@ from espnet2_ext.bin.sampler_sweep import main as sweep_main
 from espnet2_ext.bin.sampler_sweep import sweep_specs
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from tests.support.tiny_dump import data_args, write_tiny_dump
+from espnet2_ext.utils.config import load_config
 from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,7 @@ def test_specs_follow_the_objective():
 
 
 def _tiny_reflow_config(out: Path) -> Path:
-    conf = yaml.safe_load((CONF / "train_stylesinger_reflow.yaml").read_text())
+    conf = load_config(CONF / "train_stylesinger_reflow.yaml")
     svs = conf["svs_conf"]
     assert svs["decoder_conf"]["objective"] == "reflow" and svs["f0_conf"]["objective"] == "reflow"
     svs["hidden"] = 32

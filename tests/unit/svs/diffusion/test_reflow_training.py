@@ -3,6 +3,8 @@ the decoder / F0 objective alone, build, train (one step, and a falling loss on 
 batch) and decode with the flow samplers."""
 
 
+from pathlib import Path
+
 import pytest
 import torch
 import yaml
@@ -10,6 +12,7 @@ import yaml
 import espnet2_ext  # noqa: F401
 from espnet2_ext.svs.performsinger.performsinger import PerformSinger
 from tests.unit.svs.test_performsinger_model import tiny_batch, tiny_model
+from espnet2_ext.utils.config import load_config
 from tests.support.paths import REPO_ROOT
 
 torch.set_num_threads(1)
@@ -24,21 +27,22 @@ REFLOW_PAPER = dict(objective="reflow", t_start=0.4)  # paper: velocity predicti
 def test_reflow_config_is_its_source_with_the_flow_objective(system, paper):
     name, flow_name = (f"tuning/train_{system}_paper.yaml", f"tuning/train_{system}_reflow_paper.yaml") if paper \
         else (f"train_{system}.yaml", f"train_{system}_reflow.yaml")
-    src = yaml.safe_load((CONF / name).read_text())
-    flow = yaml.safe_load((CONF / flow_name).read_text())
+    src = load_config(CONF / name)
+    flow = load_config(CONF / flow_name)
+    assert yaml.safe_load((CONF / flow_name).read_text())["base_config"] == Path(name).name  # states only the change
     s, f = src.pop("svs_conf"), flow.pop("svs_conf")
     assert src == flow
     assert f.pop("decoder_conf") == dict(s.pop("decoder_conf"), **(REFLOW_PAPER if paper else REFLOW), aux_layers=2)
     assert f.pop("f0_conf") == dict(s.pop("f0_conf"), objective="reflow")
     assert s == f
-    model = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / flow_name).read_text())["svs_conf"])
+    model = PerformSinger(idim=61, odim=80, **load_config(CONF / flow_name)["svs_conf"])
     assert model.decoder.flow is not None and model.f0_predictor.flow is not None
     assert model.aux_decoder is not None  # the shallow flow starts from its mel
 
 
 def test_stage_two_reflow_config_matches_its_stage_one():
-    one = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / "train_stylesinger_reflow.yaml").read_text())["svs_conf"])
-    two = PerformSinger(idim=61, odim=80, **yaml.safe_load((CONF / "train_performsinger_reflow.yaml").read_text())["svs_conf"])
+    one = PerformSinger(idim=61, odim=80, **load_config(CONF / "train_stylesinger_reflow.yaml")["svs_conf"])
+    two = PerformSinger(idim=61, odim=80, **load_config(CONF / "train_performsinger_reflow.yaml")["svs_conf"])
     s1, s2 = one.state_dict(), two.state_dict()
     assert all(k in s2 and s2[k].shape == v.shape for k, v in s1.items())
 
