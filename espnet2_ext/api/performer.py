@@ -93,9 +93,15 @@ class Performer:
     @classmethod
     def from_pretrained(cls, model: Union[str, Path], device: str = "cpu", vocoder: Optional[str] = None,
                         vocoder_checkpoint: Optional[str] = None, roi_conf: Optional[dict] = None,
-                        decode_conf: Optional[dict] = None) -> "Performer":
+                        decode_conf: Optional[dict] = None, espnet_typechecks: bool = False) -> "Performer":
         """Load a pack (.zip) or an exp dir once. ``vocoder`` (auto | griffin_lim | hifigan_pretrained |
-        hifigan), ``roi_conf`` and ``decode_conf`` default to the pack's, else to the recipe's."""
+        hifigan), ``roi_conf`` and ``decode_conf`` default to the pack's, else to the recipe's.
+        ``espnet_typechecks``: keep espnet's import-time typeguard instrumentation (about 7 s of
+        loading on 2 cores; utils/espnet_import.py)."""
+        if not espnet_typechecks:
+            from espnet2_ext.utils.espnet_import import skip_espnet_typechecks
+
+            skip_espnet_typechecks()
         from espnet2_ext.api.pack import load_pack
         from espnet2_ext.features.dvector import dvector
         from espnet2_ext.tasks.visual_svs import VisualSVSTask
