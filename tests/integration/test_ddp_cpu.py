@@ -29,7 +29,7 @@ import yaml
 
 import espnet2_ext  # noqa: F401
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
-from tests.unit.tasks.test_performsinger_task import _shrunk_config
+from tests.support.configs import shrunk_config
 from tests.support.paths import REPO_ROOT
 from tests.support.tiny_dump import data_args, write_tiny_dump
 
@@ -69,7 +69,7 @@ VisualESPnetSVSModel.forward = forward
 
 
 def _config(tmp_path: Path) -> Path:
-    path = _shrunk_config("train_stylesinger.yaml", tmp_path)
+    path = shrunk_config("train_stylesinger.yaml", tmp_path)
     conf = yaml.safe_load(path.read_text())
     conf["svs_conf"]["style_conf"].update(rvq_kmeans_init=False, rvq_dead_code=0)
     conf.update(optim="sgd", optim_conf=dict(lr=LR), scheduler=None, scheduler_conf={}, grad_clip=1.0e9,

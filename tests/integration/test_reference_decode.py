@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-import yaml
 
 import espnet2_ext  # noqa: F401
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
-from tests.support.tiny_dump import FS, data_args, write_tiny_dump
+from tests.support.configs import shrunk_config, train
+from tests.support.tiny_dump import write_tiny_dump
 from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -29,23 +29,8 @@ CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
 def stage_one(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("refdecode")
     dump = write_tiny_dump(tmp / "dump")
-    conf = yaml.safe_load((CONF / "train_stylesinger.yaml").read_text())
-    svs = conf["svs_conf"]
-    svs["hidden"] = 32
-    svs["encoder_conf"].update(layers=1, ffn_units=32)
-    svs["f0_conf"].update(residual_layers=2, residual_channels=16, num_steps=20, uv_channels=16)
-    svs["decoder_conf"].update(residual_layers=2, residual_channels=16, num_steps=20)
-    svs["style_conf"].update(wavenet_layers=1, rvq_codebook=8)
-    svs["duration_conf"].update(channels=16)
-    conf.update(normalize=None, max_epoch=1, batch_size=2, batch_type="unsorted")
-    (tmp / "conf.yaml").write_text(yaml.safe_dump(conf))
     exp = tmp / "exp"
-    VisualSVSTask.main(cmd=[
-        "--config", str(tmp / "conf.yaml"), "--output_dir", str(exp), "--ngpu", "0",
-        "--token_type", "phn", "--token_list", str(dump / "tokens.txt"), "--use_preprocessor", "true",
-        "--fs", str(FS), "--train_shape_file", str(dump / "text"), "--valid_shape_file", str(dump / "text"),
-        "--use_tensorboard", "false",
-    ] + data_args(dump, "train") + data_args(dump, "valid"))
+    train(shrunk_config("train_stylesinger.yaml", tmp), dump, exp)
     return dict(tmp=tmp, dump=dump, exp=exp)
 
 

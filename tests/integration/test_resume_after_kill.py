@@ -19,7 +19,7 @@ import torch
 import yaml
 
 from tests.unit.lipread.test_lip_pretrain import write_set
-from tests.unit.tasks.test_performsinger_task import _shrunk_config
+from tests.support.configs import shrunk_config
 from tests.support.tiny_dump import data_args, write_tiny_dump
 from tests.support.paths import REPO_ROOT
 
@@ -65,7 +65,7 @@ def _same_tensors(a: dict, b: dict) -> None:
 
 def test_svs_training_resumes_after_sigkill(tmp_path):
     dump = write_tiny_dump(tmp_path / "dump")
-    config = _shrunk_config("train_stylesinger.yaml", tmp_path)
+    config = shrunk_config("train_stylesinger.yaml", tmp_path)
     conf = yaml.safe_load(config.read_text())
     conf.update(max_epoch=3, keep_nbest_models=3)  # every epoch file stays (espnet removes the others)
     config.write_text(yaml.safe_dump(conf))

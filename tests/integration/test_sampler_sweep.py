@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 import espnet2_ext  # noqa: F401
 from espnet2_ext.bin.sampler_sweep import main as sweep_main
@@ -14,6 +13,7 @@ from espnet2_ext.bin.sampler_sweep import sweep_specs
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from tests.support.tiny_dump import data_args, write_tiny_dump
 from espnet2_ext.utils.config import load_config
+from tests.support.configs import shrunk_config
 from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -34,18 +34,9 @@ def test_specs_follow_the_objective():
 
 
 def _tiny_reflow_config(out: Path) -> Path:
-    conf = load_config(CONF / "train_stylesinger_reflow.yaml")
-    svs = conf["svs_conf"]
+    path = shrunk_config("train_stylesinger_reflow.yaml", out)
+    svs = load_config(path)["svs_conf"]
     assert svs["decoder_conf"]["objective"] == "reflow" and svs["f0_conf"]["objective"] == "reflow"
-    svs["hidden"] = 32
-    svs["encoder_conf"].update(layers=1, ffn_units=32)
-    svs["f0_conf"].update(residual_layers=2, residual_channels=16, num_steps=20, uv_channels=16)
-    svs["decoder_conf"].update(residual_layers=2, residual_channels=16, num_steps=20)
-    svs["style_conf"].update(wavenet_layers=1, rvq_codebook=8)
-    svs["duration_conf"].update(channels=16)
-    conf.update(normalize=None, max_epoch=1, batch_size=2, batch_type="unsorted")
-    path = out / "train_stylesinger_reflow.yaml"
-    path.write_text(yaml.safe_dump(conf))
     return path
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from espnet2_ext.data.phones import PHONES
-from tests.unit.tasks.test_performsinger_task import _shrunk_config, _train
+from tests.support.configs import shrunk_config, train
 from tests.support.tiny_dump import write_tiny_dump
 
 
@@ -21,7 +21,7 @@ def train_tiny_system(root: Path) -> Path:
     stats.parent.mkdir(parents=True)
     np.savez(stats, count=np.array(100.0), sum=np.zeros(80), sum_square=np.full(80, 100.0))
     exp = root / "exp" / "svs_performsinger"
-    _train(_shrunk_config("train_performsinger.yaml", root), dump, exp,
+    train(shrunk_config("train_performsinger.yaml", root), dump, exp,
            ["--normalize", "global_mvn", "--normalize_conf", f"stats_file={stats}"])
     return exp
 

@@ -19,7 +19,7 @@ from espnet2.tasks import svs as svs_task
 from espnet2.train.dataset import ESPnetDataset
 from espnet2_ext.svs.visual_model import VisualESPnetSVSModel
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
-from tests.unit.tasks.test_performsinger_task import _shrunk_config
+from tests.support.configs import shrunk_config
 from tests.unit.tasks.test_task import LipProbeSVS
 from tests.support.tiny_dump import fbank_conf
 
@@ -63,7 +63,7 @@ def _model_and_batch(config: Path, dump: Path, extra=()):
 def test_explicit_lip_call_gives_the_hook_paths_loss(tmp_path, tiny_dump):
     torch.set_num_threads(1)
     dump = tiny_dump
-    config = _shrunk_config("train_performsinger.yaml", tmp_path)
+    config = shrunk_config("train_performsinger.yaml", tmp_path)
     model, _, batch = _model_and_batch(config, dump)
     assert isinstance(model, VisualESPnetSVSModel) and "lip" in batch
     model.train()

@@ -1,46 +1,18 @@
 """PerformSinger through espnet's trainer: stage one, stage two from its checkpoint, duration-free decoding."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
 import espnet2_ext  # noqa: F401
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
-from tests.support.tiny_dump import data_args, write_tiny_dump
+from tests.support.configs import shrunk_config, train
+from tests.support.tiny_dump import write_tiny_dump
 from tests.support.paths import REPO_ROOT
 
 torch.set_num_threads(1)
 CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
-
-
-def _shrunk_config(name: str, out: Path) -> Path:
-    """The recipe's demo config with even smaller modules (same structure, same keys)."""
-    conf = yaml.safe_load((CONF / name).read_text())
-    svs = conf["svs_conf"]
-    svs["hidden"] = 32
-    svs["encoder_conf"].update(layers=1, ffn_units=32)
-    svs["f0_conf"].update(residual_layers=2, residual_channels=16, num_steps=20, uv_channels=16)
-    svs["decoder_conf"].update(residual_layers=2, residual_channels=16, num_steps=20)
-    svs["style_conf"].update(wavenet_layers=1, rvq_codebook=8)
-    svs["duration_conf"].update(channels=16)
-    if svs["use_visual"]:
-        svs["lip_encoder_conf"].update(output_dim=16, frontend_channels=4, trunk_channels=4)
-    conf.update(normalize=None, max_epoch=1, batch_size=2, batch_type="unsorted")
-    path = out / name
-    path.write_text(yaml.safe_dump(conf))
-    return path
-
-
-def _train(config: Path, dump: Path, exp: Path, extra=()):
-    VisualSVSTask.main(cmd=[
-        "--config", str(config), "--output_dir", str(exp), "--ngpu", "0",
-        "--token_type", "phn", "--token_list", str(dump / "tokens.txt"), "--use_preprocessor", "true",
-        "--fs", "22050", "--train_shape_file", str(dump / "text"), "--valid_shape_file", str(dump / "text"),
-        "--use_tensorboard", "false", *extra,
-    ] + data_args(dump, "train") + data_args(dump, "valid"))
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +21,8 @@ def trained(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("performsinger")
     dump = write_tiny_dump(tmp_path / "dump")
     one_exp, two_exp = tmp_path / "exp" / "svs_stylesinger", tmp_path / "exp" / "svs_performsinger"
-    _train(_shrunk_config("train_stylesinger.yaml", tmp_path), dump, one_exp)
-    _train(_shrunk_config("train_performsinger.yaml", tmp_path), dump, two_exp,
+    train(shrunk_config("train_stylesinger.yaml", tmp_path), dump, one_exp)
+    train(shrunk_config("train_performsinger.yaml", tmp_path), dump, two_exp,
            ["--stage_one_checkpoint", str(one_exp / "1epoch.pth")])
     return dict(tmp=tmp_path, dump=dump, one=one_exp, two=two_exp)
 
@@ -65,7 +37,7 @@ def test_two_stage_training(trained):
     bad = trained["tmp"] / "bad.pth"
     torch.save({k: v for k, v in one_state.items() if not k.startswith("svs.duration.")}, bad)
     with pytest.raises(ValueError, match="duration"):
-        _train(_shrunk_config("train_performsinger.yaml", trained["tmp"]), trained["dump"],
+        train(shrunk_config("train_performsinger.yaml", trained["tmp"]), trained["dump"],
                trained["tmp"] / "exp" / "bad", ["--stage_one_checkpoint", str(bad)])
 
 

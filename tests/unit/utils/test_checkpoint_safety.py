@@ -57,12 +57,12 @@ def test_the_payload_does_run_code_when_unpickled_fully(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_exp(tmp_path_factory):
     """A stage-one PerformSinger (shrunk demo config) with the config.yaml espnet writes."""
-    from tests.unit.tasks.test_performsinger_task import _shrunk_config
+    from tests.support.configs import shrunk_config
 
     from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
     exp = tmp_path_factory.mktemp("exp")
-    cfg = yaml.safe_load(_shrunk_config("train_stylesinger.yaml", exp).read_text())
+    cfg = yaml.safe_load(shrunk_config("train_stylesinger.yaml", exp).read_text())
     cfg.update(token_list=TOKENS, odim=None, model_type="visual_svs", model_conf={}, normalize=None,
                normalize_conf={}, pitch_normalize=None)
     (exp / "config.yaml").write_text(yaml.safe_dump(cfg))
