@@ -13,7 +13,7 @@ import kaldiio
 import soundfile as sf
 from tqdm import tqdm
 
-from espnet2_ext.features.scp import read_scp
+from espnet2_ext.utils.fileio import read_scp
 
 
 def main(argv=None) -> None:

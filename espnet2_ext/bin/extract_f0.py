@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from espnet2_ext.features.f0 import extract_f0
 from espnet2_ext.features.format_wav import load_mono
-from espnet2_ext.features.scp import read_scp
+from espnet2_ext.utils.fileio import read_scp
 
 
 def main(argv=None) -> None:

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from espnet2_ext.features.scp import read_scp
+from espnet2_ext.utils.fileio import read_scp
 from espnet2_ext.lip.report import GT_COLUMNS, job_report, utt_stats, write_json_atomic
 from espnet2_ext.lip.roi import NoFaceError, build_extractor
 from espnet2_ext.lip.video_io import GrayVideo, VideoReadError

@@ -18,7 +18,7 @@ from typing import Dict
 
 import numpy as np
 
-from espnet2_ext.features.scp import read_scp
+from espnet2_ext.utils.fileio import read_scp
 
 MODES = ("shuffle", "swap")
 _COPIED = ("text", "label", "score.scp", "utt2spk", "spk2utt", "spembs.scp", "pitch.scp", "wav.scp",

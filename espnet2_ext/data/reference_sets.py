@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from espnet2_ext.features.scp import read_scp
+from espnet2_ext.utils.fileio import read_scp
 from espnet2_ext.utils.fileio import atomic_write_text
 
 

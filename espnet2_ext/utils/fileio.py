@@ -19,10 +19,8 @@ from typing import Dict, Iterator, List, Tuple, Union
 PathLike = Union[str, os.PathLike]
 
 
-def read_scp(path: PathLike) -> List[Tuple[str, str]]:
-    """``<utt> <value>`` lines -> [(utt, value)] in file order; ValueError naming file:line."""
-    path = Path(path)
-    rows = []
+def _scp_rows(path: Path) -> Iterator[Tuple[int, str, str]]:
+    """(line number, utt, value) of every non-blank ``<utt> <value>`` line; ValueError naming file:line."""
     with open(path, encoding="utf-8") as f:
         for no, line in enumerate(f, start=1):
             if not line.strip():
@@ -30,8 +28,12 @@ def read_scp(path: PathLike) -> List[Tuple[str, str]]:
             parts = line.strip().split(maxsplit=1)
             if len(parts) != 2:
                 raise ValueError(f"{path}:{no}: expected '<utt> <value>', got {line.rstrip()!r}")
-            rows.append((parts[0], parts[1]))
-    return rows
+            yield no, parts[0], parts[1]
+
+
+def read_scp(path: PathLike) -> List[Tuple[str, str]]:
+    """``<utt> <value>`` lines -> [(utt, value)] in file order; ValueError naming file:line."""
+    return [(utt, value) for _, utt, value in _scp_rows(Path(path))]
 
 
 def read_scp_dict(path: PathLike) -> Dict[str, str]:
@@ -39,17 +41,11 @@ def read_scp_dict(path: PathLike) -> Dict[str, str]:
     out: Dict[str, str] = {}
     first_line: Dict[str, int] = {}
     path = Path(path)
-    with open(path, encoding="utf-8") as f:
-        for no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            parts = line.strip().split(maxsplit=1)
-            if len(parts) != 2:
-                raise ValueError(f"{path}:{no}: expected '<utt> <value>', got {line.rstrip()!r}")
-            if parts[0] in out:
-                raise ValueError(f"{path}:{no}: '{parts[0]}' already given on line {first_line[parts[0]]}")
-            out[parts[0]] = parts[1]
-            first_line[parts[0]] = no
+    for no, utt, value in _scp_rows(path):
+        if utt in out:
+            raise ValueError(f"{path}:{no}: '{utt}' already given on line {first_line[utt]}")
+        out[utt] = value
+        first_line[utt] = no
     return out
 
 
