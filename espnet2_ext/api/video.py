@@ -1,8 +1,9 @@
 """A user's video -> the lip stream of the model (stage 3's crops), at 25 fps whatever the input.
 
     in.mp4 (any fps, any size, audio or not) --probe (utils/media.py)-->
-      25 fps and no cut: read as is        otherwise: ffmpeg fps filter (frames picked by their
-                                           timestamps) + the [start, end) cut -> a temporary file
+      no cut: read as is (stage 3's reader resamples another frame rate to 25 fps by timestamp,
+              lip/video_io.py, so perform and stage 3 see the same frames)
+      a [start, end) cut: ffmpeg cut + fps filter -> a temporary file at 25 fps
       --stage 3's crop function (lip_crops: the one import of the lip ROI extractor)-->
       (T_v, 96, 96) uint8 crops, T_v = round(25 x seconds)
 
@@ -19,9 +20,10 @@ from typing import Optional, Union
 import numpy as np
 
 from espnet2_ext.api.errors import InputError
+from espnet2_ext.lip.video_io import EXPECTED_FPS
 from espnet2_ext.utils.media import VideoInfo, probe_video, to_fps
 
-VIDEO_FPS = 25.0  # the rate of the lip stream in training (stage 3) and of the model's video_fps
+VIDEO_FPS = EXPECTED_FPS  # the rate of the lip stream in training (stage 3) and of the model's video_fps
 MIN_SECONDS_PER_PHONE = 0.04  # one video frame per phone at least
 
 
@@ -113,7 +115,7 @@ def read_clip(extractor, path: Union[str, Path], info: VideoInfo, start: Optiona
     read_error, no_face = lip_errors()
     with tempfile.TemporaryDirectory(prefix="perform_clip_") as tmp:
         src = path
-        if abs(info.fps - VIDEO_FPS) > 1e-3 or start is not None or end is not None:
+        if start is not None or end is not None:
             src = Path(tmp) / "clip25.mp4"
             logging.info("%s: %.3f fps%s -> %g fps", path, info.fps,
                          f", [{start or 0:.2f}, {end if end is not None else info.duration:.2f}) s"
