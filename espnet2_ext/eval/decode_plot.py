@@ -5,10 +5,11 @@
       -> <out>.png (written through a temporary file and a rename)
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
+
+from espnet2_ext.utils.fileio import atomic_path
 
 
 def _midi_to_hz(m):
@@ -65,7 +66,8 @@ def plot_utt(out_png: Path, utt: str, fs: int, hop: int, gen_mel=None, gt_mel=No
         ax.set_xlabel(ax.get_xlabel() or "seconds")
     fig.suptitle(utt)
     fig.tight_layout()
-    tmp = out_png.with_name(out_png.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    os.replace(tmp, out_png)
+    try:
+        with atomic_path(out_png, ".png") as tmp:
+            fig.savefig(tmp, dpi=80)
+    finally:
+        plt.close(fig)
