@@ -17,8 +17,9 @@ Additions to espnet's SVSTask:
   (espnet2_ext/utils/device.py);
 * ``build_model_from_file`` loads strictly: a checkpoint that does not match the config is an
   error, never a silently half-initialised model;
-* ``--config`` files may inherit (``base_config:``, espnet2_ext/utils/config.py), and
-  ``svs_conf.frame_rate`` is derived from ``feats_extract_conf`` (fs / hop_length).
+* ``--config`` files may inherit (``base_config:``, espnet2_ext/utils/config.py), and the mel grid
+  of the model (``svs_conf.frame_rate`` = fs / hop_length, or HPMDubbing's ``fs`` and
+  ``hop_length``) is derived from ``feats_extract_conf`` (``derive_frame_grid``).
 """
 
 import argparse
@@ -70,26 +71,43 @@ class InheritingConfigParser(config_argparse.ArgumentParser):
         return argparse.ArgumentParser.parse_known_args(self, args, namespace)
 
 
-def derive_frame_rate(args: argparse.Namespace) -> None:
-    """Set ``svs_conf.frame_rate`` = fs / hop_length of ``feats_extract_conf`` for models that take it.
+# svs_conf keys that follow from the mel grid, (fs, hop_length) of feats_extract_conf -> value
+FRAME_GRID = {
+    "frame_rate": lambda fs, hop: float(fs) / float(hop),  # PerformSinger: mel frames per second
+    "fs": lambda fs, hop: fs,  # HPMDubbing: mel length = round(T_v * fs / hop_length / video_fps)
+    "hop_length": lambda fs, hop: hop,
+}
 
-    A config that writes a different ``frame_rate`` by hand is an error: the mel grid is the
-    feature extractor's, and the video-to-mel mapping must follow it.
+
+def derive_frame_grid(svs: str, svs_conf: Optional[dict], feats_extract_conf: Optional[dict]) -> dict:
+    """``svs_conf`` with the mel-grid options its class takes (``FRAME_GRID``: ``frame_rate`` =
+    fs / hop_length, or ``fs`` and ``hop_length``) set from ``feats_extract_conf``.
+
+    Configs do not write them: the mel grid is the feature extractor's, and the video-to-mel mapping
+    must follow it. A value written by hand that differs is an error. Without fs / hop_length in
+    ``feats_extract_conf`` the conf is returned as given. Everything that builds a model from a
+    recipe config without the task (benchmarks, tests) calls this too.
     """
-    feats = getattr(args, "feats_extract_conf", None) or {}
+    svs_conf = dict(svs_conf or {})
+    feats = feats_extract_conf or {}
     if not (feats.get("fs") and feats.get("hop_length")):
-        return
-    svs_cls = svs_task.svs_choices.get_class(args.svs)
-    if "frame_rate" not in inspect.signature(svs_cls.__init__).parameters:
-        return
-    rate = float(feats["fs"]) / float(feats["hop_length"])
-    svs_conf = dict(getattr(args, "svs_conf", None) or {})
-    given = svs_conf.get("frame_rate")
-    if given is not None and abs(float(given) - rate) > 1e-6:
-        raise ValueError(f"svs_conf.frame_rate {given} does not match feats_extract_conf fs / hop_length = "
-                         f"{feats['fs']} / {feats['hop_length']} = {rate}: leave frame_rate out, it is derived")
-    svs_conf["frame_rate"] = rate
-    args.svs_conf = svs_conf
+        return svs_conf
+    params = inspect.signature(svs_task.svs_choices.get_class(svs).__init__).parameters
+    for key, rule in FRAME_GRID.items():
+        if key not in params:
+            continue
+        value, given = rule(feats["fs"], feats["hop_length"]), svs_conf.get(key)
+        if given is not None and abs(float(given) - float(value)) > 1e-6:
+            raise ValueError(f"svs_conf.{key} {given} does not match feats_extract_conf (fs {feats['fs']}, "
+                             f"hop_length {feats['hop_length']}): {value}; leave {key} out, it is derived")
+        svs_conf[key] = value
+    return svs_conf
+
+
+def derive_frame_rate(args: argparse.Namespace) -> None:
+    """``args.svs_conf`` completed by ``derive_frame_grid`` from ``args.feats_extract_conf``."""
+    if getattr(args, "feats_extract_conf", None):
+        args.svs_conf = derive_frame_grid(args.svs, getattr(args, "svs_conf", None), args.feats_extract_conf)
 
 
 class VisualSVSTask(SVSTask):
