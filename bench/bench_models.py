@@ -26,8 +26,10 @@ def build(config: Path, idim: int = 62):
     from espnet2.tasks import svs as svs_task  # noqa: F401  (registers our classes)
     from espnet2.tasks.svs import svs_choices
 
+    from espnet2_ext.tasks.visual_svs import derive_frame_grid
+
     conf = load_config(config)
-    svs_conf = dict(conf["svs_conf"])
+    svs_conf = derive_frame_grid(conf["svs"], conf["svs_conf"], conf.get("feats_extract_conf"))  # frame_rate
     if isinstance(svs_conf.get("lip_encoder_conf"), dict):
         svs_conf["lip_encoder_conf"] = {**svs_conf["lip_encoder_conf"], "pretrained": None}
     model = svs_choices.get_class(conf["svs"])(idim=idim, odim=80, **svs_conf)

@@ -89,5 +89,19 @@ def test_frame_rate_is_derived_and_a_wrong_one_refused():
     with pytest.raises(ValueError, match="frame_rate 187.5 does not match"):
         derive_frame_rate(args)
     other = argparse.Namespace(svs="hpmdubbing", svs_conf={}, feats_extract_conf={"fs": 22050, "hop_length": 256})
-    derive_frame_rate(other)
-    assert "frame_rate" not in other.svs_conf or other.svs_conf["frame_rate"] == pytest.approx(22050 / 256)
+    derive_frame_rate(other)  # HPMDubbing takes the grid as fs and hop_length
+    assert other.svs_conf == {"fs": 22050, "hop_length": 256}
+    other.svs_conf["hop_length"] = 300
+    with pytest.raises(ValueError, match="svs_conf.hop_length 300 does not match"):
+        derive_frame_rate(other)
+
+
+def test_frame_grid_of_a_recipe_config_without_the_task():
+    from espnet2_ext.tasks.visual_svs import derive_frame_grid
+    from tests.support.paths import RECIPE
+
+    conf = load_config(RECIPE / "conf" / "tuning" / "train_performsinger_paper.yaml")
+    assert "frame_rate" not in conf["svs_conf"]
+    svs_conf = derive_frame_grid(conf["svs"], conf["svs_conf"], conf["feats_extract_conf"])
+    assert svs_conf["frame_rate"] == 187.5 and "frame_rate" not in conf["svs_conf"], "the input is not modified"
+    assert derive_frame_grid("performsinger", {"hidden": 8}, {}) == {"hidden": 8}  # no grid given: as it is
