@@ -1,4 +1,4 @@
-"""Cut song-level performance videos into the utterance-level corpus layout (docs/design.md).
+"""Cut song-level performance videos into the utterance-level corpus layout (docs/data_contract.md).
 
     <raw>/<singer>/<song>.mp4 + <song>.segments (<utt> <start> <end>)
       --FFmpeg, same timestamps for both streams--> <corpus>/<singer>/<utt>.mp4 (video, H.264)

@@ -1,4 +1,4 @@
-"""Deterministic generator of the embedded demo corpus (VisualSinger layout, docs/design.md).
+"""Deterministic generator of the embedded demo corpus (VisualSinger layout, docs/data_contract.md).
 
     lyric lines (demo_lyrics.py: LYRICS, or NEW_LYRICS for the new-lyrics sets)
       --phones.py--> syllables --random durations + melody--> phone segments

@@ -1,4 +1,4 @@
-"""Mandarin phone set and lyric -> phones conversion (docs/design.md, "Phone set").
+"""Mandarin phone set and lyric -> phones conversion (docs/data_contract.md, "Phone set").
 
     lyric line (Chinese characters) --pypinyin strict--> syllables [(initial, final), ...]
         --drop empty initials--> phones ["n", "i", "h", "ao", ...]

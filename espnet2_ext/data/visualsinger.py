@@ -1,4 +1,4 @@
-"""VisualSinger corpus layout -> Kaldi/espnet data directories (stage 1, docs/design.md).
+"""VisualSinger corpus layout -> Kaldi/espnet data directories (stage 1, docs/data_contract.md).
 
     <corpus>/<singer>/<utt>.{wav,mp4,TextGrid,notes[,mouth.npy]}
       --load_utterance: checks audio/video readable, lengths agree, TextGrid phones == lyric

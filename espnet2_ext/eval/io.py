@@ -1,4 +1,4 @@
-"""Readers for decode directories and reference dump directories (see docs/design.md).
+"""Readers for decode directories and reference dump directories (see docs/data_contract.md).
 
     decode dir: wav.scp, feats.scp, durations, f0.scp, attn/<utt>.npy
     ref dump:   wav.scp, label, score.scp, pitch.scp, spembs.scp, lip.scp, ref_utt (every decode set: <utt> <reference utt>, the utterance itself in setting 1), ref_wav.scp

@@ -19,7 +19,7 @@ Trained inside stage two, a head gets stage two's few epochs, on one augmented d
 beside the diffusion losses under one global gradient clip; fitted here on cached features it
 converges in a minute. This is the two-stage idea applied once more: train what can be trained
 alone first, then optimise jointly. The single-stage ablation (VCFM-S) keeps training its heads
-with everything else, from scratch. Why several heads: docs/design.md, "Reading the lips with
+with everything else, from scratch. Why several heads: docs/experiment_log.md, "Reading the lips with
 several heads".
 """
 

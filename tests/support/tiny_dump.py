@@ -1,4 +1,4 @@
-"""Writes a tiny dump directory in the format of docs/design.md, for task-level tests."""
+"""Writes a tiny dump directory in the format of docs/data_contract.md, for task-level tests."""
 
 import json
 from pathlib import Path
