@@ -6,7 +6,6 @@ no file repeats what its bases give, the mel grid is derived, and the decode con
     conf/train_<system>.yaml + conf/base/paper_<model>*.yaml -> conf/tuning/train_<system>_paper.yaml
 """
 
-from pathlib import Path
 
 import pytest
 import torch
