@@ -1,4 +1,4 @@
-"""Generate the embedded demo corpus (VisualSinger layout, see docs/design.md).
+"""Generate the embedded demo corpus (VisualSinger layout, see docs/data_contract.md).
 
     python -m espnet2_ext.bin.make_demo_corpus --out downloads/demo_corpus --seed 0 --fs 22050 \
         [--num_singers 6 --num_ood 2 --utts_per_singer 30 --ood_utts_per_singer 8 --scale 1.0]

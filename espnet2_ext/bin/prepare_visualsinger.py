@@ -1,4 +1,4 @@
-"""Stage 1: corpus in the VisualSinger layout -> data/{train,dev,test,test_ood} (docs/design.md).
+"""Stage 1: corpus in the VisualSinger layout -> data/{train,dev,test,test_ood} (docs/data_contract.md).
 
     python -m espnet2_ext.bin.prepare_visualsinger --corpus <dir> --out data \
         [--ood_singers "singerE singerF"] [--seed 0] [--tolerance 0.2] [--overwrite true]
