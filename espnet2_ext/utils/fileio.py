@@ -2,6 +2,8 @@
 
     read_scp(path)            "<utt> <value>" lines -> [(utt, value)], errors name file:line
     read_scp_dict(path)       the same as {utt: value}; a repeated utt is an error
+    read_table(path, n)       "<utt> f1 f2 ..." lines (>= n fields) -> {utt: [f1, ...]} or
+                              {utt: parse(fields)}; a repeated utt is an error
     atomic_path(path)         context manager: write to a temp file beside ``path``, renamed over
                               it only when the block succeeds (nothing half-written is left)
     atomic_write_text / atomic_json / atomic_torch_save   the common cases of atomic_path
@@ -14,7 +16,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -36,17 +38,50 @@ def read_scp(path: PathLike) -> List[Tuple[str, str]]:
     return [(utt, value) for _, utt, value in _scp_rows(Path(path))]
 
 
+def _unique(path: Path, rows: Iterable[Tuple[int, str, Any]]) -> Dict[str, Any]:
+    """(line, key, value) rows -> {key: value}; a key given twice is a ValueError naming both lines."""
+    out: Dict[str, Any] = {}
+    first_line: Dict[str, int] = {}
+    for no, key, value in rows:
+        if key in out:
+            raise ValueError(f"{path}:{no}: '{key}' already given on line {first_line[key]}")
+        out[key] = value
+        first_line[key] = no
+    return out
+
+
 def read_scp_dict(path: PathLike) -> Dict[str, str]:
     """``<utt> <value>`` lines -> {utt: value}; a key given twice is a ValueError naming both lines."""
-    out: Dict[str, str] = {}
-    first_line: Dict[str, int] = {}
     path = Path(path)
-    for no, utt, value in _scp_rows(path):
-        if utt in out:
-            raise ValueError(f"{path}:{no}: '{utt}' already given on line {first_line[utt]}")
-        out[utt] = value
-        first_line[utt] = no
-    return out
+    return _unique(path, _scp_rows(path))
+
+
+def read_table(path: PathLike, min_fields: int = 2,
+               parse: Optional[Callable[[List[str]], Any]] = None) -> Dict[str, Any]:
+    """``<utt> f1 f2 ...`` lines (at least ``min_fields`` fields with the utt) -> {utt: [f1, ...]}.
+
+    ``parse`` turns each line's fields after the utt into its value; a ValueError it raises comes
+    back naming the file and line. A repeated utt is a ValueError naming both lines.
+    """
+    path = Path(path)
+
+    def rows() -> Iterator[Tuple[int, str, Any]]:
+        with open(path, encoding="utf-8") as f:
+            for no, line in enumerate(f, start=1):
+                parts = line.split()
+                if not parts:
+                    continue
+                if len(parts) < min_fields:
+                    raise ValueError(f"{path}:{no}: expected at least {min_fields} fields, got {line.strip()!r}")
+                if parse is None:
+                    yield no, parts[0], parts[1:]
+                    continue
+                try:
+                    yield no, parts[0], parse(parts[1:])
+                except ValueError as e:
+                    raise ValueError(f"{path}:{no}: {e}") from None
+
+    return _unique(path, rows())
 
 
 @contextlib.contextmanager
