@@ -6,14 +6,12 @@
 
 import argparse
 import logging
-import os
 import sys
 
-import kaldiio
 import soundfile as sf
 from tqdm import tqdm
 
-from espnet2_ext.utils.fileio import read_scp
+from espnet2_ext.utils.fileio import atomic_ark_scp, read_scp
 
 
 def main(argv=None) -> None:
@@ -25,10 +23,9 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     from espnet2_ext.features.dvector import dvector
 
-    ark_tmp, scp_tmp = a.out_ark + ".tmp", a.out_scp + ".tmp"
     try:
         rows = read_scp(a.wav_scp)
-        with kaldiio.WriteHelper(f"ark,scp:{ark_tmp},{scp_tmp}") as w:
+        with atomic_ark_scp(a.out_ark, a.out_scp) as w:
             for utt, path in tqdm(rows, desc="extract_dvector"):
                 try:
                     wav, fs = sf.read(path, dtype="float32", always_2d=True)
@@ -38,12 +35,6 @@ def main(argv=None) -> None:
     except ValueError as e:
         logging.error("%s", e)
         sys.exit(1)
-    with open(scp_tmp) as f:
-        text = f.read().replace(ark_tmp + ":", a.out_ark + ":")
-    os.replace(ark_tmp, a.out_ark)
-    with open(scp_tmp, "w") as f:
-        f.write(text)
-    os.replace(scp_tmp, a.out_scp)
     logging.info("wrote d-vectors of %d utterances to %s", len(rows), a.out_scp)
 
 

@@ -6,15 +6,13 @@
 
 import argparse
 import logging
-import os
 import sys
 
-import kaldiio
 from tqdm import tqdm
 
 from espnet2_ext.features.f0 import extract_f0
 from espnet2_ext.features.format_wav import load_mono
-from espnet2_ext.utils.fileio import read_scp
+from espnet2_ext.utils.fileio import atomic_ark_scp, read_scp
 
 
 def main(argv=None) -> None:
@@ -28,22 +26,14 @@ def main(argv=None) -> None:
     p.add_argument("--out_ark", required=True)
     p.add_argument("--out_scp", required=True)
     a = p.parse_args(argv)
-    ark_tmp, scp_tmp = a.out_ark + ".tmp", a.out_scp + ".tmp"
     try:
         rows = read_scp(a.wav_scp)
-        with kaldiio.WriteHelper(f"ark,scp:{ark_tmp},{scp_tmp}") as w:
+        with atomic_ark_scp(a.out_ark, a.out_scp) as w:
             for utt, path in tqdm(rows, desc="extract_f0"):
                 w(utt, extract_f0(load_mono(path, a.fs, utt), a.fs, a.hop_length, a.f0_min, a.f0_max))
     except ValueError as e:
         logging.error("%s", e)
         sys.exit(1)
-    # the scp written by kaldiio points at the temporary ark: point it at the final name
-    with open(scp_tmp) as f:
-        text = f.read().replace(ark_tmp + ":", a.out_ark + ":")
-    os.replace(ark_tmp, a.out_ark)
-    with open(scp_tmp, "w") as f:
-        f.write(text)
-    os.replace(scp_tmp, a.out_scp)
     logging.info("wrote F0 of %d utterances to %s", len(rows), a.out_scp)
 
 

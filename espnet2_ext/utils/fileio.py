@@ -7,6 +7,8 @@
     atomic_path(path)         context manager: write to a temp file beside ``path``, renamed over
                               it only when the block succeeds (nothing half-written is left)
     atomic_write_text / atomic_json / atomic_torch_save   the common cases of atomic_path
+    atomic_dir(path)          the same for a directory: built in ``<path>.tmp``, then renamed
+    atomic_ark_scp(ark, scp)  a kaldiio ``ark,scp`` writer whose two files appear only on success
 
 A writer that fails leaves the previous file untouched: every output a stage or a command produces
 goes through ``atomic_path``.
@@ -14,7 +16,9 @@ goes through ``atomic_path``.
 
 import contextlib
 import json
+import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
@@ -99,6 +103,40 @@ def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: PathLike) -> Iterator[Path]:
+    """Yield an empty directory ``<path>.tmp``; on success it replaces ``path`` (an existing ``path``
+    is removed only then), on error it is removed and ``path`` stays as it was."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():  # left by a killed run
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if path.exists():
+            logging.info("replacing %s", path)
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+@contextlib.contextmanager
+def atomic_ark_scp(ark: PathLike, scp: PathLike) -> Iterator[Callable]:
+    """A ``kaldiio.WriteHelper`` (``writer(utt, array)``) into temporary files beside ``ark`` and
+    ``scp``; when the block succeeds the ark is renamed, then the scp, which names the final ark."""
+    import kaldiio
+
+    ark, scp = Path(ark), Path(scp)
+    with atomic_path(scp) as scp_tmp, atomic_path(ark, ark.suffix) as ark_tmp:
+        with kaldiio.WriteHelper(f"ark,scp:{ark_tmp},{scp_tmp}") as writer:
+            yield writer
+        text = scp_tmp.read_text(encoding="utf-8")
+        scp_tmp.write_text(text.replace(f"{ark_tmp}:", f"{ark}:"), encoding="utf-8")
 
 
 def atomic_write_text(path: PathLike, text: str) -> None:
