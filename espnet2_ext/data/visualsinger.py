@@ -25,7 +25,8 @@ from espnet2_ext.utils.fileio import atomic_dir, read_scp
 
 REQUIRED_EXT = (".wav", ".mp4", ".TextGrid", ".notes")
 _TMP_NAME = re.compile(r"\.tmp\d*$")  # a writer's temporary file (utils/fileio.atomic_path), not an utterance
-_REST_WORDS = {"", "sp", "sil", "<sp>", "silence", "pau", "ap", "br", "breath", "<ap>", "<br>"}
+REST_WORDS = {  # word-tier labels of silence and breath (no lyric)
+    "", "sp", "sil", "<sp>", "silence", "pau", "ap", "br", "breath", "<ap>", "<br>"}
 
 
 class CorpusError(ValueError):
@@ -117,7 +118,7 @@ def _lyric_syllables(tg_path: Path, tier) -> Tuple[List[str], List[List[str]]]:
     """Tier 'words' -> (lyric characters, the phones of each one's pinyin syllable)."""
     chars = []
     for iv in tier:
-        if iv.text.strip().lower() not in _REST_WORDS:
+        if iv.text.strip().lower() not in REST_WORDS:
             chars += lyric_chars(iv.text)
     if not chars:
         raise CorpusError(f"{tg_path}: tier 'words' has no lyrics (empty lyrics)")
