@@ -23,16 +23,11 @@ demo: $(STAMP)
 	cd $(RECIPE) && ./run.sh --stage 9 --stop_stage 9
 	@echo "Demo finished: results in $(RECIPE)/exp (see $(RECIPE)/exp/RESULTS.md)"
 	@# Sing onto one held-out demo video (test_ood; the first whose phones the token list has) with the
-	@# packed model, from outside the recipe dir
-	utt=$$($(VENV)/bin/python -c "import sys; tok = set(open(sys.argv[1]).read().split()); print(next(l.split()[0] for l in open(sys.argv[2]) if set(l.split()[1:]) <= tok))" $(RECIPE)/dump/token_list/phn/tokens.txt $(RECIPE)/data/test_ood/text); \
-	video=$$(grep "^$${utt} " $(RECIPE)/data/test_ood/video.scp | cut -d ' ' -f 2-); \
-	wav=$$(grep "^$${utt} " $(RECIPE)/data/test_ood/wav.scp | cut -d ' ' -f 2-); \
-	words=$$(sed 's/\.mp4$$/.TextGrid/' <<< "$${video}"); \
-	lyrics=$$($(VENV)/bin/python -c "import sys; from espnet2_ext.data.textgrid_io import read_textgrid; w = [i.text for i in read_textgrid(sys.argv[1])['words']]; print(' '.join(w[1:-1]))" "$${words}"); \
-	notes=$$($(VENV)/bin/python -c "import json, sys; print(' '.join(str(n[3]) for n in json.load(open(sys.argv[1]))['note'] if n[3] > 0))" "$(RECIPE)/data/test_ood/score/$${utt}.json"); \
+	@# packed model, from outside the recipe dir: perform takes the video, the reference recording, the
+	@# lyrics and the notes from the data dir (espnet2_ext/api/data_utt.py)
 	mkdir -p demo_perform && cd demo_perform && \
 	$(VENV)/bin/python -m espnet2_ext.bin.perform --model ../$(RECIPE)/exp/svs_performsinger/packed/performsinger.zip \
-	    --video "$${video}" --reference "$${wav}" --lyrics "$${lyrics}" --notes "$${notes}" --out . --overwrite
+	    --from_utt ../$(RECIPE)/data/test_ood --out . --overwrite
 
 # Lint first (ruff: pyflakes, syntax and bugbear errors, ruff.toml; shellcheck on the recipe's shell),
 # then the tests.

@@ -18,15 +18,10 @@ from espnet2_ext.svs.lip_encoder import DEFAULT_CONF
 COMPARED = [k for k in DEFAULT_CONF if k not in ("pretrained", "freeze")]
 
 
-def load_mapping(path: str) -> dict:
-    """A YAML config merged over its base_config chain (an empty file is {}); ValueError naming the file."""
-    return load_config(path)
-
-
 def lip_conf_mismatch(pretrain_config: str, svs_config: str) -> Optional[str]:
     """None when they fit, else a message naming both files and each differing option."""
-    pre = load_mapping(pretrain_config).get("encoder_conf") or {}
-    svs = (load_mapping(svs_config).get("svs_conf") or {}).get("lip_encoder_conf")
+    pre = load_config(pretrain_config).get("encoder_conf") or {}
+    svs = (load_config(svs_config).get("svs_conf") or {}).get("lip_encoder_conf")
     if svs is None:  # no lip encoder in this system
         return None
     diff = []

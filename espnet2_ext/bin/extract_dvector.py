@@ -4,47 +4,23 @@
         --out_ark dump/raw/train/spembs.ark --out_scp dump/raw/train/spembs.scp
 """
 
-import argparse
-import logging
-import os
-import sys
-
-import kaldiio
 import soundfile as sf
-from tqdm import tqdm
 
-from espnet2_ext.utils.fileio import read_scp
+from espnet2_ext.features.ark_job import ark_job_parser, run_ark_job
 
 
 def main(argv=None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--wav_scp", required=True)
-    p.add_argument("--out_ark", required=True)
-    p.add_argument("--out_scp", required=True)
-    a = p.parse_args(argv)
+    a = ark_job_parser(__doc__).parse_args(argv)
     from espnet2_ext.features.dvector import dvector
 
-    ark_tmp, scp_tmp = a.out_ark + ".tmp", a.out_scp + ".tmp"
-    try:
-        rows = read_scp(a.wav_scp)
-        with kaldiio.WriteHelper(f"ark,scp:{ark_tmp},{scp_tmp}") as w:
-            for utt, path in tqdm(rows, desc="extract_dvector"):
-                try:
-                    wav, fs = sf.read(path, dtype="float32", always_2d=True)
-                except Exception as e:  # noqa: BLE001
-                    raise ValueError(f"{path}: unreadable or corrupt audio ({e})") from e
-                w(utt, dvector(wav.mean(axis=1), fs, utt))
-    except ValueError as e:
-        logging.error("%s", e)
-        sys.exit(1)
-    with open(scp_tmp) as f:
-        text = f.read().replace(ark_tmp + ":", a.out_ark + ":")
-    os.replace(ark_tmp, a.out_ark)
-    with open(scp_tmp, "w") as f:
-        f.write(text)
-    os.replace(scp_tmp, a.out_scp)
-    logging.info("wrote d-vectors of %d utterances to %s", len(rows), a.out_scp)
+    def one(utt: str, path: str):
+        try:
+            wav, fs = sf.read(path, dtype="float32", always_2d=True)
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"{path}: unreadable or corrupt audio ({e})") from e
+        return dvector(wav.mean(axis=1), fs, utt)
+
+    run_ark_job(a, one, "d-vectors")
 
 
 if __name__ == "__main__":

@@ -4,47 +4,20 @@
         --out_ark dump/raw/train/pitch.ark --out_scp dump/raw/train/pitch.scp [--f0_min 60 --f0_max 1000]
 """
 
-import argparse
-import logging
-import os
-import sys
-
-import kaldiio
-from tqdm import tqdm
-
+from espnet2_ext.features.ark_job import ark_job_parser, run_ark_job
 from espnet2_ext.features.f0 import extract_f0
 from espnet2_ext.features.format_wav import load_mono
-from espnet2_ext.utils.fileio import read_scp
 
 
 def main(argv=None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--wav_scp", required=True)
+    p = ark_job_parser(__doc__)
     p.add_argument("--fs", type=int, required=True)
     p.add_argument("--hop_length", type=int, default=256)
     p.add_argument("--f0_min", type=float, default=60.0)
     p.add_argument("--f0_max", type=float, default=1000.0)
-    p.add_argument("--out_ark", required=True)
-    p.add_argument("--out_scp", required=True)
     a = p.parse_args(argv)
-    ark_tmp, scp_tmp = a.out_ark + ".tmp", a.out_scp + ".tmp"
-    try:
-        rows = read_scp(a.wav_scp)
-        with kaldiio.WriteHelper(f"ark,scp:{ark_tmp},{scp_tmp}") as w:
-            for utt, path in tqdm(rows, desc="extract_f0"):
-                w(utt, extract_f0(load_mono(path, a.fs, utt), a.fs, a.hop_length, a.f0_min, a.f0_max))
-    except ValueError as e:
-        logging.error("%s", e)
-        sys.exit(1)
-    # the scp written by kaldiio points at the temporary ark: point it at the final name
-    with open(scp_tmp) as f:
-        text = f.read().replace(ark_tmp + ":", a.out_ark + ":")
-    os.replace(ark_tmp, a.out_ark)
-    with open(scp_tmp, "w") as f:
-        f.write(text)
-    os.replace(scp_tmp, a.out_scp)
-    logging.info("wrote F0 of %d utterances to %s", len(rows), a.out_scp)
+    run_ark_job(a, lambda utt, path: extract_f0(load_mono(path, a.fs, utt), a.fs, a.hop_length, a.f0_min, a.f0_max),
+                "F0")
 
 
 if __name__ == "__main__":

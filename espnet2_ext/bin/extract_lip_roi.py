@@ -17,32 +17,24 @@ report entry, no scp line). A missing or undecodable video is excluded the same 
 import argparse
 import json
 import logging
-import os
 import sys
-from collections import Counter
 from pathlib import Path
+from typing import Optional
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from espnet2_ext.utils.fileio import read_scp
 from espnet2_ext.lip.report import GT_COLUMNS, job_report, utt_stats, write_json_atomic
 from espnet2_ext.lip.roi import NoFaceError, build_extractor
 from espnet2_ext.lip.video_io import GrayVideo, VideoReadError
-from espnet2_ext.utils.fileio import atomic_write_text
+from espnet2_ext.utils.fileio import atomic_path, atomic_write_text, read_scp_dict
 
 
 def save_npy_atomic(arr: np.ndarray, path: Path) -> None:
-    """np.save through ``<path>.tmp`` and a rename: no partial .npy is ever visible."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, arr)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """np.save through a temporary file and a rename: no partial .npy is ever visible."""
+    with atomic_path(path, ".npy") as tmp:
+        np.save(tmp, arr)
 
 
 def load_gt(path: str, utt: str) -> np.ndarray:
@@ -56,8 +48,7 @@ def load_gt(path: str, utt: str) -> np.ndarray:
     return gt
 
 
-def main(argv=None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--video_scp", required=True, help="<utt> <video path> lines")
     p.add_argument("--mouth_gt_scp", default=None, help="<utt> <(T_v, 2) npy> ground-truth mouth centres")
@@ -72,12 +63,14 @@ def main(argv=None) -> None:
                    help="directory of <utt>.npy SyncNet face tracks (T_v, 3) (landmark front end only)")
     p.add_argument("--face_track_scp", default=None, help="scp of the face tracks (with --face_track_dir)")
     p.add_argument("--strict", action="store_true", help="a missing/corrupt video is fatal instead of excluded")
-    a = p.parse_args(argv)
-    cv2.setNumThreads(1)
+    return p
 
+
+def _inputs(a: argparse.Namespace):
+    """(videos {utt: path}, mouth ground truth {utt: path}, extractor); exit 1 naming the bad input."""
     try:
-        rows = read_scp(a.video_scp)
-        gt_paths = dict(read_scp(a.mouth_gt_scp)) if a.mouth_gt_scp else {}
+        videos = read_scp_dict(a.video_scp)
+        gt_paths = read_scp_dict(a.mouth_gt_scp) if a.mouth_gt_scp else {}
         roi_conf = json.loads(a.roi_conf) if a.roi_conf else {}
         if a.crop_scale is not None:
             roi_conf["crop_scale"] = a.crop_scale
@@ -85,15 +78,45 @@ def main(argv=None) -> None:
             roi_conf["front_end"] = a.front_end
         if (a.face_track_dir is None) != (a.face_track_scp is None):
             raise ValueError("pass --face_track_dir and --face_track_scp together")
-        extractor = build_extractor(roi_conf)
+        return videos, gt_paths, build_extractor(roi_conf)
     except (ValueError, OSError, ImportError) as e:
         logging.error("%s", e)
         sys.exit(1)
-    dups = [u for u, c in Counter(u for u, _ in rows).items() if c > 1]
-    if dups:
-        logging.error("%s: duplicate utterance ids %s", a.video_scp, sorted(dups)[:5])
-        sys.exit(1)
 
+
+def _track(extractor, utt: str, path: str, strict: bool, excluded: list):
+    """The LipTrack of one video, or None (an ``excluded`` entry) when it has no face or cannot be read."""
+    try:
+        return extractor(GrayVideo(path))
+    except VideoReadError as e:
+        if strict:
+            logging.error("%s: %s", utt, e)
+            sys.exit(1)
+        logging.warning("%s: excluded: %s", utt, e)
+        excluded.append(dict(utt=utt, reason=f"unreadable video: {e}"))
+    except NoFaceError as e:
+        logging.warning("%s: excluded: %s", utt, e)
+        excluded.append(dict(utt=utt, reason=f"no face: {e}"))
+    return None
+
+
+def _ground_truth(utt: str, gt_paths: dict, mouth_gt_scp: Optional[str]) -> Optional[np.ndarray]:
+    if utt in gt_paths:
+        try:
+            return load_gt(gt_paths[utt], utt)
+        except ValueError as e:
+            logging.error("%s", e)
+            sys.exit(1)
+    if mouth_gt_scp:
+        logging.warning("%s: not in %s: no centre error for it", utt, mouth_gt_scp)
+    return None
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = get_parser().parse_args(argv)
+    cv2.setNumThreads(1)
+    videos, gt_paths, extractor = _inputs(a)
     out_dir = Path(a.out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     logging.info("face front end: %s", extractor.front_end)
@@ -101,30 +124,11 @@ def main(argv=None) -> None:
     if face_dir is not None:
         face_dir.mkdir(parents=True, exist_ok=True)
     utts, excluded, lines, face_lines = {}, [], [], []
-    for utt, path in tqdm(rows, desc="extract_lip_roi", unit="utt"):
-        try:
-            track = extractor(GrayVideo(path))
-        except VideoReadError as e:
-            if a.strict:
-                logging.error("%s: %s", utt, e)
-                sys.exit(1)
-            logging.warning("%s: excluded: %s", utt, e)
-            excluded.append(dict(utt=utt, reason=f"unreadable video: {e}"))
+    for utt, path in tqdm(videos.items(), desc="extract_lip_roi", unit="utt"):
+        track = _track(extractor, utt, path, a.strict, excluded)
+        if track is None:
             continue
-        except NoFaceError as e:
-            logging.warning("%s: excluded: %s", utt, e)
-            excluded.append(dict(utt=utt, reason=f"no face: {e}"))
-            continue
-        gt = None
-        if utt in gt_paths:
-            try:
-                gt = load_gt(gt_paths[utt], utt)
-            except ValueError as e:
-                logging.error("%s", e)
-                sys.exit(1)
-        elif a.mouth_gt_scp:
-            logging.warning("%s: not in %s: no centre error for it", utt, a.mouth_gt_scp)
-        utts[utt] = utt_stats(track, gt, utt)
+        utts[utt] = utt_stats(track, _ground_truth(utt, gt_paths, a.mouth_gt_scp), utt)
         npy = out_dir / f"{utt}.npy"
         if npy.exists():
             logging.warning("%s: replacing existing %s", utt, npy)
@@ -136,15 +140,13 @@ def main(argv=None) -> None:
             face_lines.append(f"{utt} {face_npy}\n")
 
     rep = job_report(utts, excluded)
-    scp_tmp = Path(a.out_scp + ".tmp")
-    scp_tmp.parent.mkdir(parents=True, exist_ok=True)
-    scp_tmp.write_text("".join(lines), encoding="utf-8")
     write_json_atomic(rep, a.report, indent=None)
     if a.face_track_scp:
         atomic_write_text(a.face_track_scp, "".join(face_lines))
-    os.replace(scp_tmp, a.out_scp)
+    Path(a.out_scp).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(a.out_scp, "".join(lines))  # last: the scp says the job finished
     msg = {k: rep.get(k) for k in ("front_end", "num_utts", "num_excluded", "detection_rate", "face_width_px_median",
-                               "center_err_px_median", "center_err_px_p95", "frames_per_second",
+                                   "center_err_px_median", "center_err_px_p95", "frames_per_second",
                                    "center_err_fw_median", "roll_err_deg_median")}
     logging.info("lip crops of %d utterances -> %s; %s", len(lines), a.out_scp, msg)
 

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 
-from espnet2_ext.bin.check_lip_conf import load_mapping
+from espnet2_ext.utils.config import load_config
 from espnet2_ext.utils.device import device_for
 from espnet2_ext.utils.logfile import log_to
 
@@ -49,7 +49,7 @@ def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     device = device_for(args.ngpu, "the lip-reading head fit")  # before any work
     out = os.path.join(args.out_dir, "lip_reader.pth")
-    svs_conf = load_mapping(args.train_config).get("svs_conf") or {}
+    svs_conf = load_config(args.train_config).get("svs_conf") or {}
     enc_conf = dict(svs_conf.get("lip_encoder_conf") or {})
     head_conf = svs_conf.get("lip_reader_conf")
     if not svs_conf.get("use_visual") or head_conf is None:
@@ -65,7 +65,7 @@ def main(argv=None) -> None:
                  "--overwrite to start over, or use another --out_dir")
     with open(args.token_list, encoding="utf-8") as f:
         tokens = [line.strip() for line in f if line.strip()]
-    fit_conf = load_mapping(args.config) if args.config else {}
+    fit_conf = load_config(args.config) if args.config else {}
     if args.seed is not None:
         fit_conf["seed"] = args.seed
     if args.num_threads is not None:

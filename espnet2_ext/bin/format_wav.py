@@ -6,14 +6,13 @@
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from espnet2_ext.features.format_wav import format_wav
-from espnet2_ext.utils.fileio import read_scp
+from espnet2_ext.utils.fileio import atomic_write_text, read_scp
 
 
 def main(argv=None) -> None:
@@ -35,9 +34,7 @@ def main(argv=None) -> None:
     except ValueError as e:
         logging.error("%s", e)
         sys.exit(1)
-    tmp = a.out_scp + ".tmp"
-    Path(tmp).write_text("".join(lines))
-    os.replace(tmp, a.out_scp)
+    atomic_write_text(a.out_scp, "".join(lines))
     logging.info("wrote %d wavs to %s", len(lines), out_dir)
 
 

@@ -15,10 +15,11 @@ Usage:
 import argparse
 import csv
 import logging
-import os
 import random
 import shutil
 from pathlib import Path
+
+from espnet2_ext.utils.fileio import atomic_dir, read_scp_dict
 
 INSTRUCTIONS = """Listening test: rate every sample on a 1-5 scale (5 = best) in rating_sheet.csv.
 MOS-Q  quality: clarity and naturalness of the singing audio.
@@ -38,14 +39,13 @@ def main(cmd=None) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing kit")
     args = parser.parse_args(cmd)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
-    from espnet2_ext.eval.io import read_scp, resolve
 
     dirs = [Path(d) for d in args.decode_dirs]
     tables = {}
     for d in dirs:
         if not (d / "wav.scp").is_file():
             raise FileNotFoundError(f"{d / 'wav.scp'}: missing (not a decode dir)")
-        tables[d] = read_scp(d / "wav.scp")
+        tables[d] = read_scp_dict(d / "wav.scp")
     # per set (decode dir name): --n utterances that every system decoded, the same for all systems
     rng = random.Random(args.seed)
     by_set = {}
@@ -64,13 +64,17 @@ def main(cmd=None) -> None:
     rng.shuffle(items)
 
     out = Path(args.out)
-    if out.exists():
-        if not args.overwrite:
-            raise FileExistsError(f"{out}: exists (pass --overwrite to replace it)")
-        shutil.rmtree(out)
-    tmp = out.with_name(out.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f"{out}: exists (pass --overwrite to replace it)")
+    with atomic_dir(out) as tmp:
+        _write_kit(tmp, items, tables)
+    logging.info("listening kit: %d samples from %d decode dirs -> %s", len(items), len(dirs), out)
+
+
+def _write_kit(tmp: Path, items, tables) -> None:
+    """samples/s<i>.{wav,mp4}, answer_key.csv, rating_sheet.csv and README.txt of the kit, into ``tmp``."""
+    from espnet2_ext.eval.io import resolve
+
     (tmp / "samples").mkdir(parents=True)
     width = len(str(len(items)))
     key_rows = []
@@ -94,8 +98,6 @@ def main(cmd=None) -> None:
         for r in key_rows:
             w.writerow([r["id"], "", "", "", "" if r["video"] else "n/a", ""])
     (tmp / "README.txt").write_text(INSTRUCTIONS, encoding="utf-8")
-    os.replace(tmp, out)
-    logging.info("listening kit: %d samples from %d decode dirs -> %s", len(items), len(dirs), out)
 
 
 if __name__ == "__main__":

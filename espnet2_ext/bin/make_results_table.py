@@ -22,11 +22,12 @@ Usage:
 import argparse
 import json
 import logging
-import os
 import re
 import statistics
 from pathlib import Path
 from typing import Dict, List, Tuple
+
+from espnet2_ext.utils.fileio import atomic_write_text
 
 COLUMNS: List[Tuple[str, str, str]] = [
     ("mcd", "MCD (dB) ↓", "{:.2f}"), ("mcd_no_c0", "MCD w/o c0 (dB) ↓", "{:.2f}"),
@@ -163,9 +164,7 @@ def main(cmd=None) -> None:
         text += "\n" + seeds
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    atomic_write_text(out, text)
     logging.info("wrote %s (%d rows)", out, len(rows))
 
 

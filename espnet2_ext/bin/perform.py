@@ -6,6 +6,9 @@
     ... --lyrics_file lyrics.txt --notes_file notes.txt          or --score song.musicxml (pitches only)
     ... --video song.mp4 --segments lines.txt                    a whole song, one sung line per line
     ... --start 12.4 --end 17.9                                  one line of a longer video
+    ... --from_utt data/test_ood [UTT]     video, reference, lyrics and notes of one utterance of a
+                                           data dir (api/data_utt.py; no UTT: the first whose phones
+                                           the model's token list has)
 
 MODEL is a packed model (recipe stage 9) or an exp dir. Writes <name>.{wav,mp4,TextGrid,json,png}
 into --out (<name>: the video's name); see espnet2_ext/api/outputs.py. A path that starts with
@@ -26,8 +29,10 @@ from espnet2_ext.api.segments import Segment, read_segments
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="packed model (.zip) or exp dir (exp/svs_<system>)")
-    p.add_argument("--video", required=True, help="performance video (any fps / size, audio or not)")
-    p.add_argument("--reference", required=True, help="recording of the voice to sing with (>= 1 s)")
+    p.add_argument("--video", help="performance video (any fps / size, audio or not)")
+    p.add_argument("--reference", help="recording of the voice to sing with (>= 1 s)")
+    p.add_argument("--from_utt", nargs="+", metavar=("DATA_DIR", "UTT"),
+                   help="take --video, --reference, --lyrics and --notes from utterance UTT of a stage-1 data dir")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--name", default=None, help="output file name stem (default: the video's)")
     g = p.add_mutually_exclusive_group()
@@ -89,27 +94,66 @@ def _lines(a: argparse.Namespace, duration: float) -> List[Segment]:
     return [Segment(st if st is not None else 0.0, et if et is not None else duration, lyrics, notes, 0)]
 
 
+_FROM_UTT = ("video", "reference", "lyrics", "lyrics_file", "notes", "notes_file", "score", "segments")
+
+
+def check_sources(a: argparse.Namespace) -> None:
+    """--video and --reference given, or --from_utt DATA_DIR [UTT] instead of them (and of the lyrics/notes)."""
+    if a.from_utt is None:
+        missing = [f"--{k}" for k in ("video", "reference") if getattr(a, k) is None]
+        if missing:
+            raise InputError(f"pass {' and '.join(missing)} (or --from_utt DATA_DIR [UTT])")
+        return
+    if len(a.from_utt) > 2:
+        raise InputError(f"--from_utt takes DATA_DIR and at most one UTT, got {len(a.from_utt)} values")
+    given = [f"--{k}" for k in _FROM_UTT if getattr(a, k) is not None]
+    if given:
+        raise InputError(f"--from_utt gives the video, reference, lyrics and notes: drop {' '.join(given)}")
+
+
+def fill_from_utt(a: argparse.Namespace, tokens=None) -> None:
+    """Set --video, --reference, --lyrics and --notes from ``--from_utt DATA_DIR [UTT]``."""
+    from espnet2_ext.api.data_utt import read_data_utt
+
+    d = read_data_utt(a.from_utt[0], a.from_utt[1] if len(a.from_utt) > 1 else None, tokens)
+    logging.info("--from_utt: utterance %s of %s", d.utt, a.from_utt[0])
+    a.video, a.reference, a.lyrics, a.notes = d.video, d.reference, d.lyrics, d.notes
+
+
+def _load(a: argparse.Namespace):
+    """(Performer, seconds it took to load)."""
+    from espnet2_ext.api.performer import Performer
+
+    t0 = time.perf_counter()
+    performer = Performer.from_pretrained(a.model, device=a.device, vocoder=a.vocoder,
+                                          vocoder_checkpoint=a.vocoder_checkpoint)
+    return performer, round(time.perf_counter() - t0, 4)
+
+
 def run(a: argparse.Namespace) -> dict:
     """Check every input, load the model, sing every line, then write the outputs; returns their paths."""
     import torch
     from tqdm import tqdm
 
     from espnet2_ext.api.outputs import check_outputs, write_outputs
-    from espnet2_ext.api.performer import Performer
     from espnet2_ext.api.video import inspect_video
 
     t_all = time.perf_counter()
     torch.set_num_threads(max(1, a.nthreads))
+    check_sources(a)
+    performer = None
+    if a.from_utt is not None:
+        if len(a.from_utt) == 1:  # the model's token list picks the utterance
+            performer, load_s = _load(a)
+        fill_from_utt(a, performer.token2id if performer else None)
     video = Path(a.video)
     info = inspect_video(video)
     lines = _lines(a, info.duration)
     whole = len(lines) == 1 and not a.segments and a.start is None and a.end is None
     name = a.name or video.stem
     check_outputs(Path(a.out), name, len(lines), a.overwrite)
-    t0 = time.perf_counter()
-    performer = Performer.from_pretrained(a.model, device=a.device, vocoder=a.vocoder,
-                                          vocoder_checkpoint=a.vocoder_checkpoint)
-    load_s = round(time.perf_counter() - t0, 4)
+    if performer is None:
+        performer, load_s = _load(a)
     where = (lambda s: f"{a.segments}:{s.line}") if a.segments else (lambda s: "")
     for s in lines:  # every line's lyrics and notes before any singing
         performer.prepare(s.lyrics, s.notes, where(s))

@@ -8,10 +8,10 @@ several step counts, score each decode, and write a table and a plot.
         [--vocoder griffin_lim] [--nthreads 2] [--out_dir exp/sampler_sweep]
 
     per system (exp dir), sampler, step count:
-        espnet2_ext.bin.visual_svs_inference (all --sets in one process, the exp's model file by
-            the recipe's rule: utils/model_file.py)
+        python -m espnet2_ext.bin.visual_svs_inference (all --sets in one process, the exp's model
+            file by the recipe's rule: utils/model_file.py)
             -> <out_dir>/<system>/<sampler>_<steps>/<set>/{wav.scp, feats.scp, durations, ...}
-        espnet2_ext.bin.score_svs -> .../<set>/scores.json
+        eval/score_decode.py (stage 8's scoring, in this process) -> .../<set>/scores.json
     -> <out_dir>/sweep.md    system | set | sampler | steps | NFE | MCD | FFE | duration MAE
        <out_dir>/sweep.json  the same rows
        <out_dir>/sweep.png   MCD and FFE against network evaluations, a line per (system, sampler)
@@ -26,6 +26,9 @@ interrupted sweep resumes.
 import argparse
 import json
 import logging
+import shlex
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -61,7 +64,8 @@ def nfe(sampler: str, steps: int) -> int:
 
 def decode_and_score(exp: Path, spec: Tuple[str, int], args: argparse.Namespace) -> List[dict]:
     """Decode every set of one (system, sampler, steps) and score it; rows of the table."""
-    from espnet2_ext.bin import score_svs, visual_svs_inference
+    from espnet2_ext.eval.score_decode import score_dirs
+    from espnet2_ext.eval.scoring import Scorer
     from espnet2_ext.utils.model_file import resolve_model_file
 
     sampler, steps = spec
@@ -77,12 +81,12 @@ def decode_and_score(exp: Path, spec: Tuple[str, int], args: argparse.Namespace)
         for s in todo:
             cmd += ["--data_dir", str(Path(args.dump_dir) / s), "--output_dir", str(base / s)]
         t0 = time.perf_counter()
-        visual_svs_inference.main(cmd)
+        decode = [sys.executable, "-m", "espnet2_ext.bin.visual_svs_inference", *cmd]
+        if subprocess.run(decode).returncode != 0:
+            raise RuntimeError(f"{exp.name} {sampler}:{steps}: decoding failed: {shlex.join(decode)}")
         logging.info(f"{exp.name} {sampler}:{steps}: decoded {todo} in {time.perf_counter() - t0:.1f} s")
-        score = ["--fs", str(args.fs), "--hop_length", str(args.hop_length), "--plots", "0"]
-        for s in todo:
-            score += ["--decode_dir", str(base / s), "--ref_dir", str(Path(args.dump_dir) / s)]
-        score_svs.main(score)
+        score_dirs([(str(base / s), str(Path(args.dump_dir) / s)) for s in todo], Scorer(args.fs, args.hop_length),
+                   args.fs, args.hop_length)
     rows = []
     for s in args.sets:
         sc = json.loads((base / s / "scores.json").read_text(encoding="utf-8"))

@@ -50,23 +50,13 @@ from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 from tqdm import tqdm
 
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
-from espnet2_ext.utils.decode_inputs import REF_WAV_SCP, UttInputs, reference_scp_of
+from espnet2_ext.utils.decode_inputs import DATA_DIR_STREAMS, REF_WAV_SCP, UttInputs, reference_scp_of
 from espnet2_ext.utils.media import mux_video
 from espnet2_ext.utils.device import device_for
 
 
 def _to_numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-# Stream files of a set's dump dir (stage 2-4 layout) -> (name, type) of the task's data.
-DATA_DIR_STREAMS = (
-    ("text", "text", "text"),
-    ("label", "label", "duration"),
-    ("score.scp", "score", "score"),
-    ("spembs.scp", "spembs", "kaldi_ark"),
-    ("lip.scp", "lip", "npy"),
-)
 
 
 @dataclass

@@ -10,7 +10,6 @@ feats.scp, durations, video/), so stage 8 scores it exactly like a system.
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 import espnet2_ext  # noqa: F401
@@ -21,7 +20,15 @@ import torch
 from espnet2.fileio.read_text import read_2columns_text
 from tqdm import tqdm
 
+from espnet2_ext.utils.fileio import atomic_path, read_table
 from espnet2_ext.utils.media import mux_video
+
+
+def _label_fields(fields):
+    """The ``st et ph`` triples of a label line (``read_table`` adds the file and line to the error)."""
+    if not fields or len(fields) % 3:
+        raise ValueError("expected '<utt> st et ph ...'")
+    return fields
 
 
 def label_durations(fields, fs: int, hop: int) -> np.ndarray:
@@ -53,12 +60,7 @@ def main(cmd=None) -> None:
     fbank = LogMelFbank(**conf)
     vocoder = build_vocoder(args.vocoder, conf, checkpoint=args.vocoder_checkpoint)
     wavs = read_2columns_text(args.wav_scp)
-    labels = {}
-    for lineno, line in enumerate(open(args.label, encoding="utf-8"), 1):
-        parts = line.split()
-        if len(parts) < 4 or (len(parts) - 1) % 3:
-            raise ValueError(f"{args.label}:{lineno}: expected '<utt> st et ph ...'")
-        labels[parts[0]] = parts[1:]
+    labels = read_table(args.label, 1, parse=_label_fields)
     videos = read_2columns_text(args.video_scp) if args.video_scp else {}
 
     out = Path(args.out_dir)
@@ -76,8 +78,8 @@ def main(cmd=None) -> None:
             wav = np.asarray(vocoder(mel), dtype=np.float32)
             feats_w(utt, mel)
             path = out / "wav" / f"{utt}.wav"
-            sf.write(path.with_name(utt + ".tmp.wav"), np.clip(wav, -1, 1), fs, subtype="PCM_16")
-            os.replace(path.with_name(utt + ".tmp.wav"), path)
+            with atomic_path(path, ".wav") as tmp:
+                sf.write(tmp, np.clip(wav, -1, 1), fs, subtype="PCM_16")
             wav_w.write(f"{utt} {path.resolve()}\n")
             if utt in labels:
                 dur_w.write(f"{utt} {' '.join(map(str, label_durations(labels[utt], fs, hop)))}\n")

@@ -12,7 +12,6 @@ video is the only cue to the timing. Every utterance has its own seed derived fr
 """
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from espnet2_ext.data.synth_audio import SingerVoice, synthesize
 from espnet2_ext.data.synth_video import (FPS, FaceLook, encode_mp4, frame_shapes, mouth_tracks, render_frames,
                                           singer_look)
 from espnet2_ext.data.textgrid_io import write_textgrid
+from espnet2_ext.utils.fileio import atomic_path
 
 
 # (name, voice, face): two female-range, two male-range seen singers and one of each held out
@@ -110,9 +110,9 @@ def plan_utterance(utt: str, voice: SingerVoice, rng: np.random.Generator, lyric
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    write(tmp)
-    os.replace(tmp, path)
+    """``write(tmp)`` to a temporary file beside ``path`` (same extension), renamed over it on success."""
+    with atomic_path(path, path.suffix) as tmp:
+        write(tmp)
 
 
 def write_utterance(out_dir: Path, utt: Utterance, voice: SingerVoice, look: FaceLook, fs: int,

@@ -10,15 +10,13 @@ A model whose duration accuracy comes from the video must lose it on these sets;
 model is unaffected. ``video.scp`` is dropped: there is no video that matches these crops.
 """
 
-import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Dict
 
 import numpy as np
 
-from espnet2_ext.utils.fileio import read_scp
+from espnet2_ext.utils.fileio import atomic_dir, read_scp
 
 MODES = ("shuffle", "swap")
 _COPIED = ("text", "label", "score.scp", "utt2spk", "spk2utt", "spembs.scp", "pitch.scp", "wav.scp",
@@ -61,20 +59,14 @@ def make_lip_control_set(dump_dir: Path, out_dir: Path, mode: str, seed: int = 0
         except (OSError, ValueError) as e:
             raise ValueError(f"{lip_scp}: cannot read crops of {utt} from {path}: {e}") from e
     control = control_frames(lips, mode, seed)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / "data" / "lip").mkdir(parents=True)
-    for name in _COPIED:
-        if (dump_dir / name).is_file():
-            shutil.copy(dump_dir / name, tmp / name)
-    lines = []
-    for utt in sorted(control):
-        path = (out_dir / "data" / "lip" / f"{utt}.npy").resolve()
-        np.save(tmp / "data" / "lip" / f"{utt}.npy", control[utt])
-        lines.append(f"{utt} {path}\n")
-    (tmp / "lip.scp").write_text("".join(lines))
-    if out_dir.exists():
-        logging.info("replacing %s", out_dir)
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "data" / "lip").mkdir(parents=True)
+        for name in _COPIED:
+            if (dump_dir / name).is_file():
+                shutil.copy(dump_dir / name, tmp / name)
+        lines = []
+        for utt in sorted(control):
+            path = (out_dir / "data" / "lip" / f"{utt}.npy").resolve()
+            np.save(tmp / "data" / "lip" / f"{utt}.npy", control[utt])
+            lines.append(f"{utt} {path}\n")
+        (tmp / "lip.scp").write_text("".join(lines))

@@ -13,16 +13,13 @@ Decoding (bin/visual_svs_inference.py) reads ref_wav.scp: the reference's mel an
 style extractor, spembs.scp (the reference's d-vector) to the speaker input.
 """
 
-import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from espnet2_ext.utils.fileio import read_scp
-from espnet2_ext.utils.fileio import atomic_write_text
+from espnet2_ext.utils.fileio import atomic_dir, atomic_write_text, read_scp
 
 
 def choose_references(utt2spk: Dict[str, str], pool_utt2spk: Dict[str, str], setting: int,
@@ -76,20 +73,13 @@ def make_reference_set(dump_dir: Path, out_dir: Path, setting: int, seed: int = 
     pool_emb = dict(read_scp(pool_dir / "spembs.scp"))
     pool_wav = dict(read_scp(pool_dir / "wav.scp"))
     refs = choose_references(utt2spk, pool_u2s, setting, seed)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    shutil.copytree(dump_dir, tmp, symlinks=True)
     for table, name in ((pool_emb, "spembs.scp"), (pool_wav, "wav.scp")):
         missing: List[str] = [r for r in refs.values() if r not in table]
         if missing:
-            shutil.rmtree(tmp)
             raise ValueError(f"{pool_dir / name}: no entry for reference {missing[0]}")
-    (tmp / "spembs.scp").write_text("".join(f"{u} {pool_emb[refs[u]]}\n" for u in sorted(refs)))
-    (tmp / "ref_utt").write_text("".join(f"{u} {refs[u]}\n" for u in sorted(refs)))
-    (tmp / "ref_wav.scp").write_text("".join(f"{u} {pool_wav[refs[u]]}\n" for u in sorted(refs)))
-    if out_dir.exists():
-        logging.info("replacing %s", out_dir)
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
+    with atomic_dir(out_dir) as tmp:
+        shutil.copytree(dump_dir, tmp, symlinks=True, dirs_exist_ok=True)
+        (tmp / "spembs.scp").write_text("".join(f"{u} {pool_emb[refs[u]]}\n" for u in sorted(refs)))
+        (tmp / "ref_utt").write_text("".join(f"{u} {refs[u]}\n" for u in sorted(refs)))
+        (tmp / "ref_wav.scp").write_text("".join(f"{u} {pool_wav[refs[u]]}\n" for u in sorted(refs)))
     return refs

@@ -224,15 +224,8 @@ def _istft(spec: np.ndarray, n_samples: int) -> np.ndarray:
     return out[N_FFT // 2:N_FFT // 2 + n_samples]
 
 
-def synthesize(segments: Sequence[Tuple[str, float, float, int]], syllable_of: Sequence[int],
-               voice: SingerVoice, fs: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Sing phone segments [(phone, st, et, midi), ...] -> (n_samples,) float32 waveform.
-
-    ``syllable_of[i]`` is the syllable index of segment i (-1 for SP/AP), used to find the final
-    that follows an initial.
-    """
-    frame_rate = fs / HOP
-    n_frames = n_samples // HOP + 1
+def _phone_controls(segments, syllable_of, n_frames: int, frame_rate: float, rng: np.random.Generator) -> "_Controls":
+    """Per-frame source and filter controls of the phone segments (before smoothing)."""
     c = _Controls(n_frames)
     for i, (ph, st, et, _) in enumerate(segments):
         a, b = int(round(st * frame_rate)), min(n_frames, int(round(et * frame_rate)))
@@ -253,13 +246,13 @@ def synthesize(segments: Sequence[Tuple[str, float, float, int]], syllable_of: S
             _fill_final(c, a, b, ph, ini, rng)
             # note-level dynamics
             c.a_v[a:b] *= rng.uniform(0.75, 1.0) * np.linspace(1.0, rng.uniform(0.7, 1.1), b - a)
-    # coarticulation / smooth control movements
-    formants = _smooth(c.formants, max(3, int(0.045 * frame_rate))) * voice.formant_scale
-    a_v = _smooth(c.a_v, 3)
-    a_n = _smooth(c.a_n, 2)
-    nasal = _smooth(c.nasal, 3)
+    return c
 
-    # ---- sources ----
+
+def _sources(segments, syllable_of, voice: SingerVoice, fs: int, n_samples: int, n_frames: int,
+             rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    """(n_samples,) band-limited pulse train along the F0 track (with jitter), (n_samples,) white noise."""
+    frame_rate = fs / HOP
     f0_frames = _f0_track(segments, syllable_of, n_frames, voice, frame_rate, rng)
     t_frames = np.arange(n_frames) * HOP
     f0 = np.interp(np.arange(n_samples), t_frames, f0_frames)
@@ -275,7 +268,25 @@ def synthesize(segments: Sequence[Tuple[str, float, float, int]], syllable_of: S
     small = np.abs(half) < 1e-6
     dirichlet = np.where(small, k, np.sin((k + 0.5) * phase) / (2 * np.where(small, 1.0, half)) - 0.5)
     pulses = (dirichlet + (kf - k) * np.cos((k + 1) * phase)) / np.sqrt(kf)
-    noise = rng.standard_normal(n_samples)
+    return pulses, rng.standard_normal(n_samples)
+
+
+def synthesize(segments: Sequence[Tuple[str, float, float, int]], syllable_of: Sequence[int],
+               voice: SingerVoice, fs: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Sing phone segments [(phone, st, et, midi), ...] -> (n_samples,) float32 waveform.
+
+    ``syllable_of[i]`` is the syllable index of segment i (-1 for SP/AP), used to find the final
+    that follows an initial.
+    """
+    frame_rate = fs / HOP
+    n_frames = n_samples // HOP + 1
+    c = _phone_controls(segments, syllable_of, n_frames, frame_rate, rng)
+    # coarticulation / smooth control movements
+    formants = _smooth(c.formants, max(3, int(0.045 * frame_rate))) * voice.formant_scale
+    a_v = _smooth(c.a_v, 3)
+    a_n = _smooth(c.a_n, 2)
+    nasal = _smooth(c.nasal, 3)
+    pulses, noise = _sources(segments, syllable_of, voice, fs, n_samples, n_frames, rng)
 
     # ---- filters ----
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / fs)[None, :]  # (1, K)

@@ -12,8 +12,6 @@ Visemes: bilabials b/p/m closed, open vowels (a) wide open, rounded u/o/v narrow
 spread, f lower lip under the upper teeth, SP closed at rest, AP slightly open.
 """
 
-import os
-import subprocess
 from pathlib import Path
 from typing import Dict, Sequence, Tuple
 
@@ -23,6 +21,7 @@ import numpy as np
 from espnet2_ext.data.synth_audio import FINAL_SHAPES, INITIAL_KINDS
 from espnet2_ext.data.synth_face import FaceBase, FaceLook, build_face, singer_look  # noqa: F401 (re-export)
 from espnet2_ext.data.synth_mouth import render_mouth
+from espnet2_ext.utils.ffmpeg import ffmpeg_to
 
 FPS = 25
 CTRL_RATE = 200  # Hz of the mouth control tracks
@@ -212,17 +211,8 @@ def render_frames(shapes: np.ndarray, rng: np.random.Generator, size: int = 192,
 
 def encode_mp4(frames: np.ndarray, path: Path, fps: int = FPS, crf: int = 20) -> None:
     """Encode RGB frames (T, H, W, 3) to an H.264 yuv420p mp4, bit-exact and single-threaded."""
-    import imageio_ffmpeg
-
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
     n, h, w, _ = frames.shape
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "medium", "-crf", str(crf),
-           "-pix_fmt", "yuv420p", "-threads", "1", "-x264-params", "threads=1", "-fflags", "+bitexact",
-           "-flags:v", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart", str(tmp)]
-    proc = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
-    if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"ffmpeg failed writing {path}: {proc.stderr.decode(errors='replace')[-500:]}")
-    os.replace(tmp, path)
+    ffmpeg_to(path, ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
+                     "-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p", "-threads", "1",
+                     "-x264-params", "threads=1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata",
+                     "-1", "-movflags", "+faststart"], f"writing {path}", input=np.ascontiguousarray(frames).tobytes())

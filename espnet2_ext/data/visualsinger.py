@@ -10,8 +10,7 @@
 
 import json
 import logging
-import os
-import shutil
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -22,9 +21,12 @@ import soundfile as sf
 from espnet2_ext.data.phones import (PhoneError, is_rest, lyric_chars, lyric_to_phones,
                                      normalize_phone)
 from espnet2_ext.data.textgrid_io import TextGridError, read_textgrid
+from espnet2_ext.utils.fileio import atomic_dir, read_scp
 
 REQUIRED_EXT = (".wav", ".mp4", ".TextGrid", ".notes")
-_REST_WORDS = {"", "sp", "sil", "<sp>", "silence", "pau", "ap", "br", "breath", "<ap>", "<br>"}
+_TMP_NAME = re.compile(r"\.tmp\d*$")  # a writer's temporary file (utils/fileio.atomic_path), not an utterance
+REST_WORDS = {  # word-tier labels of silence and breath (no lyric)
+    "", "sp", "sil", "<sp>", "silence", "pau", "ap", "br", "breath", "<ap>", "<br>"}
 
 
 class CorpusError(ValueError):
@@ -91,6 +93,81 @@ def read_notes(path: Path) -> List[Tuple[str, int, int]]:
     return out
 
 
+def _phone_intervals(tg_path: Path, tier, a_dur: float, wav: Path, tolerance: float) -> List[Tuple[float, float, str]]:
+    """Tier 'phones' -> [(st, et, phone)]: contiguous from 0, ending with the audio (within ``tolerance``)."""
+    phones = []
+    prev_end = 0.0
+    for k, iv in enumerate(tier, start=1):
+        try:
+            ph = normalize_phone(iv.text)
+        except PhoneError as e:
+            raise CorpusError(f"{tg_path}:{iv.line}: tier 'phones' interval {k}: {e}") from e
+        if iv.xmax <= iv.xmin or abs(iv.xmin - prev_end) > 1e-4:
+            raise CorpusError(f"{tg_path}:{iv.line}: tier 'phones' interval {k} [{iv.xmin}, {iv.xmax}] "
+                              f"does not follow the previous one (ends at {prev_end})")
+        phones.append((iv.xmin, iv.xmax, ph))
+        prev_end = iv.xmax
+    if not phones:
+        raise CorpusError(f"{tg_path}: tier 'phones' is empty")
+    if abs(prev_end - a_dur) > tolerance:
+        raise CorpusError(f"{tg_path}: tier 'phones' ends at {prev_end:.3f} s but {wav.name} lasts {a_dur:.3f} s")
+    return phones
+
+
+def _lyric_syllables(tg_path: Path, tier) -> Tuple[List[str], List[List[str]]]:
+    """Tier 'words' -> (lyric characters, the phones of each one's pinyin syllable)."""
+    chars = []
+    for iv in tier:
+        if iv.text.strip().lower() not in REST_WORDS:
+            chars += lyric_chars(iv.text)
+    if not chars:
+        raise CorpusError(f"{tg_path}: tier 'words' has no lyrics (empty lyrics)")
+    try:
+        return chars, lyric_to_phones("".join(chars))
+    except PhoneError as e:
+        raise CorpusError(f"{tg_path}: tier 'words': {e}") from e
+
+
+def _check_notes(notes_path: Path, notes, phones, tg_path: Path, ivs) -> None:
+    """One .notes line per phone interval, the same phone, MIDI 0 on rests."""
+    if len(notes) != len(phones):
+        raise CorpusError(f"{notes_path}: {len(notes)} note lines but {len(phones)} intervals in tier 'phones' "
+                          f"of {tg_path.name}")
+    for (_st, _et, ph), (nph, midi, no), iv in zip(phones, notes, ivs):
+        if nph != ph:
+            raise CorpusError(f"{notes_path}:{no}: phone {nph!r} but tier 'phones' of {tg_path.name} "
+                              f"has {ph!r} (line {iv.line})")
+        if is_rest(ph) and midi != 0:
+            raise CorpusError(f"{notes_path}:{no}: {ph} must have MIDI 0, got {midi}")
+
+
+def _syllable_notes(tg_path: Path, phones, notes, chars, groups, ivs) -> List[list]:
+    """Phones grouped into syllable notes following the lyric's pinyin: [st, et, lyric, midi, "p1_p2"]."""
+    out = []
+    i, g = 0, 0
+    while i < len(phones):
+        st, et, ph = phones[i]
+        if is_rest(ph):
+            out.append([round(st, 6), round(et, 6), ph, 0, ph])
+            i += 1
+            continue
+        if g >= len(groups):
+            raise CorpusError(f"{tg_path}:{ivs[i].line}: tier 'phones' interval {i + 1} {ph!r} has no "
+                              f"syllable left in tier 'words' ({''.join(chars)})")
+        want = groups[g]
+        got = [p for _, _, p in phones[i:i + len(want)]]
+        if got != want:
+            raise CorpusError(f"{tg_path}:{ivs[i].line}: tier 'phones' intervals {i + 1}.. are {got} but "
+                              f"tier 'words' character {chars[g]!r} is {want}")
+        midi = notes[i + len(want) - 1][1]
+        out.append([round(st, 6), round(phones[i + len(want) - 1][1], 6), chars[g], midi, "_".join(want)])
+        i += len(want)
+        g += 1
+    if g != len(groups):
+        raise CorpusError(f"{tg_path}: tier 'words' has {len(groups)} syllables but tier 'phones' covers {g}")
+    return out
+
+
 def load_utterance(corpus: Path, spk: str, utt: str, tolerance: float = 0.2) -> UttRecord:
     """Read and check one utterance of the corpus layout."""
     base = Path(corpus) / spk / utt
@@ -110,68 +187,13 @@ def load_utterance(corpus: Path, spk: str, utt: str, tolerance: float = 0.2) -> 
     for tier in ("words", "phones"):
         if tier not in tiers:
             raise CorpusError(f"{tg_path}: no IntervalTier named {tier!r} (found {sorted(tiers)})")
-    phones = []
-    prev_end = 0.0
-    for k, iv in enumerate(tiers["phones"], start=1):
-        try:
-            ph = normalize_phone(iv.text)
-        except PhoneError as e:
-            raise CorpusError(f"{tg_path}:{iv.line}: tier 'phones' interval {k}: {e}") from e
-        if iv.xmax <= iv.xmin or abs(iv.xmin - prev_end) > 1e-4:
-            raise CorpusError(f"{tg_path}:{iv.line}: tier 'phones' interval {k} [{iv.xmin}, {iv.xmax}] "
-                              f"does not follow the previous one (ends at {prev_end})")
-        phones.append((iv.xmin, iv.xmax, ph))
-        prev_end = iv.xmax
-    if not phones:
-        raise CorpusError(f"{tg_path}: tier 'phones' is empty")
-    if abs(prev_end - a_dur) > tolerance:
-        raise CorpusError(f"{tg_path}: tier 'phones' ends at {prev_end:.3f} s but {wav.name} lasts {a_dur:.3f} s")
-    chars = []
-    for iv in tiers["words"]:
-        if iv.text.strip().lower() not in _REST_WORDS:
-            chars += lyric_chars(iv.text)
-    if not chars:
-        raise CorpusError(f"{tg_path}: tier 'words' has no lyrics (empty lyrics)")
-    try:
-        groups = lyric_to_phones("".join(chars))
-    except PhoneError as e:
-        raise CorpusError(f"{tg_path}: tier 'words': {e}") from e
+    phones = _phone_intervals(tg_path, tiers["phones"], a_dur, wav, tolerance)
+    chars, groups = _lyric_syllables(tg_path, tiers["words"])
     notes = read_notes(notes_path)
-    if len(notes) != len(phones):
-        raise CorpusError(f"{notes_path}: {len(notes)} note lines but {len(phones)} intervals in tier 'phones' "
-                          f"of {tg_path.name}")
-    for (_st, _et, ph), (nph, midi, no), iv in zip(phones, notes, tiers["phones"]):
-        if nph != ph:
-            raise CorpusError(f"{notes_path}:{no}: phone {nph!r} but tier 'phones' of {tg_path.name} "
-                              f"has {ph!r} (line {iv.line})")
-        if is_rest(ph) and midi != 0:
-            raise CorpusError(f"{notes_path}:{no}: {ph} must have MIDI 0, got {midi}")
-    rec = UttRecord(utt, spk, wav, mp4, Path(str(base) + ".mouth.npy"), phones)
-    if not rec.mouth.is_file():
-        rec.mouth = None
-    # group phones into syllable notes following the lyric's pinyin
-    i, g = 0, 0
-    ivs = tiers["phones"]
-    while i < len(phones):
-        st, et, ph = phones[i]
-        if is_rest(ph):
-            rec.notes.append([round(st, 6), round(et, 6), ph, 0, ph])
-            i += 1
-            continue
-        if g >= len(groups):
-            raise CorpusError(f"{tg_path}:{ivs[i].line}: tier 'phones' interval {i + 1} {ph!r} has no "
-                              f"syllable left in tier 'words' ({''.join(chars)})")
-        want = groups[g]
-        got = [p for _, _, p in phones[i:i + len(want)]]
-        if got != want:
-            raise CorpusError(f"{tg_path}:{ivs[i].line}: tier 'phones' intervals {i + 1}.. are {got} but "
-                              f"tier 'words' character {chars[g]!r} is {want}")
-        midi = notes[i + len(want) - 1][1]
-        rec.notes.append([round(st, 6), round(phones[i + len(want) - 1][1], 6), chars[g], midi, "_".join(want)])
-        i += len(want)
-        g += 1
-    if g != len(groups):
-        raise CorpusError(f"{tg_path}: tier 'words' has {len(groups)} syllables but tier 'phones' covers {g}")
+    _check_notes(notes_path, notes, phones, tg_path, tiers["phones"])
+    mouth = Path(str(base) + ".mouth.npy")
+    rec = UttRecord(utt, spk, wav, mp4, mouth if mouth.is_file() else None, phones)
+    rec.notes = _syllable_notes(tg_path, phones, notes, chars, groups, tiers["phones"])
     return rec
 
 
@@ -183,7 +205,7 @@ def scan_corpus(corpus: Path) -> Dict[str, List[str]]:
     out = {}
     for d in sorted(p for p in corpus.iterdir() if p.is_dir() and not p.name.startswith(".")):
         utts = sorted({f.name[: -len(ext)] for ext in REQUIRED_EXT for f in d.glob("*" + ext)
-                       if not f.name.endswith(".tmp" + ext)})
+                       if not _TMP_NAME.search(f.name[: -len(ext)])})
         for u in utts:
             if not u.startswith(d.name + "_"):
                 raise CorpusError(f"{d / u}: utterance id must start with '{d.name}_' (Kaldi sorting)")
@@ -224,11 +246,14 @@ def write_data_dir(records: Sequence[UttRecord], out: Path, overwrite: bool = Fa
     out = Path(out).absolute()
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists (pass --overwrite true to replace it)")
-    tmp = out.with_name(out.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    with atomic_dir(out) as tmp:
+        _write_tables(sorted(records, key=lambda r: r.utt), out, tmp)
+        validate_data_dir(tmp)
+
+
+def _write_tables(recs: Sequence[UttRecord], out: Path, tmp: Path) -> None:
+    """The tables and score/<utt>.json of the data dir ``out`` (absolute), written into ``tmp``."""
     (tmp / "score").mkdir(parents=True)
-    recs = sorted(records, key=lambda r: r.utt)
     files = {k: {} for k in ("wav.scp", "text", "utt2spk", "label", "score.scp", "video.scp", "mouth_gt.scp")}
     for r in recs:
         files["wav.scp"][r.utt] = str(r.wav.absolute())
@@ -253,21 +278,13 @@ def write_data_dir(records: Sequence[UttRecord], out: Path, overwrite: bool = Fa
     for r in recs:
         spk2utt.setdefault(r.spk, []).append(r.utt)
     _write_lines(tmp / "spk2utt", {s: " ".join(u) for s, u in spk2utt.items()})
-    validate_data_dir(tmp)
-    if out.exists():
-        logging.info("replacing %s", out)
-        shutil.rmtree(out)
-    os.replace(tmp, out)
 
 
 def _read_scp(path: Path) -> List[Tuple[str, str]]:
-    rows = []
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2:
-            raise CorpusError(f"{path}:{no}: expected '<utt> <value>'")
-        rows.append((parts[0], parts[1]))
-    return rows
+    try:
+        return read_scp(path)
+    except ValueError as e:  # names the file and line
+        raise CorpusError(str(e)) from None
 
 
 def validate_data_dir(d: Path) -> None:

@@ -3,8 +3,17 @@
     gt mel | generated mel (T, n_mels)   F0 (T,) Hz over the note pitches   attention (N, T_v)
     predicted (red) and true (green) phone boundaries over a strip of lip frames (T_v, H, W)
       -> <out>.png (written through a temporary file and a rename)
+
+plot_decode_dir draws them for the first utterances of a decode dir:
+
+    feats.scp (generated mel) + GT wav -> LogMel   -> panel 1-2: GT mel | generated mel
+    f0.scp (or parselmouth F0 of the wav) + score.scp notes -> panel 3: F0 vs note pitches
+    attn/<utt>.npy (N, T_v)                                -> panel 4: fusion attention
+    durations vs label + lip.scp crops                     -> panel 5: boundaries over a lip strip
+    -> <decode_dir>/plots/<utt>.png
 """
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +80,65 @@ def plot_utt(out_png: Path, utt: str, fs: int, hop: int, gen_mel=None, gt_mel=No
             fig.savefig(tmp, dpi=80)
     finally:
         plt.close(fig)
+
+
+class _GtMel:
+    """The ground-truth log-mel of a reference wav, with the fbank built once (n_mels of the decode)."""
+
+    def __init__(self, fs: int, hop: int):
+        self.fs, self.hop, self.fbank = fs, hop, None
+
+    def __call__(self, wav_path: str, n_mels: int) -> np.ndarray:
+        import soundfile as sf
+        import torch
+        from espnet2.tts.feats_extract.log_mel_fbank import LogMelFbank
+
+        if self.fbank is None:
+            self.fbank = LogMelFbank(fs=self.fs, n_fft=1024, hop_length=self.hop, win_length=1024, n_mels=n_mels,
+                                     fmin=0, fmax=8000 if self.fs <= 24000 else self.fs // 2)
+        w, _ = sf.read(wav_path, dtype="float32")
+        with torch.no_grad():
+            return self.fbank(torch.from_numpy(w)[None])[0][0].numpy()
+
+
+def plot_decode_dir(dec: Path, ref: Path, fs: int, hop: int, n: int = 4, gt: bool = False) -> int:
+    """Plots for the first ``n`` utterances of a decode dir; returns how many were written."""
+    import soundfile as sf
+
+    from espnet2_ext.eval.io import (OptionalScp, float_durations, other_voices, read_if_file, read_notes,
+                                     read_scp_if_file, resolve)
+    from espnet2_ext.features.f0 import extract_f0
+    from espnet2_ext.metrics.duration import label_to_frames
+    from espnet2_ext.utils.fileio import read_scp_dict
+
+    dec, ref = Path(dec), Path(ref)
+    gen_scp = ref / "wav.scp" if gt else dec / "wav.scp"
+    gen_wavs = read_scp_dict(gen_scp)
+    utts = sorted(gen_wavs)[:n]
+    feats, f0s = OptionalScp(dec / "feats.scp"), OptionalScp(dec / "f0.scp")
+    ref_wavs, scores, lips = (read_scp_if_file(ref / name) for name in ("wav.scp", "score.scp", "lip.scp"))
+    labels = read_if_file(ref / "label", 4)
+    ref_utt = other_voices(ref)
+    durs = {} if gt else read_if_file(dec / "durations", 1, float_durations)
+    gt_mel_of = _GtMel(fs, hop)
+    out_dir = dec / "plots"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for utt in utts:
+        gen_mel = feats.get(utt)
+        gt_mel = None
+        if utt in ref_wavs and utt not in ref_utt:
+            gt_mel = gt_mel_of(resolve(ref_wavs[utt], ref), gen_mel.shape[1] if gen_mel is not None else 80)
+        f0 = f0s.get(utt)
+        if f0 is None:
+            w, _ = sf.read(resolve(gen_wavs[utt], gen_scp.parent), dtype="float32")
+            f0 = extract_f0(w, fs, hop)
+        f0 = np.asarray(f0).reshape(-1)
+        attn_path = dec / "attn" / f"{utt}.npy"
+        attn = np.load(attn_path) if attn_path.is_file() else None
+        true = label_to_frames(labels[utt], fs, hop) if utt in labels else None
+        pred = durs[utt] if utt in durs else true if gt else None
+        lip = np.load(resolve(lips[utt], ref)) if utt in lips else None
+        notes = read_notes(resolve(scores[utt], ref)) if utt in scores else None
+        plot_utt(out_dir / f"{utt}.png", utt, fs, hop, gen_mel, gt_mel, f0, notes, attn, pred, true, lip)
+    logging.info("wrote %d plots to %s", len(utts), out_dir)
+    return len(utts)

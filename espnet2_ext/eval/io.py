@@ -1,45 +1,42 @@
 """Readers for decode directories and reference dump directories (see docs/data_contract.md).
 
     decode dir: wav.scp, feats.scp, durations, f0.scp, attn/<utt>.npy
-    ref dump:   wav.scp, label, score.scp, pitch.scp, spembs.scp, lip.scp, ref_utt (every decode set: <utt> <reference utt>, the utterance itself in setting 1), ref_wav.scp
+    ref dump:   wav.scp, label, score.scp, pitch.scp, spembs.scp, lip.scp, ref_utt (every decode set:
+                <utt> <reference utt>, the utterance itself in setting 1), ref_wav.scp
+
+Tables are read with utils/fileio.py (read_scp_dict, read_table): errors name the file and line.
 """
 
 import json
 import os
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-
-def read_table(path, min_fields: int = 2) -> Dict[str, List[str]]:
-    """``<utt> field ...`` lines -> {utt: [fields]}; errors name the file and line."""
-    out: Dict[str, List[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) < min_fields:
-                raise ValueError(f"{path}:{lineno}: expected at least {min_fields} fields, got {line.strip()!r}")
-            if parts[0] in out:
-                raise ValueError(f"{path}:{lineno}: duplicate utterance {parts[0]}")
-            out[parts[0]] = parts[1:]
-    return out
+from espnet2_ext.utils.fileio import read_scp_dict, read_table
 
 
-def read_scp(path) -> Dict[str, str]:
-    """``<utt> <path or ark spec>`` -> {utt: value}."""
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            parts = line.strip().split(maxsplit=1)
-            if len(parts) != 2:
-                raise ValueError(f"{path}:{lineno}: expected '<utt> <path>', got {line.strip()!r}")
-            out[parts[0]] = parts[1]
-    return out
+def read_scp_if_file(path: Path) -> Dict[str, str]:
+    """``read_scp_dict`` of an optional file: {} when it does not exist."""
+    return read_scp_dict(path) if Path(path).is_file() else {}
+
+
+def read_if_file(path: Path, min_fields: int = 2, parse=None) -> Dict[str, Any]:
+    """``read_table`` of an optional file: {} when it does not exist."""
+    return read_table(path, min_fields, parse) if Path(path).is_file() else {}
+
+
+def other_voices(ref_dir: Path) -> Dict[str, str]:
+    """{utt: reference utt} of the utterances whose ``ref_utt`` names another one (settings 2-4;
+    setting 1 names each utterance itself)."""
+    rows = read_if_file(Path(ref_dir) / "ref_utt")
+    return {u: v[0] for u, v in rows.items() if v[0] != u}
+
+
+def float_durations(fields: List[str]) -> np.ndarray:
+    """The fields of a decode dir's ``durations`` line (mel frames) as (N,) floats."""
+    return np.array([float(x) for x in fields])
 
 
 def resolve(path: str, base: Path) -> str:
@@ -78,7 +75,3 @@ def read_notes(score_json: str) -> List[tuple]:
         return [(float(n[0]), float(n[1]), int(n[3])) for n in data["note"]]
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise ValueError(f"{score_json}: not an espnet score json ({e})") from e
-
-
-def label_phones(fields: List[str]) -> List[str]:
-    return [x for i, x in enumerate(fields) if i % 3 == 2]

@@ -24,6 +24,8 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from espnet2_ext.utils.fileio import atomic_path
+
 # mcd: c0 included (ESPnet's definition, the headline); mcd_no_c0: without the energy coefficient.
 # boundary_hit_40ms: inner phone boundaries only; boundary_hit_40ms_all: inner + final.
 METRICS = ("mcd", "mcd_no_c0", "ffe", "cos", "lse_c", "lse_d", "dur_mae_frames", "boundary_hit_40ms",
@@ -88,9 +90,8 @@ class Scorer:
         f0 = self._timed("ffe", extract_f0, ref_wav, self.fs, self.hop)[:, 0]
         if path:
             os.makedirs(self.cache_dir, exist_ok=True)
-            tmp = f"{path}.{os.getpid()}.tmp.npz"  # parallel scoring jobs may write the same key
-            np.savez(tmp, mcep=mc, f0=f0)
-            os.replace(tmp, path)
+            with atomic_path(path, ".npz") as tmp:  # a per-process name: parallel jobs may write one key
+                np.savez(tmp, mcep=mc, f0=f0)
         return mc, f0
 
     def score(self, gen_wav: np.ndarray, ref_wav: Optional[np.ndarray], ref_reason: str,

@@ -6,11 +6,12 @@
 """
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from espnet2_ext.utils.fileio import atomic_path
 
 SILENCE_PEAK_DBFS = -60.0  # a recording whose peak stays below this holds no singing
 
@@ -53,7 +54,6 @@ def format_wav(src, dst: Path, fs: int, utt: str = "") -> int:
     """Write ``src`` as mono PCM_16 at ``fs`` to ``dst`` atomically; returns the sample count."""
     wav = load_mono(src, fs, utt)
     dst = Path(dst)
-    tmp = dst.with_name(dst.stem + ".tmp.wav")
-    sf.write(str(tmp), np.clip(wav, -1.0, 32767 / 32768), fs, subtype="PCM_16", format="WAV")
-    os.replace(tmp, dst)
+    with atomic_path(dst, ".wav") as tmp:
+        sf.write(str(tmp), np.clip(wav, -1.0, 32767 / 32768), fs, subtype="PCM_16", format="WAV")
     return len(wav)

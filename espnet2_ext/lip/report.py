@@ -22,6 +22,7 @@ import numpy as np
 
 from espnet2_ext.data.synth_video import GT_COLUMNS
 from espnet2_ext.lip.roi import LipTrack
+from espnet2_ext.utils.fileio import atomic_write_text
 
 PER_FRAME_KEYS = ("face_width_px", "center_err_px", "center_err_frac", "center_err_iod", "center_err_fw",
                   "corner_err_fw", "roll_err_deg", "detected_unoccluded")
@@ -169,6 +170,4 @@ def write_json_atomic(obj, path, indent: Optional[int] = 1) -> None:
     """Write ``obj`` as JSON to ``path`` through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=indent) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(obj, indent=indent) + "\n")

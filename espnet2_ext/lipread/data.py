@@ -15,38 +15,24 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from espnet2_ext.utils.fileio import read_scp_dict, read_table
+
 IGNORE = -100
 LIP_MEAN, LIP_STD = 0.421, 0.165
 
 
-def read_scp(path: str) -> Dict[str, str]:
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise ValueError(f"{path}:{i}: expected '<utt> <path>', got {line.strip()!r}")
-            out[parts[0]] = parts[1].strip()
-    return out
+def _segments(rest: List[str]) -> List[Tuple[float, float, str]]:
+    if len(rest) % 3:
+        raise ValueError(f"expected '<utt> st et ph ...' triples, got {len(rest)} fields")
+    try:
+        return [(float(rest[j]), float(rest[j + 1]), rest[j + 2]) for j in range(0, len(rest), 3)]
+    except ValueError as e:
+        raise ValueError(f"bad time value ({e})") from None
 
 
 def read_label(path: str) -> Dict[str, List[Tuple[float, float, str]]]:
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            utt, rest = parts[0], parts[1:]
-            if len(rest) % 3:
-                raise ValueError(f"{path}:{i}: expected '<utt> st et ph ...' triples, got {len(rest)} fields")
-            try:
-                out[utt] = [(float(rest[j]), float(rest[j + 1]), rest[j + 2]) for j in range(0, len(rest), 3)]
-            except ValueError as e:
-                raise ValueError(f"{path}:{i}: bad time value ({e})") from e
-    return out
+    """``<utt> st et ph ...`` (seconds) -> {utt: [(st, et, ph)]}; errors name the file and line."""
+    return read_table(path, 1, parse=_segments)
 
 
 def frame_targets(segments, n_frames: int, vocab: Dict[str, int], fps: float = 25.0) -> np.ndarray:
@@ -88,7 +74,7 @@ class LipFrameDataset(torch.utils.data.Dataset):
     """Utterances present in both ``lip_scp`` and ``label`` (others are reported and skipped)."""
 
     def __init__(self, lip_scp: str, label: str, vocab: Dict[str, int], train: bool, fps: float = 25.0, seed: int = 0):
-        lips, labels = read_scp(lip_scp), read_label(label)
+        lips, labels = read_scp_dict(lip_scp), read_label(label)
         self.utts = sorted(set(lips) & set(labels))
         if not self.utts:
             raise ValueError(f"no utterance is in both {lip_scp} and {label}")

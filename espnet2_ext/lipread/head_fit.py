@@ -34,10 +34,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from espnet2_ext.lipread.data import crop_normalise, load_lip, read_label, read_scp
-from espnet2_ext.lipread.trainer import atomic_json
-from espnet2_ext.utils.fileio import atomic_torch_save
+from espnet2_ext.lipread.data import crop_normalise, load_lip, read_label
 from espnet2_ext.svs.lip_reading_head import LipReadingHead, LipReadingHeads, save_lip_reader, soft_nll
+from espnet2_ext.utils.fileio import atomic_json, atomic_torch_save, read_scp_dict
 
 FIT_DEFAULTS = dict(
     epochs=24,  # passes over the cached training features; the best valid epoch is kept
@@ -79,7 +78,7 @@ class CachedViews:
 
     def __init__(self, encoder: torch.nn.Module, lip_scp: str, label: str, vocab: Dict[str, int], views: int,
                  augment: bool, fps: float, rng: np.random.Generator, what: str):
-        lips, labels = read_scp(lip_scp), read_label(label)
+        lips, labels = read_scp_dict(lip_scp), read_label(label)
         utts = sorted(set(lips) & set(labels))
         if not utts:
             raise ValueError(f"no utterance is in both {lip_scp} and {label}")

@@ -10,7 +10,6 @@ with the random states that epoch ended with (shuffling, crop/flip augmentation,
 killed mid-epoch and resumed ends with the model of an uninterrupted one.
 """
 
-import json
 import logging
 import math
 import os
@@ -24,6 +23,7 @@ from espnet2_ext.lipread.model import LipReader
 from espnet2_ext.svs.lip_checkpoint import save_checkpoint, save_lip_encoder
 from espnet2_ext.utils.checkpoint_io import load_checkpoint
 from espnet2_ext.utils.device import device_for
+from espnet2_ext.utils.fileio import atomic_json
 
 CONFIG_DEFAULTS = dict(
     encoder_conf={},  # LipEncoder options; must match the SVS configs' lip_encoder_conf
@@ -39,14 +39,6 @@ CONFIG_DEFAULTS = dict(
     num_threads=1,
     use_amp=False,  # mixed precision (torch.autocast + GradScaler) on the GPU
 )
-
-
-def atomic_json(obj, path: str) -> None:
-    """json.dump(obj) to ``path`` atomically (temp file + rename)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def random_states(loader_gen: torch.Generator, data_rng) -> Dict:

@@ -6,6 +6,7 @@ optionally, timing given from outside.
     <set>/ref_utt       <utt> <reference utterance id>            (for readers: which recording it was)
       --features/reference.load_reference--> ref_feats (T_r, odim), ref_pitch (T_r,)
     <durations file>    <utt> d1 ... dN   (a decode dir's ``durations``)  --> fixed_durations (N,)
+    DATA_DIR_STREAMS    the dump dir's stream files and their (name, type) in the task's data
 
 A decode set without reference recordings is an error naming the set: the style extractor never
 falls back to the mean reference in the recipe's decoding.
@@ -17,10 +18,19 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from espnet2_ext.utils.fileio import read_scp_dict
+from espnet2_ext.utils.fileio import read_scp_dict, read_table
 
 REF_WAV_SCP = "ref_wav.scp"
 REF_UTT = "ref_utt"
+
+# Stream files of a set's dump dir (stage 2-4 layout) -> (name, type) of the task's data.
+DATA_DIR_STREAMS = (
+    ("text", "text", "text"),
+    ("label", "label", "duration"),
+    ("score.scp", "score", "score"),
+    ("spembs.scp", "spembs", "kaldi_ark"),
+    ("lip.scp", "lip", "npy"),
+)
 
 
 def reference_scp_of(data_dir) -> str:
@@ -35,24 +45,19 @@ def reference_scp_of(data_dir) -> str:
     return str(path)
 
 
+def _durations(fields) -> np.ndarray:
+    try:
+        d = np.array([int(x) for x in fields], dtype=np.int64)
+    except ValueError:
+        raise ValueError("durations must be integers (mel frames)") from None
+    if len(d) == 0 or (d < 0).any():
+        raise ValueError("expected '<utt> d1 ... dN' with N >= 1 non-negative durations")
+    return d
+
+
 def read_fixed_durations(path) -> Dict[str, np.ndarray]:
     """``<utt> d1 ... dN`` (mel frames, integers >= 0) -> {utt: (N,) int64}; errors name file:line."""
-    out: Dict[str, np.ndarray] = {}
-    with open(path, encoding="utf-8") as f:
-        for no, line in enumerate(f, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                d = np.array([int(x) for x in parts[1:]], dtype=np.int64)
-            except ValueError:
-                raise ValueError(f"{path}:{no}: durations must be integers (mel frames)") from None
-            if len(d) == 0 or (d < 0).any():
-                raise ValueError(f"{path}:{no}: expected '<utt> d1 ... dN' with N >= 1 non-negative durations")
-            if parts[0] in out:
-                raise ValueError(f"{path}:{no}: {parts[0]} given twice")
-            out[parts[0]] = d
-    return out
+    return read_table(path, 1, parse=_durations)
 
 
 class UttInputs:

@@ -54,7 +54,7 @@ def test_a_bare_leading_dash_name_is_taken_as_an_option(odd_dir, monkeypatch):
 
 
 def test_mux_video_with_odd_names(odd_dir):
-    from espnet2_ext.bin.visual_svs_inference import mux_video
+    from espnet2_ext.utils.media import mux_video
 
     video = _video(odd_dir / "-演唱 video.mp4")
     wav = _wav(odd_dir / "-参考 ref.wav")
@@ -65,7 +65,7 @@ def test_mux_video_with_odd_names(odd_dir):
 
 
 def test_failure_names_the_job_and_leaves_no_partial_output(odd_dir):
-    from espnet2_ext.bin.visual_svs_inference import mux_video
+    from espnet2_ext.utils.media import mux_video
 
     out = odd_dir / "-输出 out.mp4"
     with pytest.raises(RuntimeError, match="muxing .*没有.wav"):
@@ -74,7 +74,7 @@ def test_failure_names_the_job_and_leaves_no_partial_output(odd_dir):
 
 
 def test_cut_performances_with_odd_names(odd_dir):
-    from espnet2_ext.bin.visual_svs_inference import mux_video
+    from espnet2_ext.utils.media import mux_video
     from espnet2_ext.data.cut_performances import cut_performances
 
     singer = odd_dir / "raw" / "-歌手 A"

@@ -71,7 +71,7 @@ def main(argv=None) -> None:
     a = get_parser().parse_args(argv)
     torch.set_num_threads(1)
     from espnet2_ext.metrics.duration import duration_scores, label_to_frames
-    from espnet2_ext.bin.visual_svs_inference import DATA_DIR_STREAMS
+    from espnet2_ext.utils.decode_inputs import DATA_DIR_STREAMS
     from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
     model, args = build(a.exp, a.model_file)

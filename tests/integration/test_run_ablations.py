@@ -1,0 +1,73 @@
+"""local/run_ablations.sh against a fake run.sh: every system and seed trained, one scoring
+afterwards, failures named, bad options refused."""
+
+import pytest
+
+from tests.support.paths import RECIPE
+from tests.support.shell import run, write
+
+
+FAKE_RUN_SH = r"""#!/usr/bin/env bash
+# records its arguments; stage 6 marks exp/<name>/.done unless the config is listed in FAIL
+echo "$*" >> calls.txt
+conf="" tag="" stage=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --train_config) conf=$2; shift 2 ;;
+        --tag) tag=$2; shift 2 ;;
+        --stage) stage=$2; shift 2 ;;
+        *) shift ;;
+    esac
+done
+[ "${stage}" = 6 ] || exit 0
+name=$(basename "${conf}" .yaml); name=svs_${name#train_}
+[ -n "${tag}" ] && name=svs_${tag}
+case " ${FAIL:-} " in *" ${conf} "*) exit 1 ;; esac
+mkdir -p "exp/${name}" && sleep 0.2 && touch "exp/${name}/.done"
+"""
+
+
+def _ablation_dir(tmp_path):
+    write(tmp_path / "run.sh", FAKE_RUN_SH)
+    (tmp_path / "run.sh").chmod(0o755)
+    for s in ("a", "b"):
+        write(tmp_path / "conf" / f"train_{s}.yaml", "svs: performsinger\n")
+    (tmp_path / "local").mkdir()
+    script = tmp_path / "local" / "run_ablations.sh"
+    script.write_text((RECIPE / "local" / "run_ablations.sh").read_text())
+    script.chmod(0o755)
+    return script
+
+
+def test_run_ablations_trains_every_system_and_seed_then_scores_them_once(tmp_path):
+    script = _ablation_dir(tmp_path)
+    run([script, "--systems", "a b", "--seeds", "0 3", "--jobs", "2"], tmp_path, check=True)
+    calls = (tmp_path / "calls.txt").read_text().splitlines()
+    train = [c for c in calls if "--stage 6" in c]
+    assert len(train) == 4 and all("--train_nthreads 1" in c for c in train)
+    assert sum("--tag a_seed3 --train_args --seed 3 --lip_reader_fit_args --seed 3" in c for c in train) == 1
+    assert sum("--tag" not in c and "conf/train_b.yaml" in c for c in train) == 1  # seed 0: the default name
+    score = [c for c in calls if "--stage 7" in c]
+    assert len(score) == 1 and calls[-1] == score[0]
+    assert "--decode_systems svs_a svs_a_seed3 svs_b svs_b_seed3" in score[0]
+
+
+def test_run_ablations_names_failed_trainings_and_does_not_score(tmp_path):
+    script = _ablation_dir(tmp_path)
+    p = run([script, "--systems", "a b", "--seeds", "0 1"], tmp_path, env={"FAIL": "conf/train_b.yaml"}, check=False)
+    assert "stage 6 failed for svs_b svs_b_seed1" in p.stdout + p.stderr
+    assert "--stage 7" not in (tmp_path / "calls.txt").read_text()
+
+
+@pytest.mark.parametrize("args,msg", [(["--jobs", "0"], "--jobs"), (["--systems", "zz"], "conf/train_zz.yaml"),
+                                      (["--systems", "a", "--seeds", "x"], "--seeds"), (["--bogus", "1"], "unknown option")])
+def test_run_ablations_rejects_bad_options(tmp_path, args, msg):
+    script = _ablation_dir(tmp_path)
+    p = run([script] + args, tmp_path, check=False)
+    assert msg in p.stdout + p.stderr and not (tmp_path / "calls.txt").exists()
+
+
+def test_run_ablations_help_lists_its_defaults(tmp_path):
+    script = _ablation_dir(tmp_path)
+    p = run([script, "--help"], tmp_path, check=True)
+    assert '--seeds "0 1 2"' in p.stdout and "--jobs 2" in p.stdout and not (tmp_path / "calls.txt").exists()
