@@ -4,6 +4,7 @@
         [--num_singers 6 --num_ood 2 --utts_per_singer 30 --ood_utts_per_singer 8 --scale 1.0]
     python -m espnet2_ext.bin.make_demo_corpus --out downloads/demo_corpus_newlyrics --lyrics new \
         --singers "singerA singerB singerC singerD singerG" --num_ood 1 --utts_per_singer 3 --ood_utts_per_singer 6
+    python -m espnet2_ext.bin.make_demo_corpus --out downloads/demo_corpus_easy --video_difficulty easy
 """
 
 import argparse
@@ -27,6 +28,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--lyrics", default="demo", choices=["demo", "new"],
                    help="demo: the lines of every split; new: lines that no other set sings (demo_lyrics.py)")
     p.add_argument("--video_size", type=int, default=192)
+    p.add_argument("--video_difficulty", default="hard", choices=["hard", "easy"],
+                   help="hard: head roll / scale / squeeze, blur, noise, occlusions; easy: the same corpus without them")
     p.add_argument("--nj", type=int, default=1, help="parallel processes (the corpus does not depend on it)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty directory")
     return p
@@ -37,7 +40,7 @@ def main(argv=None) -> None:
     a = get_parser().parse_args(argv)
     stats = make_demo_corpus(a.out, a.seed, a.fs, a.num_singers, a.num_ood, a.utts_per_singer,
                              a.ood_utts_per_singer, a.scale, a.video_size, a.overwrite, a.nj,
-                             a.singers.split() if a.singers else None, a.lyrics)
+                             a.singers.split() if a.singers else None, a.lyrics, a.video_difficulty)
     logging.info("demo corpus in %s: %d utterances, %.1f min, generated in %.1f s", a.out,
                  stats["utterances"], stats["seconds"] / 60, stats["elapsed"])
 

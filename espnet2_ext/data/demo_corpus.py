@@ -23,8 +23,8 @@ import soundfile as sf
 from espnet2_ext.data.demo_lyrics import LYRIC_SETS, LYRICS  # noqa: F401  (LYRICS: re-exported)
 from espnet2_ext.data.phones import lyric_chars, lyric_to_phones
 from espnet2_ext.data.synth_audio import SingerVoice, synthesize
-from espnet2_ext.data.synth_video import (FPS, FaceLook, encode_mp4, frame_shapes, mouth_tracks, render_frames,
-                                          singer_look)
+from espnet2_ext.data.synth_video import (FPS, VIDEO_DIFFICULTIES, FaceLook, encode_mp4, frame_shapes, mouth_tracks,
+                                          render_frames, singer_look)
 from espnet2_ext.data.textgrid_io import write_textgrid
 from espnet2_ext.utils.fileio import atomic_path
 
@@ -116,14 +116,14 @@ def _atomic(path: Path, write) -> None:
 
 
 def write_utterance(out_dir: Path, utt: Utterance, voice: SingerVoice, look: FaceLook, fs: int,
-                    rng: np.random.Generator, size: int = 192) -> None:
+                    rng: np.random.Generator, size: int = 192, video_difficulty: str = "hard") -> None:
     """Synthesise and write wav, mp4, mouth.npy, TextGrid and notes of one utterance."""
     n = int(round(utt.duration * fs))
     segs = [(p, st, et, m) for st, et, p, m, _ in utt.phones]
     wav = synthesize(segs, [s for *_, s in utt.phones], voice, fs, n, rng)
     n_v = int(round(utt.duration * FPS))
     shapes = frame_shapes(mouth_tracks([(p, st, et) for st, et, p, _, _ in utt.phones], utt.duration), n_v)
-    frames, centres = render_frames(shapes, rng, size, singer_look(voice.name, look))  # centres: GT_COLUMNS
+    frames, centres = render_frames(shapes, rng, size, singer_look(voice.name, look), video_difficulty)  # GT_COLUMNS
     base = out_dir / utt.utt
     _atomic(base.with_suffix(".wav"), lambda p: sf.write(str(p), wav, fs, subtype="PCM_16", format="WAV"))
     encode_mp4(frames, base.with_suffix(".mp4"))
@@ -135,27 +135,29 @@ def write_utterance(out_dir: Path, utt: Utterance, voice: SingerVoice, look: Fac
 
 
 def _make_one(job) -> float:
-    """Worker: (out, seed, si, ui, fs, size, lyrics) -> seconds of audio written. The utterance's
+    """Worker: (out, seed, si, ui, fs, size, lyrics, difficulty) -> seconds of audio written. The utterance's
     random stream depends on (seed, singer, index, lyric set) only, so the corpus is the same
     whatever the order."""
-    out, seed, si, ui, fs, size, lyrics = job
+    out, seed, si, ui, fs, size, lyrics, difficulty = job
     voice, look = SINGERS[si]
     infix, extra = LYRIC_STREAMS[lyrics]
     rng = np.random.default_rng(np.random.SeedSequence([seed, si, ui, *extra]))
     utt = plan_utterance(f"{voice.name}_{infix}{ui:04d}", voice, rng, LYRIC_SETS[lyrics])
-    write_utterance(out / voice.name, utt, voice, look, fs, rng, size)
+    write_utterance(out / voice.name, utt, voice, look, fs, rng, size, difficulty)
     return utt.duration
 
 
 def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int = 6, num_ood: int = 2,
                      utts_per_singer: int = 30, ood_utts_per_singer: int = 8, scale: float = 1.0,
                      size: int = 192, overwrite: bool = False, nj: int = 1, singers: Optional[List[str]] = None,
-                     lyrics: str = "demo") -> dict:
+                     lyrics: str = "demo", video_difficulty: str = "hard") -> dict:
     """Generate the corpus into ``out`` with ``nj`` processes; returns statistics (utterances, seconds, elapsed).
 
     singers: names of SINGERS to generate (default: the first ``num_singers``); the last
     ``num_ood`` of them get ``ood_utts_per_singer`` utterances. lyrics: "demo" (LYRICS, the
     original corpus) or "new" (NEW_LYRICS, utterance ids <singer>_nl<k>, their own random streams).
+    video_difficulty: "hard" (head roll, scale, squeeze, blur, noise, occlusions) or "easy" (the
+    same utterances, faces and mouths without them; synth_video.ease_motion).
     """
     out = Path(out)
     if lyrics not in LYRIC_SETS:
@@ -167,6 +169,8 @@ def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int
     unknown = [s for s in singers if s not in SINGER_INDEX]
     if unknown or not singers:
         raise ValueError(f"--singers {unknown or singers}: choose from {sorted(SINGER_INDEX)}")
+    if video_difficulty not in VIDEO_DIFFICULTIES:
+        raise ValueError(f"--video_difficulty must be one of {VIDEO_DIFFICULTIES}, got {video_difficulty!r}")
     if nj < 1:
         raise ValueError(f"--nj must be >= 1, got {nj}")
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -179,7 +183,7 @@ def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int
         ood = k >= len(singers) - num_ood
         n = max(1, int(round((ood_utts_per_singer if ood else utts_per_singer) * scale)))
         (out / voice.name).mkdir(parents=True, exist_ok=True)
-        jobs += [(out, seed, si, ui, fs, size, lyrics) for ui in range(n)]
+        jobs += [(out, seed, si, ui, fs, size, lyrics, video_difficulty) for ui in range(n)]
         per_singer.append((voice.name, n))
     if nj == 1:
         durations = [_make_one(j) for j in jobs]

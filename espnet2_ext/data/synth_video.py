@@ -7,6 +7,9 @@
       --head pose per utterance (roll up to +/-15 degrees, scale +/-20 %, yaw-like squeeze,
         translation), lighting, blur, noise, a brief hand / microphone occlusion--> (T_v, S, S, 3)
       + ground truth (T_v, 10) float32 (GT_COLUMNS) --ffmpeg libx264 yuv420p, bit-exact--> <utt>.mp4
+    difficulty "easy": the same faces and mouths with the head upright at its rest size (no roll,
+      scale or squeeze), no blur, noise or occlusion (translation and lighting stay); it separates
+      what the mouth's rendering does to a lip reader from what the head pose and degradations do
 
 Visemes: bilabials b/p/m closed, open vowels (a) wide open, rounded u/o/v narrow and round, i/e
 spread, f lower lip under the upper teeth, SP closed at rest, AP slightly open.
@@ -29,6 +32,7 @@ CTRL_RATE = 200  # Hz of the mouth control tracks
 GT_COLUMNS = ("mouth_x", "mouth_y", "corner_r_x", "corner_r_y", "corner_l_x", "corner_l_y", "roll_deg",
               "interocular_px", "face_width_px", "occluded")
 _ALVEOLARS = ("d", "t", "n", "l")
+VIDEO_DIFFICULTIES = ("hard", "easy")
 
 # viseme = (open, spread, round, teeth)
 _VOWEL_VISEMES = {
@@ -136,6 +140,14 @@ def head_motion(n: int, rng: np.random.Generator, size: int) -> Dict[str, np.nda
     )
 
 
+def ease_motion(h: Dict[str, np.ndarray], occ: np.ndarray) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
+    """The "easy" video of head_motion's pose and _occlusion's flags: roll 0, scale and squeeze 1,
+    no blur, noise or occlusion; translation and lighting as drawn."""
+    n = len(occ)
+    h = dict(h, roll=np.zeros(n), scale=np.ones(n), squeeze=np.ones(n), blur=np.zeros(n), noise=np.zeros(n))
+    return h, np.zeros(n, bool)
+
+
 def _occlusion(n: int, rng: np.random.Generator) -> Tuple[np.ndarray, tuple]:
     """(T_v,) occluded flags (one 3-8 frame occlusion in half of the utterances) and its look:
     (kind 0 hand / 1 microphone box, x offset, y offset, width, height) in face widths from the
@@ -175,14 +187,19 @@ def _ground_truth(m: np.ndarray, tg: dict, base: FaceBase, occluded: bool) -> np
 
 
 def render_frames(shapes: np.ndarray, rng: np.random.Generator, size: int = 192,
-                  look: FaceLook = FaceLook()) -> Tuple[np.ndarray, np.ndarray]:
+                  look: FaceLook = FaceLook(), difficulty: str = "hard") -> Tuple[np.ndarray, np.ndarray]:
     """Per-frame mouth shapes (T_v, 4 or 5) -> frames (T_v, size, size, 3) uint8 RGB and the ground
     truth (T_v, 10) float32 (columns GT_COLUMNS: mouth centre x, y, right / left corner x, y, roll
-    in degrees, inter-ocular distance, face width in px, occluded 0/1)."""
+    in degrees, inter-ocular distance, face width in px, occluded 0/1). difficulty: "hard" (head
+    pose and degradations, see head_motion) or "easy" (ease_motion; the same random draws)."""
+    if difficulty not in VIDEO_DIFFICULTIES:
+        raise ValueError(f"video difficulty must be one of {VIDEO_DIFFICULTIES}, got {difficulty!r}")
     base = build_face(look, size)
     n = len(shapes)
     h = head_motion(n, rng, size)
     occ, (kind, ox, oy, ow, oh) = _occlusion(n, rng)
+    if difficulty == "easy":
+        h, occ = ease_motion(h, occ)
     cx = float(base.points["nose"][0])
     ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)[None, :, None]
     frames = np.empty((n, size, size, 3), np.uint8)
@@ -197,7 +214,8 @@ def render_frames(shapes: np.ndarray, rng: np.random.Generator, size: int = 192,
         img *= h["light"][i] * (1.0 + h["grad"][i] * ramp)
         if h["blur"][i] > 0.3:
             cv2.GaussianBlur(img, (0, 0), float(h["blur"][i]), dst=img)
-        img += rng.standard_normal((size, size, 1), dtype=np.float32) * np.float32(h["noise"][i])  # sensor luma noise
+        if h["noise"][i] > 0:
+            img += rng.standard_normal((size, size, 1), dtype=np.float32) * np.float32(h["noise"][i])  # sensor luma noise
         if occ[i]:
             fw, (mx, my) = truth[i, 8], truth[i, :2]
             p0 = (int(mx + ox * fw), int(my + oy * fw))
