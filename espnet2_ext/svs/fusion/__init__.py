@@ -19,10 +19,12 @@ Adding a fusion ablation:
 - outside it (nothing here changes): one entry point in the group ``espnet2_ext.fusions``,
   ``<name> = <module>:<Class>``, in the ``entry_points.txt`` of the distribution that ships the
   module (``[project.entry-points."espnet2_ext.fusions"]`` in its pyproject.toml). Every process
-  of the recipe (training, decoding, packing) resolves ``fusion: <name>`` through
-  ``importlib.metadata``, so an installed plugin, or a ``*.dist-info`` directory next to its
-  module on ``PYTHONPATH``, is seen by all of them. ``fusion: <module>:<Class>`` spelt out in
-  the config works without any registration.
+  that builds the model (the recipe's training and decoding, ``perform`` on a pack) resolves
+  ``fusion: <name>`` through ``importlib.metadata`` when it builds it, so an installed plugin,
+  or a ``*.dist-info`` directory next to its module on ``PYTHONPATH`` (path.sh keeps it), is
+  seen by all of them: tests/support/fusion_plugin.py is such a plugin, and the recipe e2e test
+  trains and decodes it. ``fusion: <module>:<Class>`` spelt out in the config works without any
+  registration, but names the code's location in every experiment's config.yaml.
 
 A name resolves in that order: the built-in choices, then the entry points, then
 ``module:Class``; anything else is an error listing what there is.

@@ -105,7 +105,8 @@ class DurationSource(ABC):
 
     @classmethod
     def check(cls, model) -> None:
-        """Raise ValueError naming what ``model`` must have built for this source."""
+        """Raise ValueError naming what ``model`` must have built for this source (nothing by default)."""
+        return None
 
     def trained_logp(self, fout: Optional[FusionOutput], pmask: torch.Tensor) -> Optional[torch.Tensor]:
         """Frame posteriors log p(phone | video frame) (B, N, T_v) that L_V trains (None: no L_V)."""
