@@ -138,6 +138,7 @@ def test_a_fusion_ablation_is_a_module_an_entry_point_and_a_config(recipe_copy, 
         "--train_args", "--max_epoch 1 --batch_size 4",
         "--lip_pretrain_config", "conf/lip_pretrain_test.yaml",
         "--lip_reader_fit_config", "conf/lip_reader_fit_test.yaml",
+        "--ref_settings", "3", "--lip_controls", "shuffle",  # the decode sets stage 4 prepared above
         pythonpath=plugin,
     )
     exp = recipe_copy / "exp" / "svs_tiny_fusion"
