@@ -26,6 +26,7 @@ from typing import Optional
 import torch
 
 from espnet2_ext.svs.lip_checkpoint import load_lip_encoder
+from espnet2_ext.svs.masks import lengths_to_mask
 from espnet2_ext.svs.resnet import ResNetTrunk
 
 DEFAULT_CONF = dict(
@@ -37,11 +38,6 @@ DEFAULT_CONF = dict(
     pretrained=None,  # path to a checkpoint (this project's layout or the public LRW layout)
     freeze=False,  # no gradients, always in eval mode (BatchNorm statistics frozen)
 )
-
-
-def make_pad_mask_bt(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """(B,) -> (B, T) bool, True on valid frames."""
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
 class LipEncoder(torch.nn.Module):
@@ -99,7 +95,7 @@ class LipEncoder(torch.nn.Module):
         if lip.dim() != 4:
             raise ValueError(f"LipEncoder expects lip of shape (B, T_v, H, W), got {tuple(lip.shape)}")
         b, t = lip.shape[:2]
-        valid = make_pad_mask_bt(lip_lengths.to(lip.device), t)  # (B, T_v)
+        valid = lengths_to_mask(lip_lengths.to(lip.device), t)  # (B, T_v)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             x = lip * valid[:, :, None, None]  # (B, T_v, H, W)
             if self.input_size is not None and tuple(x.shape[2:]) != (self.input_size,) * 2:

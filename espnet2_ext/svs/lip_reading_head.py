@@ -29,8 +29,8 @@ from typing import List, Optional
 import torch
 
 from espnet2_ext.svs.lip_checkpoint import read_checkpoint, save_checkpoint
-from espnet2_ext.svs.performsinger.alignment import video_overlap
-from espnet2_ext.svs.performsinger.masks import lengths_to_mask
+from espnet2_ext.svs.alignment import video_overlap
+from espnet2_ext.svs.masks import lengths_to_mask
 
 
 class LipReadingHead(torch.nn.Module):

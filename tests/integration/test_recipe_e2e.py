@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.support.fusion_plugin import write_fusion_plugin
 from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -34,8 +35,10 @@ def recipe_copy(tmp_path_factory):
     return dst
 
 
-def _run(recipe, *args, timeout=2400):
+def _run(recipe, *args, timeout=2400, pythonpath=None):
     env = dict(os.environ, ESPNET2_EXT_ROOT=str(REPO), OMP_NUM_THREADS="1")
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(pythonpath), os.environ.get("PYTHONPATH")) if p)
     cmd = ["./run.sh", *args]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
@@ -121,6 +124,34 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     # re-entering a finished stage skips it through its .done marker
     again = _run(recipe_copy, "--stage", "5", "--stop_stage", "6")
     assert "exists: skipping" in again
+
+
+def test_a_fusion_ablation_is_a_module_an_entry_point_and_a_config(recipe_copy, tmp_path):
+    """A fusion defined outside the package (tests/support/fusion_plugin.py: one module, one entry
+    point line) and a config stating only ``fusion: tiny`` train and decode through stages 6-8 of
+    the corpus the test above prepared."""
+    plugin = write_fusion_plugin(tmp_path / "plugin")
+    conf = recipe_copy / "conf" / "train_tiny_fusion.yaml"
+    conf.write_text("base_config: train_performsinger.yaml\nsvs_conf:\n    fusion: tiny\n")
+    out = _run(
+        recipe_copy, "--stage", "6", "--stop_stage", "8", "--nj", "2", "--train_config", "conf/train_tiny_fusion.yaml",
+        "--train_args", "--max_epoch 1 --batch_size 4",
+        "--lip_pretrain_config", "conf/lip_pretrain_test.yaml",
+        "--lip_reader_fit_config", "conf/lip_reader_fit_test.yaml",
+        "--ref_settings", "3", "--lip_controls", "shuffle",  # the decode sets stage 4 prepared above
+        pythonpath=plugin,
+    )
+    exp = recipe_copy / "exp" / "svs_tiny_fusion"
+    assert (exp / "valid.loss_synth.best.pth").exists()
+    assert "fusion: tiny" in (exp / "config.yaml").read_text()
+    assert "TinyFusion(" in (exp / "train.log").read_text(), "the plugin's module was not the model's fusion"
+    test_dir = exp / "decode_ddim_griffin_lim" / "test"
+    wavs = [l for l in (test_dir / "wav.scp").read_text().splitlines() if l]
+    assert wavs and all(Path(l.split()[1]).exists() for l in wavs)
+    scores = json.loads((test_dir / "scores.json").read_text())
+    assert scores["mcd"] is not None and scores["timing"] == "lipreader"
+    assert "| svs_tiny_fusion |" in (recipe_copy / "exp" / "RESULTS.md").read_text()
+    assert "Successfully finished" in out
 
 
 def _check_references(dump):

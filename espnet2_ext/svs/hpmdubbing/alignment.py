@@ -13,28 +13,7 @@ Durations always sum to T_mel.
 import numpy as np
 import torch
 
-
-def monotonic_path(attn: np.ndarray) -> np.ndarray:
-    """attn (N, T_v) -> phone index per frame (T_v,), non-decreasing, steps of 0 or 1."""
-    n, t = attn.shape
-    logp = np.log(np.clip(attn, 1e-8, None))
-    if t < n:
-        return np.maximum.accumulate(attn.argmax(0))
-    score = np.full((n, t), -np.inf)
-    back = np.zeros((n, t), dtype=np.int8)  # 1 = came from phone n-1
-    score[0, 0] = logp[0, 0]
-    for j in range(1, t):
-        stay = score[:, j - 1]
-        move = np.concatenate([[-np.inf], score[:-1, j - 1]])
-        back[:, j] = move > stay
-        score[:, j] = np.maximum(stay, move) + logp[:, j]
-    path = np.zeros(t, dtype=np.int64)
-    k = n - 1
-    for j in range(t - 1, -1, -1):
-        path[j] = k
-        if j > 0 and back[k, j]:
-            k -= 1
-    return path
+from espnet2_ext.svs.alignment import monotonic_path
 
 
 def durations_from_attention(attn: torch.Tensor, n_mel: int) -> torch.Tensor:

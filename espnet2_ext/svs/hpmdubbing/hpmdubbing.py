@@ -27,7 +27,8 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 
 from espnet2_ext.svs.hpmdubbing.alignment import durations_from_attention
 from espnet2_ext.svs.hpmdubbing.length import interpolate_to_lengths, mel_length_from_video
-from espnet2_ext.svs.lip_encoder import LipEncoder, make_pad_mask_bt as lengths_to_mask
+from espnet2_ext.svs.lip_encoder import LipEncoder
+from espnet2_ext.svs.masks import lengths_to_mask
 
 FFT_DEFAULTS = dict(layers=4, heads=2, linear_units=1024, kernel_size=9, dropout=0.1)
 

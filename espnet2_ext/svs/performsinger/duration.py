@@ -16,7 +16,7 @@ from espnet.nets.pytorch_backend.fastspeech.duration_predictor import DurationPr
 from espnet.nets.pytorch_backend.fastspeech.length_regulator import LengthRegulator
 
 from espnet2_ext.svs.diffusion.conf import merge_conf
-from espnet2_ext.svs.performsinger.masks import fit_length
+from espnet2_ext.svs.masks import fit_length
 
 DURATION_DEFAULTS = dict(layers=2, channels=256, kernel_size=3, dropout=0.1, sentence_loss_weight=1.0,
                          max_frames_per_phone=1000)

@@ -1,13 +1,12 @@
-"""Lip-to-phone aligner (performsinger/aligner.py): loss, Viterbi path, sub-frame boundaries,
+"""Lip-to-phone aligner (fusion/aligner.py, alignment.posterior_durations): loss, Viterbi path, sub-frame boundaries,
 and duration-free inference with duration_source: aligner."""
 
 import numpy as np
 import pytest
 import torch
 
-from espnet2_ext.svs.performsinger.aligner import (
-    LipPhoneAligner, aligner_durations, aligner_loss, monotonic_viterbi, soft_counts)
-from espnet2_ext.svs.performsinger.alignment import video_overlap
+from espnet2_ext.svs.alignment import monotonic_viterbi, posterior_durations, soft_counts, video_overlap
+from espnet2_ext.svs.fusion.aligner import LipPhoneAligner, aligner_loss
 from tests.unit.svs.test_performsinger_model import _infer_inputs, tiny_batch, tiny_model, video_timed_inference
 
 FR, FPS = 100.0, 25.0  # 4 mel frames per video frame
@@ -35,11 +34,11 @@ def test_calibrated_posteriors_give_sub_frame_boundaries():
     counts = soft_counts(logp[0].numpy(), monotonic_viterbi(logp[0].numpy()))
     np.testing.assert_allclose(counts, np.array(d_mel) / 4.0, atol=1e-3)
     mask_c, mask_v = torch.ones(1, 5, dtype=torch.bool), torch.ones(1, 10, dtype=torch.bool)
-    d = aligner_durations(logp, mask_c, mask_v, FR, FPS)
+    d = posterior_durations(logp, mask_c, mask_v, FR, FPS)
     assert d[0].tolist() == d_mel  # exact: the boundaries are read inside the 40 ms frames
     # a posterior that ignores the sub-frame split can only place boundaries on frame edges
     hard = torch.log(torch.nn.functional.one_hot(logp[0].argmax(0), 5).T.float().clamp(min=1e-6))[None]
-    d_hard = aligner_durations(hard, mask_c, mask_v, FR, FPS)
+    d_hard = posterior_durations(hard, mask_c, mask_v, FR, FPS)
     assert d_hard[0].sum() == 40 and d_hard[0].tolist() != d_mel
 
 
@@ -103,7 +102,7 @@ def test_attention_durations_follow_the_fusion_attention(fusion):
     assert torch.equal(a["duration"], b["duration"]) and torch.equal(a["feat_gen"], b["feat_gen"])
     n, t_v = a["attn"].shape
     logp = torch.log((a["attn"] / a["attn"].sum(0, keepdim=True)).clamp(min=1e-8))[None]
-    expect = aligner_durations(logp, torch.ones(1, n, dtype=torch.bool), torch.ones(1, t_v, dtype=torch.bool), FR, FPS)[0]
+    expect = posterior_durations(logp, torch.ones(1, n, dtype=torch.bool), torch.ones(1, t_v, dtype=torch.bool), FR, FPS)[0]
     midi = batch["melody"]["lab"][0, :n]
     expect = torch.where(midi > 0, expect.clamp(min=1), expect)
     assert a["duration"].tolist() == expect.tolist()

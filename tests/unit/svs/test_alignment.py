@@ -2,8 +2,8 @@
 
 import torch
 
-from espnet2_ext.svs.performsinger.alignment import attention_moments, guided_alignment_loss, video_overlap
-from espnet2_ext.svs.performsinger.vcfm import VCFM
+from espnet2_ext.svs.alignment import attention_moments, guided_alignment_loss, video_overlap
+from espnet2_ext.svs.fusion.vcfm import VCFM
 
 RATE, FPS = 86.1328125, 25.0
 

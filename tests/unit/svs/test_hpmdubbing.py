@@ -6,7 +6,8 @@ import torch
 torch.set_num_threads(1)
 
 from espnet2_ext.svs.hpmdubbing import HPMDubbing  # noqa: E402
-from espnet2_ext.svs.hpmdubbing.alignment import durations_from_attention, monotonic_path  # noqa: E402
+from espnet2_ext.svs.alignment import monotonic_path  # noqa: E402
+from espnet2_ext.svs.hpmdubbing.alignment import durations_from_attention  # noqa: E402
 from espnet2_ext.svs.hpmdubbing.length import mel_length_from_video  # noqa: E402
 
 FFT = dict(layers=1, heads=2, linear_units=32, kernel_size=3, dropout=0.0)

@@ -4,12 +4,12 @@ import pytest
 import torch
 
 import espnet2_ext  # noqa: F401
-from espnet2_ext.svs.abs_fusion import AbsFusion
+from espnet2_ext.svs.fusion.abs_fusion import AbsFusion
 from espnet2_ext.svs.performsinger.duration import DurationModule
 from espnet2_ext.svs.performsinger.phoneme_encoder import PhonemeEncoder
 from espnet2_ext.svs.performsinger.speaker import SpeakerProjection
 from espnet2_ext.svs.performsinger.style import StyleExtractor
-from espnet2_ext.svs.performsinger.vcfm import VCFM
+from espnet2_ext.svs.fusion.vcfm import VCFM
 
 torch.set_num_threads(1)
 H = 32

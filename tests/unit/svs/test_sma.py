@@ -5,8 +5,8 @@ import torch
 
 torch.set_num_threads(1)
 
-from espnet2_ext.svs.abs_fusion import AbsFusion  # noqa: E402
-from espnet2_ext.svs.sma import SMAFusion, diagonal_focus_loss, stepwise_monotonic  # noqa: E402
+from espnet2_ext.svs.fusion.abs_fusion import AbsFusion  # noqa: E402
+from espnet2_ext.svs.fusion.sma import SMAFusion, diagonal_focus_loss, stepwise_monotonic  # noqa: E402
 
 
 def run(seed=0):

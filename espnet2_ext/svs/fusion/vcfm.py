@@ -30,27 +30,14 @@ import torch
 from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
 from espnet.nets.pytorch_backend.transformer.embedding import ScaledPositionalEncoding
 
-from espnet2_ext.svs.abs_fusion import AbsFusion, FusionOutput
+from espnet2_ext.svs.alignment import attention_moments, monotonic_path, relative_position_encoding
 from espnet2_ext.svs.diffusion.conf import merge_conf
-from espnet2_ext.svs.performsinger.alignment import attention_moments
-from espnet2_ext.svs.performsinger.masks import lengths_to_mask
+from espnet2_ext.svs.fusion.abs_fusion import AbsFusion, FusionOutput
+from espnet2_ext.svs.fusion.aligner import LipPhoneAligner
+from espnet2_ext.svs.masks import lengths_to_mask
 
 VCFM_DEFAULTS = dict(blocks=2, heads=2, dropout=0.1, pos_enc=True, rel_pos_enc=True, time_readout=True,
                      path_readout=False, aligner=False, aligner_layers=2, aligner_kernel=5)
-
-
-def relative_position_encoding(mask: torch.Tensor, dim: int, scale: float = 100.0) -> torch.Tensor:
-    """mask (B, L) -> (B, L, dim): sinusoids of the relative position (i + 0.5) / length * scale.
-
-    Phones and video frames share this encoding, so a query at relative position x matches keys
-    near x before any viseme is recognised: a soft diagonal prior for the cross-attention.
-    """
-    length = mask.sum(-1, keepdim=True).clamp(min=1).to(torch.float32)  # (B, 1)
-    pos = (torch.arange(mask.shape[1], device=mask.device, dtype=torch.float32)[None] + 0.5) / length * scale
-    freq = torch.exp(-torch.arange(0, dim, 2, device=mask.device, dtype=torch.float32) * (4.0 / dim))
-    ang = pos[..., None] * freq  # (B, L, dim / 2)
-    pe = torch.stack([torch.sin(ang), torch.cos(ang)], dim=-1).flatten(2)[..., :dim]
-    return pe * mask[..., None].to(pe.dtype)
 
 
 class Adapter(torch.nn.Module):
@@ -131,8 +118,6 @@ class VCFM(AbsFusion):
         self.rel_scale = torch.nn.Parameter(torch.tensor(1.0)) if c["rel_pos_enc"] else None
         self.aligner = None
         if c["aligner"]:
-            from espnet2_ext.svs.performsinger.aligner import LipPhoneAligner
-
             self.aligner = LipPhoneAligner(hidden, visual_dim, c["aligner_layers"], c["aligner_kernel"], c["dropout"])
 
     @staticmethod
@@ -161,8 +146,6 @@ class VCFM(AbsFusion):
     def path_counts(attn: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
         """attn (B, N, T_v) -> (B, N): video frames of each phone on the monotonic best path
         through the attention (no gradient: a reading of where the attention went)."""
-        from espnet2_ext.svs.hpmdubbing.alignment import monotonic_path
-
         out = torch.zeros(attn.shape[:2], dtype=attn.dtype, device=attn.device)
         a = attn.detach().float().cpu().numpy()
         n_len, t_len = c_mask.sum(-1).tolist(), v_mask.sum(-1).tolist()

@@ -24,7 +24,8 @@ from typing import Optional
 
 import torch
 
-from espnet2_ext.svs.abs_fusion import AbsFusion, FusionOutput
+from espnet2_ext.svs.fusion.abs_fusion import AbsFusion, FusionOutput
+from espnet2_ext.svs.masks import lengths_to_mask
 
 SMA_DEFAULTS = dict(
     heads=2,  # attention heads h
@@ -32,10 +33,6 @@ SMA_DEFAULTS = dict(
     sigma=0.2,  # width of the diagonal band of the focus loss (fraction of the clip)
     prior_offset=True,  # add logit(1 - N/T_v) to the stay energies (start near the diagonal)
 )
-
-
-def _mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]  # (B, L)
 
 
 def stepwise_monotonic(stay: torch.Tensor, n_len: torch.Tensor) -> torch.Tensor:
@@ -67,7 +64,7 @@ def diagonal_weights(n_len: torch.Tensor, t_len: torch.Tensor, n_max: int, t_max
     n = (torch.arange(n_max, device=n_len.device)[None, :, None] + 0.5) / n_len[:, None, None]
     t = (torch.arange(t_max, device=n_len.device)[None, None, :] + 0.5) / t_len[:, None, None]
     w = 1.0 - torch.exp(-((t - n) ** 2) / (2 * sigma**2))
-    valid = _mask(n_len, n_max)[:, :, None] & _mask(t_len, t_max)[:, None, :]
+    valid = lengths_to_mask(n_len, n_max)[:, :, None] & lengths_to_mask(t_len, t_max)[:, None, :]
     return w * valid
 
 
@@ -113,7 +110,7 @@ class SMAFusion(AbsFusion):
         t_v = visual.shape[1]
         n_len = content_lengths.to(content.device).long()
         t_len = visual_lengths.to(content.device).long()
-        c_mask, v_mask = _mask(n_len, n), _mask(t_len, t_v)  # (B, N), (B, T_v)
+        c_mask, v_mask = lengths_to_mask(n_len, n), lengths_to_mask(t_len, t_v)  # (B, N), (B, T_v)
         vf = self.visual_proj(visual)  # (B, T_v, H)
         q = self._split(self.w_q(content))  # (B, h, N, d)
         k = self._split(self.w_k(vf))  # (B, h, T_v, d)

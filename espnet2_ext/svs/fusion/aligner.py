@@ -16,52 +16,16 @@ predictor has to turn that into a length. In a singing video the question the li
 the converse one: at this instant, which phone is being sung? Normalising over phones per frame
 makes that a classification with soft targets (a frame shared by two phones is labelled with
 both fractions, so a calibrated posterior places a boundary inside the 40 ms frame), and a
-monotonic path through the posteriors gives boundaries that stay tied to the video instead of
-drifting like a sum of predicted durations. The total length is the video's, which is what
+monotonic path through the posteriors (``alignment.posterior_durations``) gives boundaries that
+stay tied to the video instead of drifting like a sum of predicted durations. The total length is the video's, which is what
 dubbing needs. Enabled by ``fusion_conf.aligner``; PerformSinger uses its durations at
 inference with ``duration_source: aligner``. GT boundaries come from the corpus's TextGrids,
 as for the duration loss.
 """
 
-from typing import List, Optional
-
-import numpy as np
 import torch
 
-from espnet2_ext.svs.hpmdubbing.alignment import monotonic_path
-from espnet2_ext.svs.performsinger.alignment import video_overlap
-
-
-def monotonic_viterbi(logp: np.ndarray) -> np.ndarray:
-    """logp (N, T) -> phone index per frame (T,): non-decreasing, steps of 0 or 1, starts at phone 0
-    and ends at phone N - 1 (every phone gets >= 1 frame when T >= N), maximising sum log p."""
-    return monotonic_path(np.exp(logp))
-
-
-def soft_counts(logp: np.ndarray, path: np.ndarray) -> np.ndarray:
-    """Phone lengths (N,) in video frames (fractional) from the path and the posteriors.
-
-    A frame whose neighbours on the path show other phones (a phone change) splits its unit
-    between the phones of itself and its two neighbours in proportion to p(n | t); other frames
-    count 1 for their path phone. The lengths sum to T.
-    """
-    n, t = logp.shape
-    counts = np.zeros(n)
-    p = np.exp(logp - logp.max(0, keepdims=True))
-    for j in range(t):
-        cand = {int(path[j])}
-        if j > 0:
-            cand.add(int(path[j - 1]))
-        if j + 1 < t:
-            cand.add(int(path[j + 1]))
-        if len(cand) == 1:
-            counts[path[j]] += 1.0
-            continue
-        idx = np.array(sorted(cand))
-        w = p[idx, j]
-        w = w / w.sum() if w.sum() > 0 else np.full(len(idx), 1.0 / len(idx))
-        counts[idx] += w
-    return counts
+from espnet2_ext.svs.alignment import relative_position_encoding, video_overlap
 
 
 class LipPhoneAligner(torch.nn.Module):
@@ -95,8 +59,6 @@ class LipPhoneAligner(torch.nn.Module):
 
     def forward(self, cf: torch.Tensor, c_mask: torch.Tensor, vf: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
         """cf (B, N, H), c_mask (B, N), vf (B, T_v, H_v), v_mask (B, T_v) -> log p(n | t) (B, N, T_v)."""
-        from espnet2_ext.svs.performsinger.vcfm import relative_position_encoding
-
         cm = c_mask[..., None].to(cf.dtype)
         h = (cf + relative_position_encoding(c_mask, self.hidden).to(cf.dtype)) * cm
         packed = torch.nn.utils.rnn.pack_padded_sequence(h, c_mask.sum(-1).clamp(min=1).cpu(), batch_first=True,
@@ -127,24 +89,3 @@ def aligner_loss(logp: torch.Tensor, d: torch.Tensor, pmask: torch.Tensor, vmask
     if float(total) <= 0:
         return logp.new_zeros(())
     return (ce * w).sum() / total
-
-
-def aligner_durations(logp: torch.Tensor, c_mask: torch.Tensor, v_mask: torch.Tensor, frame_rate: float,
-                      video_fps: float, min_frames: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """log p (B, N, T_v) -> mel-frame durations (B, N) long: Viterbi path, sub-frame boundaries,
-    boundaries rounded to mel frames (so they do not drift), >= min_frames (B, N) where given."""
-    out = torch.zeros(logp.shape[:2], dtype=torch.long, device=logp.device)
-    lp = logp.detach().float().cpu().numpy()
-    n_len: List[int] = c_mask.sum(-1).tolist()
-    t_len: List[int] = v_mask.sum(-1).tolist()
-    for b, (n, t) in enumerate(zip(n_len, t_len)):
-        if n == 0 or t == 0:
-            continue
-        a = lp[b, :n, :t]
-        counts = soft_counts(a, monotonic_viterbi(a))  # (n,) video frames
-        bounds = np.round(np.cumsum(counts) * frame_rate / video_fps).astype(np.int64)
-        d = np.diff(np.concatenate([[0], bounds]))
-        out[b, :n] = torch.from_numpy(d).to(out.device)
-    if min_frames is not None:
-        out = torch.maximum(out, min_frames.to(out.dtype))
-    return out.masked_fill(~c_mask, 0)

@@ -25,7 +25,7 @@ class FusionOutput:
     duration_prior: Optional[torch.Tensor] = None
     duration_gate: Optional[torch.Tensor] = None
     # Optional frame-wise phone posteriors log p(n | t) (B, N, T_v) of a lip-to-phone aligner
-    # (performsinger/aligner.py): trained with L_V, read at inference with duration_source: aligner.
+    # (fusion/aligner.py): trained with L_V, read at inference with duration_source: aligner.
     frame_logp: Optional[torch.Tensor] = None
 
 
