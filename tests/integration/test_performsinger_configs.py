@@ -169,7 +169,7 @@ def test_stage_two_config_matches_stage_one():
         assert all(k in s1 or k.startswith(("lip_encoder.", "fusion.", "lip_reader.")) for k in s2), two_name
 
 
-@pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm"),
+@pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddim10.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm"),
                                           ("decode_ddim_predictor.yaml", "ddim"), ("decode_ddim_attention.yaml", "ddim"),
                                           ("decode_reflow.yaml", "euler")])
 def test_decode_configs(name, sampler):
