@@ -171,7 +171,7 @@ def test_stage_two_config_matches_stage_one():
 
 @pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddim10.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm"),
                                           ("decode_ddim_predictor.yaml", "ddim"), ("decode_ddim_attention.yaml", "ddim"),
-                                          ("decode_reflow.yaml", "euler")])
+                                          ("decode_reflow.yaml", "euler"), ("decode_reflow_predictor.yaml", "euler")])
 def test_decode_configs(name, sampler):
     from espnet2_ext.bin.visual_svs_inference import get_parser
 
