@@ -20,6 +20,7 @@ from typing import Dict, List
 import torch
 
 from espnet2_ext.utils.checkpoint_io import CheckpointReadError, load_checkpoint
+from espnet2_ext.utils.fileio import atomic_torch_save
 
 FORMAT = "espnet2_ext.lip_encoder/1"
 BACKEND_PREFIXES = ("tcn.",)
@@ -54,13 +55,11 @@ def read_checkpoint(path: str, what: str, error: type = LipCheckpointError):
 
 
 def save_checkpoint(obj: dict, path: str, overwrite: bool = False) -> None:
-    """torch.save(obj) to ``path`` atomically (temp file + rename); an existing file is kept unless
+    """torch.save(obj) to ``path`` atomically (utils/fileio.py); an existing file is kept unless
     ``overwrite``."""
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_torch_save(obj, path)
 
 
 def read_lip_state(path: str):

@@ -24,7 +24,7 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.diffusion.flow import RectifiedFlow
 from espnet2_ext.svs.diffusion.flow_samplers import flow_sample
 from espnet2_ext.svs.diffusion.mel_decoder import OBJECTIVE_SAMPLERS, check_objective, masked_noise_loss

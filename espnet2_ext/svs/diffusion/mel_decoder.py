@@ -25,7 +25,7 @@ from typing import Dict, Optional
 
 import torch
 
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.diffusion.flow import RectifiedFlow
 from espnet2_ext.svs.diffusion.flow_samplers import FLOW_SAMPLERS, flow_sample
 from espnet2_ext.svs.diffusion.samplers import SAMPLERS, run_sampler

@@ -31,7 +31,7 @@ from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttenti
 from espnet.nets.pytorch_backend.transformer.embedding import ScaledPositionalEncoding
 
 from espnet2_ext.svs.alignment import attention_moments, monotonic_path, relative_position_encoding
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.fusion.abs_fusion import AbsFusion, FusionOutput
 from espnet2_ext.svs.fusion.aligner import LipPhoneAligner
 from espnet2_ext.svs.masks import lengths_to_mask

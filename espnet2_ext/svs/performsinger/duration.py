@@ -15,7 +15,7 @@ import torch
 from espnet.nets.pytorch_backend.fastspeech.duration_predictor import DurationPredictor
 from espnet.nets.pytorch_backend.fastspeech.length_regulator import LengthRegulator
 
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.masks import fit_length
 
 DURATION_DEFAULTS = dict(layers=2, channels=256, kernel_size=3, dropout=0.1, sentence_loss_weight=1.0,

@@ -15,7 +15,7 @@ from typing import Optional
 
 import torch
 
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.lip_reading_head import LipReadingHeads, load_lip_reader, phone_logp
 from espnet2_ext.svs.masks import lengths_to_mask
 

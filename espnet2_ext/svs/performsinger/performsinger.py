@@ -36,7 +36,7 @@ import torch
 from espnet2.svs.abs_svs import AbsSVS
 from espnet2.torch_utils.device_funcs import force_gatherable
 
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.diffusion.f0_predictor import F0DiffusionPredictor
 from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
 from espnet2_ext.svs.fusion import build_fusion

@@ -17,7 +17,7 @@ from espnet.nets.pytorch_backend.nets_utils import make_non_pad_mask
 from espnet.nets.pytorch_backend.transformer.encoder import Encoder
 from espnet.nets.pytorch_backend.transformer.multi_layer_conv import MultiLayeredConv1d
 
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 
 PHONEME_ENCODER_DEFAULTS = dict(
     layers=4,

@@ -21,7 +21,7 @@ import torch
 from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
 from espnet2.gan_codec.shared.quantizer.modules.core_vq import ResidualVectorQuantization
 
-from espnet2_ext.svs.diffusion.conf import merge_conf
+from espnet2_ext.svs.conf import merge_conf
 
 STYLE_DEFAULTS = dict(
     use_f0=True,

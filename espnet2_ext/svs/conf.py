@@ -1,4 +1,4 @@
-"""Option-dict handling shared by the diffusion modules: defaults merged, unknown keys refused."""
+"""Option dicts of the SVS modules (`encoder_conf`, `decoder_conf`, ...): defaults merged, unknown keys refused."""
 
 from typing import Any, Dict, Optional
 

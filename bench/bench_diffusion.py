@@ -1,6 +1,6 @@
 """Parameter counts and CPU sampling time of the diffusion decoder / F0 predictor.
 
-    python -m espnet2_ext.svs.diffusion.benchmark [--frames 300] [--odim 80] [--cond_dim 256]
+    .venv/bin/python bench/bench_diffusion.py [--frames 300] [--odim 80] [--cond_dim 256]
         [--samplers ddpm:100 ddim:10 dpm_solver:10 euler:2] [--sizes tiny paper] [--threads 1]
 
 Builds untrained modules (random weights: timing and size only; objective reflow for the flow
