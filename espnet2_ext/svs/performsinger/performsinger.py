@@ -154,6 +154,7 @@ class PerformSinger(AbsSVS):
         duration_source: str = "predictor",
         duration_prior: Optional[dict] = None,
         lip_reader_conf: Optional[dict] = None,
+        two_stage: bool = True,
     ):
         """
         Args:
@@ -207,6 +208,9 @@ class PerformSinger(AbsSVS):
                 recipe fits them before stage two when freeze is true); freeze (false): no
                 gradients (L_L is then computed on validation only, for the log). Its classes are
                 the token list (idim). Needs use_visual.
+            two_stage: the training starts from the stage-one model (the recipe's stage 6 passes
+                --stage_one_checkpoint); false: everything trains from scratch in one stage (VCFM-S).
+                Read by the recipe (``needs``), not by the model.
         """
         super().__init__()
         unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
@@ -585,3 +589,17 @@ class PerformSinger(AbsSVS):
         if fout is not None and fout.attn is not None:
             out["attn"] = fout.attn[0]
         return out
+
+    # ------------------------------------------------------------------ the recipe's view
+    @classmethod
+    def needs(cls, svs_conf: Optional[dict]):
+        """What this system needs from the recipe: a SystemNeeds (espnet2_ext/svs/performsinger/needs.py)."""
+        from espnet2_ext.svs.performsinger import needs
+
+        return needs.needs(svs_conf)
+
+    def configure_decode(self, duration_source: Optional[str] = None, duration_prior: Optional[dict] = None) -> str:
+        """Decode-time duration source and prior (performsinger/needs.py); -> what durations come from."""
+        from espnet2_ext.svs.performsinger import needs
+
+        return needs.configure_decode(self, duration_source, duration_prior)
