@@ -103,3 +103,15 @@ def test_report_summaries(tmp_path, capsys):
     assert capsys.readouterr().out == "best valid frame acc 0.412 (epoch 2), chance 0.100\n"
     assert report_summary.main(["--lip_pretrain_log", str(tmp_path / "none.json")]) == 0
     assert capsys.readouterr().out == "\n"
+
+
+def test_the_shell_questions_import_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport espnet2_ext.bin.system_needs, espnet2_ext.bin.data_args\n"
+            "from espnet2_ext.bin.system_needs import needs_of_config\n"
+            f"needs_of_config({str(CONF / 'train_hpmdubbing.yaml')!r})\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\nprint('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
