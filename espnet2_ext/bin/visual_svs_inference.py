@@ -50,7 +50,7 @@ from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 from tqdm import tqdm
 
 from espnet2_ext.tasks.dump_streams import triples
-from espnet2_ext.tasks.registry import system_needs
+from espnet2_ext.tasks.registry import SYSTEMS, system_needs
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from espnet2_ext.utils.decode_inputs import REF_WAV_SCP, UttInputs, reference_scp_of
 from espnet2_ext.utils.media import mux_video
@@ -138,6 +138,8 @@ def configure_decode(svs, train_args: argparse.Namespace, args: argparse.Namespa
                                            ("max_span_s", args.duration_prior_max_span_s)) if value is not None}
     if prior and "duration_prior" not in applies:
         raise ValueError(f"--duration_prior_*: {name} has no duration prior; drop the options")
+    if train_args.svs not in SYSTEMS:  # espnet2's own classes declare nothing and take no decode option
+        return name
     options = {"duration_source": args.duration_source, "duration_prior": prior or None}
     return svs.configure_decode(**{key: value for key, value in options.items() if key in applies})
 

@@ -50,3 +50,13 @@ def test_hpmdubbing_has_no_decode_options():
         configure_decode(model, train, opts(sigma=0.3))
     with pytest.raises(ValueError, match="no decode option"):
         model.configure_decode(duration_source="predictor")
+
+
+def test_espnet_classes_take_no_decode_option():
+    class Foreign:  # an SVS class registered into espnet2 without declaring anything
+        pass
+
+    train = argparse.Namespace(svs="naive_rnn", svs_conf={})
+    assert configure_decode(Foreign(), train, opts()) == "Foreign"
+    with pytest.raises(ValueError, match="Foreign has no duration source to choose"):
+        configure_decode(Foreign(), train, opts(source="predictor"))
