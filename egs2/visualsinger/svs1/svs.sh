@@ -324,7 +324,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     if [ -f "${svs_exp}/.done" ]; then
         log "${svs_exp}/.done exists: skipping"
     else
-        stage_two_opts  # local/train.sh: the options below, in opts
+        stage_two_opts  # local/train.sh: --stage_one_checkpoint, lip encoder weights, fitted heads -> opts
         train_system "${train_config}" "${svs_exp}" "${opts[@]}"
         touch "${svs_exp}/.done"
     fi
