@@ -49,6 +49,8 @@ from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 from tqdm import tqdm
 
+from espnet2_ext.tasks.dump_streams import triples
+from espnet2_ext.tasks.registry import SYSTEMS, system_needs
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from espnet2_ext.utils.decode_inputs import DATA_DIR_STREAMS, REF_WAV_SCP, UttInputs, reference_scp_of
 from espnet2_ext.utils.media import mux_video
@@ -105,7 +107,7 @@ def decode_sets(args: argparse.Namespace) -> List[DecodeSet]:
         for d in args.data_dir:
             if not (Path(d) / "text").is_file():
                 raise FileNotFoundError(f"--data_dir {d}: {Path(d) / 'text'} not found (pass a dump dir of stages 2-4)")
-            streams_per_set.append([(str(Path(d) / f), n, t) for f, n, t in DATA_DIR_STREAMS if (Path(d) / f).is_file()])
+            streams_per_set.append(triples(d, "decode", existing_only=True))
             video = Path(d) / "video.scp"
             videos.append(str(video) if video.is_file() else None)
             refs.append(reference_scp_of(d))
@@ -124,31 +126,31 @@ def decode_sets(args: argparse.Namespace) -> List[DecodeSet]:
     ]
 
 
+def configure_decode(svs, train_args: argparse.Namespace, args: argparse.Namespace) -> str:
+    """Pass the decode options given to the model (``svs.configure_decode``), refusing those its system
+    does not declare (SystemNeeds.decode_options); -> where its durations come from, for the log."""
+    applies = system_needs(train_args.svs, getattr(train_args, "svs_conf", None)).decode_options
+    name = type(svs).__name__
+    if args.duration_source is not None and "duration_source" not in applies:
+        raise ValueError(f"--duration_source {args.duration_source}: {name} has no duration source to choose; "
+                         "drop the option")
+    prior = {key: value for key, value in (("weight", args.duration_prior_weight), ("sigma", args.duration_prior_sigma),
+                                           ("max_span_s", args.duration_prior_max_span_s)) if value is not None}
+    if prior and "duration_prior" not in applies:
+        raise ValueError(f"--duration_prior_*: {name} has no duration prior; drop the options")
+    if train_args.svs not in SYSTEMS:  # espnet2's own classes declare nothing and take no decode option
+        return name
+    options = {"duration_source": args.duration_source, "duration_prior": prior or None}
+    return svs.configure_decode(**{key: value for key, value in options.items() if key in applies})
+
+
 def inference(args: argparse.Namespace) -> None:
     device = str(device_for(args.ngpu, "decoding"))  # before any work: --ngpu 1 needs a visible GPU
     sets = decode_sets(args)
     torch.set_num_threads(max(1, args.nthreads))
     model, train_args = VisualSVSTask.build_model_from_file(args.train_config, args.model_file, device)
     model.eval()
-    if args.duration_source is not None:
-        if not hasattr(model.svs, "set_duration_source"):
-            raise ValueError(f"--duration_source {args.duration_source}: {type(model.svs).__name__} has no duration "
-                             "source to choose; drop the option")
-        model.svs.set_duration_source(args.duration_source)
-    prior_opts = (args.duration_prior_weight, args.duration_prior_sigma, args.duration_prior_max_span_s)
-    if any(v is not None for v in prior_opts):
-        if not hasattr(model.svs, "set_duration_prior"):
-            raise ValueError(f"--duration_prior_*: {type(model.svs).__name__} has no duration prior; drop the options")
-        prior = dict(model.svs.duration_prior)
-        if args.duration_prior_weight is not None:
-            prior["weight"] = args.duration_prior_weight
-        if args.duration_prior_sigma is not None:
-            prior["sigma"] = args.duration_prior_sigma
-        if args.duration_prior_max_span_s is not None:
-            prior["max_span_s"] = args.duration_prior_max_span_s
-        model.svs.set_duration_prior(**prior)
-    logging.info(f"durations from: {getattr(model.svs, 'duration_source', type(model.svs).__name__)}"
-                 + (f", duration prior {model.svs.duration_prior}" if hasattr(model.svs, "duration_prior") else ""))
+    logging.info(f"durations from: {configure_decode(model.svs, train_args, args)}")
     fbank_conf = dict(train_args.feats_extract_conf)
     fs = int(fbank_conf["fs"])
 

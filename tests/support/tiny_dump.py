@@ -73,13 +73,11 @@ def write_tiny_dump(root: Path, n_utts: int = 4, seed: int = 0) -> Path:
 
 
 def data_args(root: Path, prefix: str) -> List[str]:
-    """``--{prefix}_data_path_and_name_and_type`` arguments for every stream of the dump."""
-    streams = [
-        ("text", "text", "text"), ("wav.scp", "singing", "sound"), ("label", "label", "duration"),
-        ("score.scp", "score", "score"), ("spembs.scp", "spembs", "kaldi_ark"),
-        ("pitch.scp", "pitch", "kaldi_ark"), ("lip.scp", "lip", "npy"),
-    ]
+    """``--{prefix}_data_path_and_name_and_type`` arguments for every training stream of the dump
+    (espnet2_ext/tasks/dump_streams.py)."""
+    from espnet2_ext.tasks.dump_streams import triples
+
     out = []
-    for fname, name, typ in streams:
-        out += [f"--{prefix}_data_path_and_name_and_type", f"{root}/{fname},{name},{typ}"]
+    for path, name, typ in triples(root, "train"):
+        out += [f"--{prefix}_data_path_and_name_and_type", f"{path},{name},{typ}"]
     return out

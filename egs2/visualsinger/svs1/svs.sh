@@ -17,6 +17,8 @@
 #   9 packing        the stage-two system in one zip (not run by default) -> exp/svs_<system>/packed/<system>.zip
 #
 # Every step leaves a .done marker; a re-run skips finished steps. --stage N re-enters at stage N.
+# What a system needs (lips, two stages, a head fit, lip pretraining, decode options) its SVS class
+# declares (espnet2_ext.bin.system_needs); the stages' tool calls live in local/{jobs,features,train,decode,score}.sh.
 
 set -e
 set -u
@@ -68,8 +70,8 @@ lip_crop_scale=0.65  # Haar front end only: side of the mouth crop as a fraction
 # Training
 stage_one_config=conf/train_stylesinger.yaml   # stage 5 (no video)
 train_config=conf/train_performsinger.yaml     # stage 6
-init_from_stage_one=auto   # auto: true unless the config is single-stage (*single_stage*, hpmdubbing)
-lip_pretrain=auto          # auto: pretrain the lip encoder by lip reading when the config names no weights
+init_from_stage_one=auto   # auto: what the system declares (two_stage; false for VCFM-S, HPMDubbing)
+lip_pretrain=auto          # auto: pretrain the lip encoder by lip reading when the system has one without weights
 lip_pretrain_config=conf/lip_pretrain.yaml
 lip_reader_fit=auto        # auto: fit the lip-reading head before stage two when the config freezes a head it has no weights for
 lip_reader_fit_config=conf/lip_reader_fit.yaml
@@ -152,10 +154,36 @@ fi
 . ./path.sh
 . ./cmd.sh
 
+# Sourced helpers: job splits and the background pool (local/jobs.sh), stages 2-3 per set
+# (local/features.sh), the trainings (local/train.sh), stage 7 (local/decode.sh), stage 8 (local/score.sh).
+. ./local/jobs.sh
+. ./local/features.sh
+. ./local/train.sh
+. ./local/decode.sh
+. ./local/score.sh
+
 system_name() {  # conf/train_foo.yaml -> svs_foo
     local base
     base=$(basename "$1" .yaml)
     echo "svs_${base#train_}"
+}
+decode_tag() {  # conf/decode_foo.yaml -> decode_foo_<vocoder>
+    echo "decode_$(basename "$1" .yaml | sed 's/^decode_//')_${vocoder}"
+}
+# What the system of a training config needs (espnet2_ext/svs/needs.py): need <config> <field> -> value
+need() {
+    ${python} -m espnet2_ext.bin.system_needs --config "$1" --field "$2"
+}
+# Reads a dotted key of a YAML config merged over its base_config chain ("" when absent).
+conf_get() {
+    ${python} -m espnet2_ext.utils.config "$1" "$2"
+}
+# The model file of an exp dir: --inference_model, or with auto the average of the
+# keep_nbest_models best checkpoints by the first best_model_criterion of its config.yaml (the
+# trainer's <phase>.<criterion>.ave.pth; PerformSinger configs select by valid loss_synth), or the
+# best checkpoint when no average was written (espnet2_ext/utils/model_file.py).
+model_file() {
+    ${python} -m espnet2_ext.utils.model_file "$1" "${inference_model}"
 }
 stage_one_exp=${expdir}/$(system_name "${stage_one_config}")
 if [ -n "${tag}" ]; then
@@ -163,9 +191,6 @@ if [ -n "${tag}" ]; then
 else
     svs_exp=${expdir}/$(system_name "${train_config}")
 fi
-decode_tag() {  # conf/decode_foo.yaml -> decode_foo_<vocoder>
-    echo "decode_$(basename "$1" .yaml | sed 's/^decode_//')_${vocoder}"
-}
 if [ -z "${inference_tag}" ]; then
     inference_tag=$(decode_tag "${inference_config}")
 fi
@@ -194,17 +219,8 @@ stats_dir=${expdir}/svs_stats_raw_phn
 fbank_conf="{fs: ${fs}, n_fft: ${n_fft}, hop_length: ${n_shift}, win_length: ${win_length}, n_mels: ${n_mels}, fmin: ${fmin}, fmax: ${fmax}}"
 all_sets="${train_set} ${valid_set} ${test_sets}"
 
-# Runs a per-utterance python tool on JOB=1:nj splits of <scp>; the tool gets the split as $in.JOB.
-# usage: split_and_run <name> <scp> <logdir> <cmd...with JOB>
-split_scps() {
-    local scp=$1 dir=$2 n=$3
-    local split_files=""
-    for n_i in $(seq "${n}"); do split_files+=" ${dir}/keys.${n_i}.scp"; done
-    # shellcheck disable=SC2086
-    utils/split_scp.pl "${scp}" ${split_files}
-}
-
 # ----------------------------------------------------------------------------------------------
+# Stage 1: local/data.sh -> data/<set> (Kaldi-style data dirs), validated; marker data/.done
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: Data preparation (local/data.sh ${local_data_opts}) -> data/"
     if [ -f data/.done ]; then
@@ -220,248 +236,69 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 2: per set, audio_features (local/features.sh) -> ${data_feats}/<set>/{wav,pitch,spembs}.scp;
+# marker ${data_feats}/<set>/.audio.done
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     log "Stage 2: Audio features (wav at ${fs} Hz, F0, GE2E d-vectors) -> ${data_feats}/<set>"
     for dset in ${all_sets}; do
         out=${data_feats}/${dset}
-        if [ -f "${out}/.audio.done" ]; then
-            log "${out}/.audio.done exists: skipping ${dset}"
-            continue
-        fi
-        mkdir -p "${out}"
-        for f in text utt2spk spk2utt label score.scp video.scp mouth_gt.scp; do
-            [ -f "data/${dset}/${f}" ] && cp "data/${dset}/${f}" "${out}/${f}"
-        done
-        _nj=$(min "${nj}" "$(wc -l < "data/${dset}/wav.scp")")
-        logdir=${out}/logs/audio
-        mkdir -p "${logdir}"
-        split_scps "data/${dset}/wav.scp" "${logdir}" "${_nj}"
-        ${train_cmd} JOB=1:"${_nj}" "${logdir}/format_wav.JOB.log" \
-            ${python} -m espnet2_ext.bin.format_wav --in_scp "${logdir}/keys.JOB.scp" \
-                --out_dir "${out}/data/wav" --out_scp "${logdir}/wav.JOB.scp" --fs "${fs}"
-        for n_i in $(seq "${_nj}"); do cat "${logdir}/wav.${n_i}.scp"; done | sort > "${out}/wav.scp"
-        split_scps "${out}/wav.scp" "${logdir}" "${_nj}"
-        ${train_cmd} JOB=1:"${_nj}" "${logdir}/f0.JOB.log" \
-            ${python} -m espnet2_ext.bin.extract_f0 --wav_scp "${logdir}/keys.JOB.scp" \
-                --fs "${fs}" --hop_length "${n_shift}" \
-                --out_ark "${out}/data/pitch.JOB.ark" --out_scp "${logdir}/pitch.JOB.scp"
-        ${train_cmd} JOB=1:"${_nj}" "${logdir}/dvector.JOB.log" \
-            ${python} -m espnet2_ext.bin.extract_dvector --wav_scp "${logdir}/keys.JOB.scp" \
-                --out_ark "${out}/data/spembs.JOB.ark" --out_scp "${logdir}/spembs.JOB.scp"
-        for n_i in $(seq "${_nj}"); do cat "${logdir}/pitch.${n_i}.scp"; done | sort > "${out}/pitch.scp"
-        for n_i in $(seq "${_nj}"); do cat "${logdir}/spembs.${n_i}.scp"; done | sort > "${out}/spembs.scp"
-        utils/validate_data_dir.sh --no-feats "${out}"
+        [ -f "${out}/.audio.done" ] && { log "${out}/.audio.done exists: skipping ${dset}"; continue; }
+        audio_features "${dset}"
         touch "${out}/.audio.done"
     done
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 3: per set, lip_roi (local/features.sh) -> ${data_feats}/<set>/{lip,face_track}.scp, lip_report.json;
+# marker ${data_feats}/<set>/.lip.done
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: Lip ROI extraction (face landmarks, aligned 96x96 crops) -> ${data_feats}/<set>/{lip,face_track}.scp"
     for dset in ${all_sets}; do
         out=${data_feats}/${dset}
-        if [ -f "${out}/.lip.done" ]; then
-            log "${out}/.lip.done exists: skipping ${dset}"
-            continue
-        fi
-        logdir=${out}/logs/lip
-        mkdir -p "${logdir}"
-        _nj=$(min "${nj}" "$(wc -l < "${out}/video.scp")")
-        split_scps "${out}/video.scp" "${logdir}" "${_nj}"
-        gt_opt=""
-        [ -f "${out}/mouth_gt.scp" ] && gt_opt="--mouth_gt_scp ${out}/mouth_gt.scp"
-        # landmark front end (MediaPipe face mesh, Haar cascades when it is not installed):
-        # mouth crops aligned to the mean face -> data/lip, SyncNet face tracks -> data/face_track
-        ${train_cmd} JOB=1:"${_nj}" "${logdir}/lip.JOB.log" \
-            ${python} -m espnet2_ext.bin.extract_lip_roi --video_scp "${logdir}/keys.JOB.scp" ${gt_opt} \
-                --out_dir "${out}/data/lip" --out_scp "${logdir}/lip.JOB.scp" --report "${logdir}/report.JOB.json" \
-                --crop_scale "${lip_crop_scale}" --front_end "${lip_front_end}" \
-                --face_track_dir "${out}/data/face_track" --face_track_scp "${logdir}/face_track.JOB.scp"
-        reports=""
-        for n_i in $(seq "${_nj}"); do reports+=" ${logdir}/report.${n_i}.json"; done
-        # shellcheck disable=SC2086
-        ${python} -m espnet2_ext.bin.merge_lip_reports --reports ${reports} \
-            --out "${out}/lip_report.json" --max_excluded_fraction "${max_excluded_fraction}"
-        for n_i in $(seq "${_nj}"); do cat "${logdir}/lip.${n_i}.scp"; done | sort > "${out}/lip.scp"
-        for n_i in $(seq "${_nj}"); do cat "${logdir}/face_track.${n_i}.scp"; done | sort > "${out}/face_track.scp"
-        [ -s "${out}/face_track.scp" ] || rm -f "${out}/face_track.scp"  # Haar front end: no face track
-        n_all=$(wc -l < "${out}/video.scp")
-        n_lip=$(wc -l < "${out}/lip.scp")
-        if [ "${n_lip}" -lt "${n_all}" ]; then
-            log "${dset}: $((n_all - n_lip)) utterance(s) have no usable face; see ${out}/lip_report.json"
-            utils/fix_data_dir.sh "${out}"
-        fi
-        log "${dset}: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r.get(k) for k in ('front_end', 'detection_rate', 'center_err_px_median', 'center_err_px_p95', 'center_err_fw_median', 'roll_err_deg_median', 'face_width_px_median')})" "${out}/lip_report.json")"
+        [ -f "${out}/.lip.done" ] && { log "${out}/.lip.done exists: skipping ${dset}"; continue; }
+        lip_roi "${dset}"
         touch "${out}/.lip.done"
     done
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 4: make_token_list -> ${token_list}; make_reference_sets (setting 1 in place: ref_utt,
+# ref_wav.scp of each test set; settings 2-4 -> ${data_feats}/test_ref<k>); make_lip_control_set
+# -> ${data_feats}/test_lip<mode>; collect_stats (local/train.sh) -> ${stats_dir}. A marker for each.
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     log "Stage 4: Token list, reference sets, statistics -> ${token_list}, ${stats_dir}"
     if [ ! -f "${dumpdir}/token_list/.done" ]; then
-        mkdir -p "$(dirname "${token_list}")"
-        {
-            echo "<blank>"
-            echo "<unk>"
-            cut -d ' ' -f 2- "${data_feats}/${train_set}/text" | tr ' ' '\n' | grep -v '^$' | LC_ALL=C sort -u
-            echo "<sos/eos>"
-        } > "${token_list}.tmp"
-        mv "${token_list}.tmp" "${token_list}"
+        ${python} -m espnet2_ext.bin.make_token_list --text "${data_feats}/${train_set}/text" --out "${token_list}"
         touch "${dumpdir}/token_list/.done"
     fi
-    # The paper's setting 1 for every test set: each utterance's own recording is its reference
-    # (ref_utt, ref_wav.scp in place; decoding reads the reference's mel and F0 from it).
-    for dset in ${test_sets}; do
-        out=${data_feats}/${dset}
-        [ -f "${out}/.ref.done" ] && continue
-        ${python} -m espnet2_ext.bin.make_reference_sets --dump_dir "${out}" --setting 1
-        touch "${out}/.ref.done"
-    done
-    # The paper's settings 2-4: another utterance of the same singer, another seen singer,
-    # an unseen singer as the reference voice (test utterances, d-vector of the reference).
-    for setting in ${ref_settings}; do
-        out=${data_feats}/test_ref${setting}
-        [ -f "${out}/.done" ] && continue
-        pool_opt=""
-        [ "${setting}" = 4 ] && pool_opt="--pool_dir ${data_feats}/test_ood"
-        # shellcheck disable=SC2086
-        ${python} -m espnet2_ext.bin.make_reference_sets --dump_dir "${data_feats}/test" \
-            ${pool_opt} --out_dir "${out}" --setting "${setting}" --seed 0
-        touch "${out}/.done"
-    done
-    # Controls: test with its lip frames shuffled in time, or with another utterance's video.
-    for mode in ${lip_controls}; do
-        out=${data_feats}/test_lip${mode}
-        [ -f "${out}/.done" ] && continue
-        ${python} -m espnet2_ext.bin.make_lip_control_set --dump_dir "${data_feats}/test" \
-            --out_dir "${out}" --mode "${mode}" --seed 0
-        touch "${out}/.done"
-    done
+    reference_sets  # local/features.sh: markers <set>/.ref.done, test_ref<k>/.done, test_lip<mode>/.done
     if [ ! -f "${stats_dir}/.done" ]; then
-        _opts=""
-        for dset in "${train_set}" "${valid_set}"; do
-            key=train
-            [ "${dset}" = "${valid_set}" ] && key=valid
-            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/text,text,text "
-            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/wav.scp,singing,sound "
-            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration "
-            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score "
-            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/pitch.scp,pitch,kaldi_ark "
-            _opts+="--${key}_shape_file ${data_feats}/${dset}/text "
-        done
-        # shellcheck disable=SC2086
-        ${train_cmd} "${stats_dir}/logs/stats.log" \
-            ${python} -m espnet2_ext.bin.visual_svs_train --collect_stats true --config "${stage_one_config}" \
-                --use_preprocessor true --token_type phn --token_list "${token_list}" \
-                --normalize none --pitch_normalize none --energy_normalize none \
-                --fs "${fs}" --feats_extract_conf "${fbank_conf}" \
-                --batch_type unsorted --batch_size 1 --num_workers 0 --ngpu 0 \
-                --output_dir "${stats_dir}" ${_opts}
+        collect_stats
         touch "${stats_dir}/.done"
     fi
 fi
-
-# Data arguments of training: every stream of the dump, shape files from the stats dir.
-train_data_opts() {
-    local key dset _opts=""
-    for key in train valid; do
-        dset=${train_set}
-        [ "${key}" = valid ] && dset=${valid_set}
-        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/text,text,text "
-        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/wav.scp,singing,sound "
-        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/label,label,duration "
-        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/score.scp,score,score "
-        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/pitch.scp,pitch,kaldi_ark "
-        _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/spembs.scp,spembs,kaldi_ark "
-        if [ "${1:-}" = lip ]; then
-            _opts+="--${key}_data_path_and_name_and_type ${data_feats}/${dset}/lip.scp,lip,npy "
-        fi
-        _opts+="--${key}_shape_file ${stats_dir}/${key}/singing_shape "
-    done
-    echo "${_opts}"
-}
-
-# Reads a dotted key of a YAML config merged over its base_config chain ("" when absent).
-conf_get() {
-    ${python} -m espnet2_ext.utils.config "$1" "$2"
-}
-
-# The model file of an exp dir: --inference_model, or with auto the average of the
-# keep_nbest_models best checkpoints by the first best_model_criterion of its config.yaml (the
-# trainer's <phase>.<criterion>.ave.pth; PerformSinger configs select by valid loss_synth), or the
-# best checkpoint when no average was written (espnet2_ext/utils/model_file.py).
-model_file() {
-    ${python} -m espnet2_ext.utils.model_file "$1" "${inference_model}"
-}
-
-# Trains <config> into <exp dir> with espnet's trainer (resumable), launched by espnet2.bin.launch:
-# --ngpu 0: one CPU process; --ngpu N: N processes on this node, DDP (multiprocessing_distributed);
-# --num_nodes M (cmd_backend=slurm): one srun task per node, each spawning --ngpu ranks,
-# rendezvous through a file in <exp dir> (--dist_launcher slurm, --dist_init_method file://...).
-train_system() {
-    local config=$1 exp=$2
-    shift 2
-    local extra=("$@")
-    mkdir -p "${exp}"
-    local use_lip
-    use_lip=$(conf_get "${config}" svs_conf.use_visual)
-    [ "$(conf_get "${config}" svs)" = hpmdubbing ] && use_lip=True
-    local lip_opt=""
-    [ "${use_lip}" = True ] && lip_opt=lip
-    local threads=${nthreads:-${train_nthreads}} dist_opts=()
-    # several ranks: parameters a batch leaves unused (frozen paths, optional branches) are allowed
-    [ $((ngpu * num_nodes)) -gt 1 ] && dist_opts+=(--unused_parameters true)
-    log "Training ${config} -> ${exp} (log: ${exp}/train.log)"
-    # shellcheck disable=SC2046,SC2086
-    OMP_NUM_THREADS=${threads} ${python} -m espnet2.bin.launch \
-        --cmd "${cuda_cmd} --num-threads ${threads}" --log "${exp}/train.log" \
-        --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${exp}/.dist_init_" \
-        --multiprocessing_distributed true -- \
-        ${python} -m espnet2_ext.bin.visual_svs_train \
-            --config "${config}" --use_preprocessor true --token_type phn --token_list "${token_list}" \
-            --fs "${fs}" --feats_extract_conf "${fbank_conf}" \
-            --normalize global_mvn --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
-            --resume true --output_dir "${exp}" "${dist_opts[@]}" \
-            $(train_data_opts ${lip_opt}) "${extra[@]}" ${train_args}
-    # Training curves once, from the checkpoint (the demo configs turn the per-epoch plots off).
-    ${python} -m espnet2_ext.bin.plot_train_stats --exp_dir "${exp}" >> "${exp}/train.log" 2>&1 \
-        || log "Warning: could not plot the training curves of ${exp} (see ${exp}/train.log)"
-}
 
 # ----------------------------------------------------------------------------------------------
 # GPUs asked for must be visible before any training or decoding starts (jobs of this machine;
 # with cmd_backend=slurm every entry point checks on its own node).
 if [ "${cmd_backend}" != slurm ] && [ ${stage} -le 7 ] && [ ${stop_stage} -ge 5 ]; then
-    _need=${ngpu}
-    "${gpu_inference}" && [ ${stop_stage} -ge 7 ] && [ "${_need}" -lt 1 ] && _need=1
-    if [ "${_need}" -gt 0 ]; then
-        ${python} -m espnet2_ext.utils.device --ngpu "${_need}" --what "svs.sh stages ${stage}-${stop_stage} (--ngpu ${ngpu}, --gpu_inference ${gpu_inference})" || exit 1
-    fi
+    check_gpus  # local/jobs.sh
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 5: train_system (local/train.sh) of ${stage_one_config} -> ${stage_one_exp}; beside it, when
+# the --train_config system needs it (or --lip_pretrain true), pretrain_lip_encoder -> ${expdir}/lip_pretrain.
+# Markers ${stage_one_exp}/.done, ${expdir}/lip_pretrain/.done
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     log "Stage 5: Stage-one training (${stage_one_config}, no video) -> ${stage_one_exp}"
     # The lip encoder's lip-reading pretraining needs no stage-one model: it runs beside it.
     lip_pid=""
-    pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
-    if [ "${lip_pretrain}" = true ] || { [ "${lip_pretrain}" = auto ] && [ -z "${pretrained}" ]; }; then
+    wants_lip_pretrain=$(need "${train_config}" pretrain_lip_encoder)
+    if [ "${lip_pretrain}" = true ] || { [ "${lip_pretrain}" = auto ] && [ "${wants_lip_pretrain}" = true ]; }; then
         if [ -f "${expdir}/lip_pretrain/.done" ]; then
             log "${expdir}/lip_pretrain/.done exists: skipping lip-reading pretraining"
         else
-            if ! ${python} -m espnet2_ext.bin.check_lip_conf "${lip_pretrain_config}" "${train_config}"; then
-                log "Error: see above (stage 6 would load these weights into ${train_config}'s lip encoder)"
-                exit 1
-            fi
-            log "Stage 5: Lip-reading pretraining of the lip encoder (${lip_pretrain_config}) -> ${expdir}/lip_pretrain (log: ${expdir}/lip_pretrain/train.log)"
-            mkdir -p "${expdir}/lip_pretrain"
-            ${cuda_cmd} --gpu "${single_gpu}" "${expdir}/lip_pretrain/train.log" \
-                ${python} -m espnet2_ext.bin.pretrain_lip_encoder --ngpu "${single_gpu}" \
-                    --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
-                    --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
-                    --config "${lip_pretrain_config}" --out_dir "${expdir}/lip_pretrain" --resume &
-            lip_pid=$!
+            start_lip_pretrain  # local/train.sh: sets lip_pid
         fi
     fi
     if [ -f "${stage_one_exp}/.done" ]; then
@@ -474,270 +311,55 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
         touch "${stage_one_exp}/.done"
     fi
     if [ -n "${lip_pid}" ]; then
-        if ! wait "${lip_pid}"; then
-            log "Error: lip-reading pretraining failed: see ${expdir}/lip_pretrain/train.log"
-            exit 1
-        fi
-        touch "${expdir}/lip_pretrain/.done"
-        log "Lip-reading pretraining: $(${python} -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"best valid frame acc {max(e['valid_frame_acc'] for e in r['epochs']):.3f} (epoch {r['best_epoch']}), chance {r['chance']:.3f}\")" "${expdir}/lip_pretrain/log.json" 2>/dev/null)"
+        finish_lip_pretrain  # local/train.sh
     fi
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 6: train_system of ${train_config} -> ${svs_exp}, from the stage-one model when its system
+# trains in two stages; first, when it needs it, fit_lip_reader -> ${svs_exp}/lip_reader/lip_reader.pth.
+# Markers ${svs_exp}/.done, ${svs_exp}/lip_reader/.done
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     log "Stage 6: Stage-two training (${train_config}) -> ${svs_exp}"
     if [ -f "${svs_exp}/.done" ]; then
         log "${svs_exp}/.done exists: skipping"
     else
-        opts=()
-        if [ "${init_from_stage_one}" = auto ]; then
-            init_from_stage_one=true
-            case "$(basename "${train_config}")" in *single_stage*) init_from_stage_one=false ;; esac
-            [ "$(conf_get "${train_config}" svs)" = hpmdubbing ] && init_from_stage_one=false
-            log "init_from_stage_one=auto -> ${init_from_stage_one}"
-        fi
-        if [ "${init_from_stage_one}" = true ]; then
-            stage_one_model=$(model_file "${stage_one_exp}")
-            if [ ! -f "${stage_one_model}" ]; then
-                log "Error: ${stage_one_model} not found: run stage 5 first, or pass --init_from_stage_one false"
-                exit 1
-            fi
-            opts+=(--stage_one_checkpoint "${stage_one_model}")
-        fi
-        pretrained=$(conf_get "${train_config}" svs_conf.lip_encoder_conf.pretrained)
-        encoder_weights=${pretrained}
-        if [ -z "${pretrained}" ] && [ -f "${expdir}/lip_pretrain/lip_encoder.pth" ] && [ "${lip_pretrain}" != false ]; then
-            log "Lip encoder initialised from ${expdir}/lip_pretrain/lip_encoder.pth (lip-reading pretraining)"
-            opts+=(--svs_conf "lip_encoder_conf.pretrained=${expdir}/lip_pretrain/lip_encoder.pth")
-            encoder_weights=${expdir}/lip_pretrain/lip_encoder.pth
-        fi
-        # A frozen lip-reading head needs weights: fit it on the frozen encoder's cached features
-        # (espnet2_ext/lipread/head_fit.py) -> ${svs_exp}/lip_reader/lip_reader.pth, then load it.
-        if [ "${lip_reader_fit}" = true ] || { [ "${lip_reader_fit}" = auto ] \
-                && [ "$(conf_get "${train_config}" svs_conf.lip_reader_conf.freeze)" = True ] \
-                && [ -z "$(conf_get "${train_config}" svs_conf.lip_reader_conf.pretrained)" ]; }; then
-            fit_dir=${svs_exp}/lip_reader
-            if [ -z "${encoder_weights}" ]; then
-                log "Error: fitting the lip-reading head of ${train_config} needs lip encoder weights: set lip_encoder_conf.pretrained or run stage 5 (lip-reading pretraining)"
-                exit 1
-            fi
-            if [ -f "${fit_dir}/.done" ]; then
-                log "${fit_dir}/.done exists: skipping the lip-reading head fit"
-            else
-                log "Stage 6: Fitting the lip-reading heads on the frozen lip encoder (${lip_reader_fit_config}) -> ${fit_dir} (log: ${fit_dir}/fit.log)"
-                mkdir -p "${fit_dir}"
-                # shellcheck disable=SC2086
-                OMP_NUM_THREADS=1 ${cuda_cmd} --gpu "${single_gpu}" "${fit_dir}/fit.log" \
-                    ${python} -m espnet2_ext.bin.fit_lip_reader --train_config "${train_config}" --ngpu "${single_gpu}" \
-                        --lip_encoder "${encoder_weights}" --token_list "${token_list}" \
-                        --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
-                        --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
-                        --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite --resume ${lip_reader_fit_args}
-                touch "${fit_dir}/.done"
-                log "Lip-reading heads: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
-            fi
-            opts+=(--svs_conf "lip_reader_conf.pretrained=${fit_dir}/lip_reader.pth")
-        fi
+        stage_two_opts  # local/train.sh: --stage_one_checkpoint, lip encoder weights, fitted heads -> opts
         train_system "${train_config}" "${svs_exp}" "${opts[@]}"
         touch "${svs_exp}/.done"
     fi
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 7: [train_vocoder -> ${expdir}/vocoder/generator.pth, marker .done]; decode_all
+# (local/decode.sh) -> ${expdir}/<system>/<decode tag>/<set> and ${expdir}/gt/${inference_tag}/<set>,
+# each with its .done marker
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     log "Stage 7: Decoding ${decode_systems} (${inference_config}, vocoder ${vocoder}) -> ${expdir}/svs_*/${inference_tag}"
     if "${train_vocoder}" && [ -z "${vocoder_checkpoint}" ]; then
         log "Stage 7: HiFi-GAN training on ${train_set} (${vocoder_max_steps} steps) -> ${expdir}/vocoder"
         if [ ! -f "${expdir}/vocoder/.done" ]; then
-            mkdir -p "${expdir}/vocoder"
-            ${cuda_cmd} --gpu "${single_gpu}" "${expdir}/vocoder/train.log" \
-                ${python} -m espnet2_ext.bin.train_vocoder --ngpu "${single_gpu}" --wav_scp "${data_feats}/${train_set}/wav.scp" \
-                    --fbank_conf "${fbank_conf}" --out_dir "${expdir}/vocoder" --max_steps "${vocoder_max_steps}" --resume
+            train_hifigan  # local/decode.sh
             touch "${expdir}/vocoder/.done"
         fi
         vocoder_checkpoint=${expdir}/vocoder/generator.pth
         [ "${vocoder}" = auto ] && vocoder=hifigan
     fi
-    inference_ngpu=0
-    "${gpu_inference}" && inference_ngpu=1  # each decode job on one GPU (model and HiFi-GAN)
-    voc_opts="--vocoder ${vocoder}"
-    [ -n "${vocoder_checkpoint}" ] && voc_opts+=" --vocoder_checkpoint ${vocoder_checkpoint}"
-    # Every system decodes the test sets; the stage-two system (the one of --train_config) also
-    # decodes the reference-voice settings 2-4 and the lip-timing controls.
-    extra_sets=""
-    for setting in ${ref_settings}; do extra_sets+=" test_ref${setting}"; done
-    for mode in ${lip_controls}; do extra_sets+=" test_lip${mode}"; done
-    # One decode job: up to ${decode_sets_per_job} sets of one system in each process (the model and
-    # vocoder start-up is paid once per process), JOB=1:decode_nj splits of their utterances,
-    # merged into each set's decode dir.
-    # <timing dir>: "" (the model's own durations) or a decode tag dir whose <set>/durations are imposed.
-    decode_group() {  # <exp dir> <model file> <config> <tag> <timing dir> <set>...
-        local exp=$1 model=$2 config=$3 dtag=$4 timing_from=$5
-        shift 5
-        local dset _nj=${decode_nj} args="" first=$1
-        for dset in "$@"; do
-            _nj=$(min "${_nj}" "$(wc -l < "${data_feats}/${dset}/text")")
-        done
-        for dset in "$@"; do
-            local dir=${exp}/${dtag}/${dset}
-            mkdir -p "${dir}/logs"
-            split_scps "${data_feats}/${dset}/text" "${dir}/logs" "${_nj}"
-            args+=" --data_dir ${data_feats}/${dset} --key_file ${dir}/logs/keys.JOB.scp"
-            args+=" --output_dir ${dir}/logs/output.JOB --wav_dir ${dir}/wav --attn_dir ${dir}/attn --video_dir ${dir}/video"
-            [ -n "${timing_from}" ] && args+=" --fixed_durations ${timing_from}/${dset}/durations"
-        done
-        local logdir=${exp}/${dtag}/${first}/logs
-        # shellcheck disable=SC2086
-        ${decode_cmd} --gpu "${inference_ngpu}" JOB=1:"${_nj}" "${logdir}/decode.JOB.log" \
-            ${python} -m espnet2_ext.bin.visual_svs_inference --config "${config}" --ngpu "${inference_ngpu}" \
-                --model_file "${model}" --train_config "${exp}/config.yaml" --progress false ${args} ${voc_opts}
-        local f n_i
-        for dset in "$@"; do
-            local dir=${exp}/${dtag}/${dset}
-            for f in wav.scp feats.scp f0.scp durations timing; do
-                for n_i in $(seq "${_nj}"); do cat "${dir}/logs/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
-            done
-            touch "${dir}/.done"
-        done
-    }
-    # The paper's GT row: the ground-truth mel through the same vocoder.
-    vocode_gt_set() {
-        local dset=$1
-        local dir=${expdir}/gt/${inference_tag}/${dset}
-        mkdir -p "${dir}/logs"
-        # shellcheck disable=SC2086
-        ${decode_cmd} "${dir}/logs/vocode.log" \
-            ${python} -m espnet2_ext.bin.vocode_gt --wav_scp "${data_feats}/${dset}/wav.scp" \
-                --label "${data_feats}/${dset}/label" --fbank_conf "${fbank_conf}" --out_dir "${dir}" \
-                --video_scp "${data_feats}/${dset}/video.scp" ${voc_opts}
-        touch "${dir}/.done"
-    }
-    # Decode jobs run ${nj} at a time; each takes up to ${decode_sets_per_job} sets of one system
-    # (its log: <first set's decode dir>/logs/decode.JOB.log).
-    running=0
-    failed=0
-    launch() {  # <job>...: run it in the background, at most ${nj} at once
-        "$@" &
-        running=$((running + 1))
-        if [ "${running}" -ge "${nj}" ]; then
-            wait -n || failed=1
-            running=$((running - 1))
-        fi
-    }
-    # The sets of one (system, config) not yet decoded, up to ${decode_sets_per_job} per job.
-    decode_system() {  # <exp dir> <model file> <config> <tag> <timing dir> <set>...
-        local exp=$1 model=$2 config=$3 dtag=$4 timing_from=$5
-        shift 5
-        local dset group=()
-        for dset in "$@"; do
-            [ -f "${exp}/${dtag}/${dset}/.done" ] && { log "${exp}/${dtag}/${dset}/.done exists: skipping"; continue; }
-            group+=("${dset}")
-            [ "${#group[@]}" -lt "${decode_sets_per_job}" ] && continue
-            log "Decoding ${group[*]} of $(basename "${exp}") with ${config} (log: ${exp}/${dtag}/${group[0]}/logs/)"
-            launch decode_group "${exp}" "${model}" "${config}" "${dtag}" "${timing_from}" "${group[@]}"
-            group=()
-        done
-        if [ "${#group[@]}" -gt 0 ]; then
-            log "Decoding ${group[*]} of $(basename "${exp}") with ${config} (log: ${exp}/${dtag}/${group[0]}/logs/)"
-            launch decode_group "${exp}" "${model}" "${config}" "${dtag}" "${timing_from}" "${group[@]}"
-        fi
-    }
-    wait_all() {
-        while [ "${running}" -gt 0 ]; do
-            wait -n || failed=1
-            running=$((running - 1))
-        done
-    }
-    first_system=$(echo ${decode_systems} | cut -d ' ' -f 1)
-    for system in ${decode_systems}; do
-        exp=${expdir}/${system}
-        decode_sets="${test_sets}"
-        [ "${system}" = "$(basename "${svs_exp}")" ] && decode_sets+="${extra_sets}"
-        model=$(model_file "${exp}")
-        if [ ! -f "${model}" ]; then
-            log "Error: ${model} not found (train ${system} first)"
-            exit 1
-        fi
-        # shellcheck disable=SC2086
-        decode_system "${exp}" "${model}" "${inference_config}" "${inference_tag}" "" ${decode_sets}
-        # The visual systems also decode --extra_decode_sets with each --extra_inference_configs config.
-        if [ "$(conf_get "${exp}/config.yaml" svs_conf.use_visual)" = True ]; then
-            for config in ${extra_inference_configs}; do
-                # shellcheck disable=SC2086
-                decode_system "${exp}" "${model}" "${config}" "$(decode_tag "${config}")" "" ${extra_decode_sets}
-            done
-        fi
-        [ "${system}" = "${first_system}" ] || continue
-        for dset in ${test_sets}; do
-            dir=${expdir}/gt/${inference_tag}/${dset}
-            [ -f "${dir}/.done" ] && { log "${dir}/.done exists: skipping"; continue; }
-            log "Vocoding the ground truth of ${dset} (log: ${dir}/logs/)"
-            launch vocode_gt_set "${dset}"
-        done
-    done
-    wait_all
-    # The fusion control, once the stage-two system's durations exist: the stage-one acoustic
-    # model with the timing that system's decode gave (its lip-reading heads in the demo).
-    if "${timing_control}" && [ "${stage_one_exp}" != "${svs_exp}" ] && [ "${failed}" -eq 0 ] \
-            && [[ " ${decode_systems} " == *" $(basename "${svs_exp}") "* ]]; then
-        # shellcheck disable=SC2086
-        decode_system "${stage_one_exp}" "$(model_file "${stage_one_exp}")" "${inference_config}" "${control_tag}" \
-            "${svs_exp}/${inference_tag}" ${extra_decode_sets}
-        wait_all
-    fi
-    if [ "${failed}" -ne 0 ]; then
-        log "Error: decoding failed; see the logs under ${expdir}/*/decode_*/*/logs/"
-        exit 1
-    fi
+    decode_all
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 8: score_all (local/score.sh) -> <decode dir>/scores.json (marker .score.done),
+# ${expdir}/RESULTS.md, ${expdir}/listening_kit
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     log "Stage 8: Scoring (MCD, FFE, Cos, LSE, durations, plots) -> scores.json, ${expdir}/RESULTS.md"
-    # Reference mel-cepstra / F0 are shared by every system and control set: computed once, cached.
-    score_opts="--fs ${fs} --hop_length ${n_shift} --plots ${num_plots} --cache_dir ${expdir}/score_cache"
-    [ -n "${syncnet_weights}" ] && score_opts+=" --syncnet_weights ${syncnet_weights}"
-    [ -n "${wavlm_dir}" ] && score_opts+=" --wavlm_dir ${wavlm_dir}"
-    decode_dirs=""
-    score_list=${expdir}/score_dirs.txt
-    : > "${score_list}"
-    for system in gt ${decode_systems} $(basename "${stage_one_exp}"); do
-        for dtag in ${inference_tag} ${extra_tags} ${control_tag}; do
-            for dir in "${expdir}/${system}/${dtag}"/*/; do
-                [ -f "${dir}/.done" ] || continue
-                dir=${dir%/}
-                [[ " ${decode_dirs} " == *" ${dir} "* ]] && continue
-                decode_dirs+=" ${dir}"
-                [ -f "${dir}/.score.done" ] && [ "${dir}/.score.done" -nt "${dir}/.done" ] && continue
-                echo "${dir}" >> "${score_list}"
-            done
-        done
-    done
-    n_score=$(wc -l < "${score_list}")
-    if [ "${n_score}" -gt 0 ]; then
-        n_jobs=$(min "${nj}" "${n_score}")
-        log "Scoring ${n_score} decode dir(s) in ${n_jobs} job(s) (logs: <decode dir>/logs/score.log)"
-        # Line j of score_jobs.txt: the decode dirs of job j (every n_jobs-th of the list), scored by
-        # one process whose scorer loads once; each dir's reference is dump/raw/<set>.
-        awk -v n="${n_jobs}" '{ job[(NR - 1) % n] = job[(NR - 1) % n] " " $0 } END { for (j = 0; j < n; j++) print job[j] }' \
-            "${score_list}" > "${expdir}/score_jobs.txt"
-        # shellcheck disable=SC2016
-        ${decode_cmd} JOB=1:"${n_jobs}" "${expdir}/score_logs/score.JOB.log" \
-            bash -c 'dirs=$(sed -n "JOBp" "$0"); args=""; for d in ${dirs}; do args+=" --decode_dir ${d} --ref_dir $2/$(basename "${d}")"; done
-                "$1" -m espnet2_ext.bin.score_svs ${args} ${@:3} --log_file logs/score.log \
-                && for d in ${dirs}; do touch "${d}/.score.done"; done' \
-            "${expdir}/score_jobs.txt" "${python}" "${data_feats}" ${score_opts}
-    fi
-    ${python} -m espnet2_ext.bin.make_results_table --exp_dir "${expdir}" --out "${expdir}/RESULTS.md"
-    # shellcheck disable=SC2086
-    ${python} -m espnet2_ext.bin.make_listening_kit --decode_dirs ${decode_dirs} \
-        --out "${expdir}/listening_kit" --n 10 --seed 0 --overwrite
-    cat "${expdir}/RESULTS.md"
+    score_all
 fi
 
 # ----------------------------------------------------------------------------------------------
+# Stage 9: pack_model -> ${svs_exp}/packed/<system>.zip (newer than ${svs_exp}/.done: done)
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
-    # Stage 9: the stage-two system (--train_config) as one zip in espnet's pack convention
+    # The stage-two system (--train_config) as one zip in espnet's pack convention
     # (config, model file, stats, token list, lip-reading heads, vocoder, meta.yaml), which
     # `python -m espnet2_ext.bin.perform --model <zip>` loads from any directory.
     pack=${svs_exp}/packed/$(basename "${svs_exp}" | sed 's/^svs_//').zip

@@ -258,3 +258,17 @@ class HPMDubbing(AbsSVS):
         mel = (after if after is not None else before)[0]  # (T, odim)
         attn = attn[0].mean(0).t()  # (N, T_v)
         return dict(feat_gen=mel, duration=durations_from_attention(attn, t_mel), attn=attn)
+
+    # ------------------------------------------------------------------ the recipe's view
+    @classmethod
+    def needs(cls, svs_conf: Optional[dict]):
+        """What this system needs from the recipe: a SystemNeeds (espnet2_ext/svs/hpmdubbing/needs.py)."""
+        from espnet2_ext.svs.hpmdubbing import needs
+
+        return needs.needs(svs_conf)
+
+    def configure_decode(self, **options) -> str:
+        """No decode option applies (hpmdubbing/needs.py); -> what durations come from."""
+        from espnet2_ext.svs.hpmdubbing import needs
+
+        return needs.configure_decode(self, **options)

@@ -65,6 +65,7 @@ class PerformSinger(AbsSVS):
         f0_embed_bins: int = 256, frame_rate: float = 187.5, video_fps: float = 25.0,
         duration_source: str = "predictor", duration_prior: Optional[dict] = None,
         lip_reader_conf: Optional[dict] = None,
+        two_stage: bool = True,
     ):
         """
         Args:
@@ -99,6 +100,9 @@ class PerformSinger(AbsSVS):
                 predictor's prior on the video timing (duration_prior.py); inference only.
             lip_reader_conf: None (no head), or hidden (64), heads (1), pretrained (None), freeze
                 (false) of the lip-reading heads over the token list (lip_reading.py). Needs use_visual.
+            two_stage: training starts from the stage-one model (the recipe's stage 6 passes
+                --stage_one_checkpoint); false: everything trains from scratch in one stage (VCFM-S).
+                Read by the recipe (``needs``), not by the model.
         """
         super().__init__()
         self.criterion = PerformSingerLoss(loss_weights, frame_rate, video_fps)
@@ -290,3 +294,17 @@ class PerformSinger(AbsSVS):
         if timing.fout is not None and timing.fout.attn is not None:
             out["attn"] = timing.fout.attn[0]
         return out
+
+    # ------------------------------------------------------------------ the recipe's view
+    @classmethod
+    def needs(cls, svs_conf: Optional[dict]):
+        """What this system needs from the recipe: a SystemNeeds (espnet2_ext/svs/performsinger/needs.py)."""
+        from espnet2_ext.svs.performsinger import needs
+
+        return needs.needs(svs_conf)
+
+    def configure_decode(self, duration_source: Optional[str] = None, duration_prior: Optional[dict] = None) -> str:
+        """Decode-time duration source and prior (performsinger/needs.py); -> what durations come from."""
+        from espnet2_ext.svs.performsinger import needs
+
+        return needs.configure_decode(self, duration_source, duration_prior)

@@ -71,7 +71,7 @@ def main(argv=None) -> None:
     a = get_parser().parse_args(argv)
     torch.set_num_threads(1)
     from espnet2_ext.metrics.duration import duration_scores, label_to_frames
-    from espnet2_ext.utils.decode_inputs import DATA_DIR_STREAMS
+    from espnet2_ext.tasks.dump_streams import triples
     from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
     model, args = build(a.exp, a.model_file)
@@ -84,7 +84,7 @@ def main(argv=None) -> None:
     for s in a.sets.split():
         d = os.path.join(a.dump, s)
         loader = VisualSVSTask.build_streaming_iterator(
-            [(os.path.join(d, f), name, kind) for f, name, kind in DATA_DIR_STREAMS],
+            triples(d, "decode"),
             dtype="float32", batch_size=1, key_file=None, num_workers=0,
             preprocess_fn=VisualSVSTask.build_preprocess_fn(args, False),
             collate_fn=VisualSVSTask.build_collate_fn(args, False), allow_variable_data_keys=False, inference=True)
