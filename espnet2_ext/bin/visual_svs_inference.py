@@ -52,7 +52,7 @@ from tqdm import tqdm
 from espnet2_ext.tasks.dump_streams import triples
 from espnet2_ext.tasks.registry import SYSTEMS, system_needs
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
-from espnet2_ext.utils.decode_inputs import DATA_DIR_STREAMS, REF_WAV_SCP, UttInputs, reference_scp_of
+from espnet2_ext.utils.decode_inputs import REF_WAV_SCP, UttInputs, reference_scp_of
 from espnet2_ext.utils.media import mux_video
 from espnet2_ext.utils.device import device_for
 

@@ -6,7 +6,6 @@ optionally, timing given from outside.
     <set>/ref_utt       <utt> <reference utterance id>            (for readers: which recording it was)
       --features/reference.load_reference--> ref_feats (T_r, odim), ref_pitch (T_r,)
     <durations file>    <utt> d1 ... dN   (a decode dir's ``durations``)  --> fixed_durations (N,)
-    DATA_DIR_STREAMS    the dump dir's stream files and their (name, type) in the task's data
 
 A decode set without reference recordings is an error naming the set: the style extractor never
 falls back to the mean reference in the recipe's decoding.
@@ -22,15 +21,6 @@ from espnet2_ext.utils.fileio import read_scp_dict, read_table
 
 REF_WAV_SCP = "ref_wav.scp"
 REF_UTT = "ref_utt"
-
-# Stream files of a set's dump dir (stage 2-4 layout) -> (name, type) of the task's data.
-DATA_DIR_STREAMS = (
-    ("text", "text", "text"),
-    ("label", "label", "duration"),
-    ("score.scp", "score", "score"),
-    ("spembs.scp", "spembs", "kaldi_ark"),
-    ("lip.scp", "lip", "npy"),
-)
 
 
 def reference_scp_of(data_dir) -> str:

@@ -263,7 +263,7 @@ fi
 
 # ----------------------------------------------------------------------------------------------
 # Stage 4: make_token_list -> ${token_list}; make_reference_sets (setting 1 in place: ref_utt,
-# ref_wav.scp of each test set; settings 2-4 -> ${data_feats}/test_ref<k>); make_lip_control_set
+# ref_wav.scp of the valid and each test set; settings 2-4 -> ${data_feats}/test_ref<k>); make_lip_control_set
 # -> ${data_feats}/test_lip<mode>; collect_stats (local/train.sh) -> ${stats_dir}. A marker for each.
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     log "Stage 4: Token list, reference sets, statistics -> ${token_list}, ${stats_dir}"

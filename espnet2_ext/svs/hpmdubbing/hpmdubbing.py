@@ -25,20 +25,13 @@ from espnet.nets.pytorch_backend.transformer.encoder import Encoder
 from espnet2.svs.abs_svs import AbsSVS
 from espnet2.torch_utils.device_funcs import force_gatherable
 
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.hpmdubbing.alignment import durations_from_attention
 from espnet2_ext.svs.hpmdubbing.length import interpolate_to_lengths, mel_length_from_video
 from espnet2_ext.svs.lip_encoder import LipEncoder
 from espnet2_ext.svs.masks import lengths_to_mask
 
 FFT_DEFAULTS = dict(layers=4, heads=2, linear_units=1024, kernel_size=9, dropout=0.1)
-
-
-def _merge(defaults: dict, conf: Optional[dict], owner: str) -> dict:
-    conf = dict(conf or {})
-    unknown = sorted(set(conf) - set(defaults))
-    if unknown:
-        raise ValueError(f"{owner}: unknown option(s) {unknown}; valid options: {sorted(defaults)}")
-    return {**defaults, **conf}
 
 
 def fft_stack(hidden: int, conf: dict) -> Encoder:
@@ -107,15 +100,15 @@ class HPMDubbing(AbsSVS):
         self.lambda_ctc = float(lambda_ctc)
         self.phone_embed = torch.nn.Embedding(idim, hidden, padding_idx=0)
         self.pitch_embed = torch.nn.Embedding(midi_dim, hidden, padding_idx=0) if use_pitch else None
-        self.text_encoder = fft_stack(hidden, _merge(FFT_DEFAULTS, text_encoder_conf, "text_encoder_conf"))
+        self.text_encoder = fft_stack(hidden, merge_conf(FFT_DEFAULTS, text_encoder_conf, "text_encoder_conf"))
         self.lip_encoder = LipEncoder(lip_encoder_conf)
         self.lip_proj = torch.nn.Linear(self.lip_encoder.output_dim, hidden)
-        self.lip_fft = fft_stack(hidden, _merge(FFT_DEFAULTS, lip_fft_conf, "lip_fft_conf"))
+        self.lip_fft = fft_stack(hidden, merge_conf(FFT_DEFAULTS, lip_fft_conf, "lip_fft_conf"))
         self.ctc_head = torch.nn.Linear(hidden, idim)
         self.cross = MultiHeadedAttention(cross_heads, hidden, dropout)
         self.cross_norm = torch.nn.LayerNorm(hidden)
         self.spk_proj = torch.nn.Linear(spk_embed_dim, hidden) if spk_embed_dim else None
-        self.decoder = fft_stack(hidden, _merge(FFT_DEFAULTS, decoder_conf, "decoder_conf"))
+        self.decoder = fft_stack(hidden, merge_conf(FFT_DEFAULTS, decoder_conf, "decoder_conf"))
         self.mel_out = torch.nn.Linear(hidden, odim)
         self.postnet = Postnet(idim=odim, odim=odim, n_layers=5, n_chans=256, n_filts=5) if use_postnet else None
 

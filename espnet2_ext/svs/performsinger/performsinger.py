@@ -42,6 +42,7 @@ from espnet2_ext.svs.diffusion.mel_decoder import MelDiffusionDecoder
 from espnet2_ext.svs.fusion import build_fusion
 from espnet2_ext.svs.masks import fit_length, lengths_to_mask
 from espnet2_ext.svs.performsinger import inputs
+from espnet2_ext.svs.performsinger import needs as system_needs
 from espnet2_ext.svs.performsinger.duration import DurationModule
 from espnet2_ext.svs.performsinger.duration_sources import DurationPrior, PhoneTiming, duration_source
 from espnet2_ext.svs.performsinger.frame_modules import AuxMelDecoder, F0Embedding
@@ -100,22 +101,18 @@ class PerformSinger(AbsSVS):
                 predictor's prior on the video timing (duration_prior.py); inference only.
             lip_reader_conf: None (no head), or hidden (64), heads (1), pretrained (None), freeze
                 (false) of the lip-reading heads over the token list (lip_reading.py). Needs use_visual.
-            two_stage: training starts from the stage-one model (the recipe's stage 6 passes
-                --stage_one_checkpoint); false: everything trains from scratch in one stage (VCFM-S).
-                Read by the recipe (``needs``), not by the model.
+            two_stage: true: stage two starts from the stage-one model; false: one stage from
+                scratch (VCFM-S). Read by the recipe (``needs``), not by the model.
         """
         super().__init__()
         self.criterion = PerformSingerLoss(loss_weights, frame_rate, video_fps)
         self.loss_weights = self.criterion.weights
-        self.idim, self.odim, self.hidden = idim, odim, hidden
-        self.use_visual = use_visual
+        self.idim, self.odim, self.hidden, self.use_visual = idim, odim, hidden, use_visual
         self.frame_rate, self.video_fps = float(frame_rate), float(video_fps)
-
         self.encoder = PhonemeEncoder(idim, hidden, encoder_conf)
         self.speaker = SpeakerProjection(spk_embed_dim, hidden)
         if use_visual:
             from espnet2_ext.svs.lip_encoder import LipEncoder
-
             self.lip_encoder = LipEncoder(dict(lip_encoder_conf or {}))
             self.fusion = build_fusion(fusion, hidden, self.lip_encoder.output_dim, fusion_conf)
         visual_dim = self.lip_encoder.output_dim if use_visual else 0
@@ -136,15 +133,12 @@ class PerformSinger(AbsSVS):
         self.set_duration_prior(**merge_conf(DURATION_PRIOR_DEFAULTS, duration_prior, "PerformSinger duration_prior"))
 
     def set_duration_source(self, name: str) -> None:
-        """Where inference durations come from (see ``duration_source``); decoding may override the
-        training config's choice (``visual_svs_inference --duration_source``), since with
-        lambda_V = 0 it does not change training."""
+        """Where inference durations come from (``duration_source``; decoding may override it)."""
         self.timing_source = duration_source(name, self)
         self.duration_source = name
 
     def set_duration_prior(self, weight: float = 0.0, sigma: float = 0.5, max_span_s: Optional[float] = None) -> None:
-        """The duration predictor's prior on the video timing (``duration_prior``); decoding may
-        override it (``visual_svs_inference --duration_prior_weight``): it does not change training."""
+        """The duration predictor's prior on the video timing (``duration_prior``; inference only)."""
         self.timing_prior = DurationPrior(weight, sigma, max_span_s)
 
     @property
@@ -297,14 +291,9 @@ class PerformSinger(AbsSVS):
 
     # ------------------------------------------------------------------ the recipe's view
     @classmethod
-    def needs(cls, svs_conf: Optional[dict]):
-        """What this system needs from the recipe: a SystemNeeds (espnet2_ext/svs/performsinger/needs.py)."""
-        from espnet2_ext.svs.performsinger import needs
-
-        return needs.needs(svs_conf)
+    def needs(cls, svs_conf: Optional[dict]):  # -> SystemNeeds: what the recipe must do for it
+        return system_needs.needs(svs_conf)
 
     def configure_decode(self, duration_source: Optional[str] = None, duration_prior: Optional[dict] = None) -> str:
-        """Decode-time duration source and prior (performsinger/needs.py); -> what durations come from."""
-        from espnet2_ext.svs.performsinger import needs
-
-        return needs.configure_decode(self, duration_source, duration_prior)
+        # decode-time duration source and prior (performsinger/needs.py) -> what durations come from
+        return system_needs.configure_decode(self, duration_source, duration_prior)

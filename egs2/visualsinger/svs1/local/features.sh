@@ -68,9 +68,10 @@ lip_roi() {
 
 reference_sets() {
     local dset out setting pool_opt mode
-    # The paper's setting 1 for every test set: each utterance's own recording is its reference
-    # (ref_utt, ref_wav.scp in place; decoding reads the reference's mel and F0 from it).
-    for dset in ${test_sets}; do
+    # The paper's setting 1 for every test set and the valid set (decoded by the sampler sweep and
+    # any dev choice): each utterance's own recording is its reference (ref_utt, ref_wav.scp in
+    # place; decoding reads the reference's mel and F0 from it).
+    for dset in ${valid_set} ${test_sets}; do
         out=${data_feats}/${dset}
         [ -f "${out}/.ref.done" ] && continue
         ${python} -m espnet2_ext.bin.make_reference_sets --dump_dir "${out}" --setting 1
