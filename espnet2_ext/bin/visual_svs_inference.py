@@ -33,7 +33,6 @@ Outputs (``--output_dir`` of each set):
 
 import argparse
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +54,7 @@ from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from espnet2_ext.utils.decode_inputs import REF_WAV_SCP, UttInputs, reference_scp_of
 from espnet2_ext.utils.media import mux_video
 from espnet2_ext.utils.device import device_for
+from espnet2_ext.utils.fileio import atomic_path
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -174,6 +174,25 @@ def inference(args: argparse.Namespace) -> None:
         decode_set(dset, model, train_args, vocoder, fs, device, decode_conf, args)
 
 
+def _write_wav(wav_path: Path, wav: np.ndarray, fs: int) -> Path:
+    """16-bit PCM at ``wav_path`` (atomically), scaled down to a 0.99 peak only if it clips."""
+    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    if peak > 1.0:
+        wav = wav / peak * 0.99
+    with atomic_path(wav_path, ".wav") as tmp:
+        sf.write(tmp, wav, fs, subtype="PCM_16")
+    return wav_path
+
+
+def _write_f0_and_durations(key: str, output: dict, f0_w, dur_w) -> None:
+    """The predicted F0 (T,) into the f0 ark and the phone durations (N,) as a line of ``durations``."""
+    if output.get("f0") is not None:
+        f0_w(key, _to_numpy(output["f0"]).astype(np.float32).reshape(-1))
+    if output.get("duration") is not None:
+        dur = _to_numpy(output["duration"]).astype(np.int64).reshape(-1)
+        dur_w.write(f"{key} {' '.join(map(str, dur.tolist()))}\n")
+
+
 def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str, decode_conf: dict,
                args: argparse.Namespace) -> None:
     """Decode the utterances of one set (those of its key file, if any) into its output dir."""
@@ -233,21 +252,11 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
             n_done += 1
 
             feats_w(key, mel)
-            if output.get("f0") is not None:
-                f0_w(key, _to_numpy(output["f0"]).astype(np.float32).reshape(-1))
-            if output.get("duration") is not None:
-                dur = _to_numpy(output["duration"]).astype(np.int64).reshape(-1)
-                dur_w.write(f"{key} {' '.join(map(str, dur.tolist()))}\n")
+            _write_f0_and_durations(key, output, f0_w, dur_w)
             timing_w.write(f"{key} {timing}\n")
             if output.get("attn") is not None:
                 np.save(attn_dir / f"{key}.npy", _to_numpy(output["attn"]).astype(np.float32))
-            wav_path = wav_dir / f"{key}.wav"
-            tmp = wav_path.with_name(key + ".tmp.wav")
-            peak = float(np.max(np.abs(wav))) if wav.size else 0.0
-            if peak > 1.0:
-                wav = wav / peak * 0.99
-            sf.write(tmp, wav, fs, subtype="PCM_16")
-            os.replace(tmp, wav_path)
+            wav_path = _write_wav(wav_dir / f"{key}.wav", wav, fs)
             wav_w.write(f"{key} {wav_path.resolve()}\n")
             if key in videos and args.mux_video:
                 mux_video(videos[key], str(wav_path), video_dir / f"{key}.mp4")

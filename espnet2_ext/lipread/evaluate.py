@@ -5,7 +5,7 @@
     VF --LipReadingHeads--> log of the heads' mean posterior (T_v, C)
         --> frame accuracy (head_fit.evaluate: argmax = the class covering most of the frame)
         --phone_logp over the label's phone sequence--> (N, T_v)
-        --aligner_durations (monotonic Viterbi, sub-frame boundaries, >= 1 mel frame per phone)
+        --svs/alignment.posterior_durations (monotonic Viterbi, sub-frame boundaries, >= 1 mel frame per phone)
         --> predicted durations (N,) in mel frames
     label (seconds) --metrics.duration.label_to_frames--> true durations (N,) in mel frames
     --metrics.duration.duration_scores--> duration MAE (mel frames; x video_fps / frame_rate in
@@ -26,7 +26,7 @@ from espnet2_ext.lipread.head_fit import CachedViews, evaluate, token_vocab
 from espnet2_ext.lipread.data import read_label
 from espnet2_ext.metrics.duration import duration_scores, label_to_frames
 from espnet2_ext.svs.lip_reading_head import phone_logp
-from espnet2_ext.svs.performsinger.aligner import aligner_durations
+from espnet2_ext.svs.alignment import posterior_durations
 
 
 def phone_ids(phones: Sequence[str], vocab: Dict[str, int], where: str) -> torch.Tensor:
@@ -46,7 +46,7 @@ def lip_durations(class_logp: torch.Tensor, phones: torch.Tensor, frame_rate: fl
     pmask = torch.ones(1, n, dtype=torch.bool)
     vmask = torch.ones(1, t, dtype=torch.bool)
     logp = phone_logp(class_logp[None], phones[None], pmask, vmask)  # (1, N, T_v)
-    d = aligner_durations(logp, pmask, vmask, frame_rate, video_fps, min_frames=torch.ones(1, n, dtype=torch.long))
+    d = posterior_durations(logp, pmask, vmask, frame_rate, video_fps, min_frames=torch.ones(1, n, dtype=torch.long))
     return d[0].numpy()
 
 
