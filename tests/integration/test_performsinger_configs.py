@@ -16,10 +16,9 @@ from espnet2.tasks.svs import svs_choices
 from espnet2_ext.svs.performsinger.performsinger import PerformSinger
 from espnet2_ext.tasks.visual_svs import FRAME_GRID, derive_frame_grid
 from espnet2_ext.utils.config import load_config, merge
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import CONF
 
 torch.set_num_threads(1)
-CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
 IDIM = 61  # <blank>, <unk>, 56 phones, SP, AP, <sos/eos>
 ALL = sorted(str(p.relative_to(CONF)) for p in CONF.rglob("*.yaml"))
 SYSTEMS = sorted(str(p.relative_to(CONF)) for p in [*CONF.glob("train_*.yaml"), *CONF.glob("tuning/train_*.yaml")])

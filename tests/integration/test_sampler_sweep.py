@@ -14,12 +14,10 @@ from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from tests.support.tiny_dump import data_args, write_tiny_dump
 from espnet2_ext.utils.config import load_config
 from tests.support.configs import shrunk_config
-from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
 torch.set_num_threads(1)
-CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
 
 
 def test_specs_follow_the_objective():

@@ -6,10 +6,9 @@ from typing import Sequence
 import yaml
 
 from espnet2_ext.utils.config import load_config
-from tests.support.paths import RECIPE
+from tests.support.paths import CONF
 from tests.support.tiny_dump import FS, data_args
 
-CONF = RECIPE / "conf"
 
 
 def shrunk_config(name: str, out: Path) -> Path:

@@ -7,9 +7,8 @@ import pytest
 
 from espnet2_ext.bin import data_args, make_token_list, report_summary, system_needs
 from espnet2_ext.tasks.dump_streams import STREAMS, streams_for, triples
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import CONF
 
-CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
 
 
 def test_one_field_prints_as_the_shell_reads_it(capsys):

@@ -10,9 +10,8 @@ from espnet2_ext.svs.needs import SystemNeeds
 from espnet2_ext.svs.performsinger import needs as ps_needs
 from espnet2_ext.tasks.registry import SYSTEMS, needs_of_config, system_needs
 from espnet2_ext.utils.config import get, load_config
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import CONF
 
-CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
 CONFIGS = sorted(CONF.glob("train_*.yaml")) + sorted((CONF / "tuning").glob("train_*.yaml"))
 
 

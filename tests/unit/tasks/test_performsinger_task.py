@@ -9,10 +9,9 @@ import espnet2_ext  # noqa: F401
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
 from tests.support.configs import shrunk_config, train
 from tests.support.tiny_dump import write_tiny_dump
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import CONF
 
 torch.set_num_threads(1)
-CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,9 @@ import espnet2_ext  # noqa: F401
 from espnet2_ext.svs.performsinger.performsinger import PerformSinger
 from tests.unit.svs.test_performsinger_model import tiny_batch, tiny_model
 from espnet2_ext.utils.config import load_config
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import CONF
 
 torch.set_num_threads(1)
-CONF = REPO_ROOT / "egs2" / "visualsinger" / "svs1" / "conf"
 SYSTEMS = ["stylesinger", "performsinger", "performsinger_single_stage"]
 REFLOW = dict(objective="reflow", prediction="x0", t_start=0.4)  # demo: x0 prediction, as the ddpm demo configs
 REFLOW_PAPER = dict(objective="reflow", t_start=0.4)  # paper: velocity prediction (the default)
