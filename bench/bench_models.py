@@ -5,7 +5,7 @@
                                  [--utt_sec 4] [--batch 8] [--threads 1] [--repeats 3]
 
 Per config: parameter count, seconds per training step (forward + backward, batch of --batch
-utterances of --utt_sec seconds), seconds per utterance of DDIM-10 inference, real-time factor.
+utterances of --utt_sec seconds), seconds per utterance of 10-step inference (sampler auto: DDIM or Euler, as the objective), real-time factor.
 Numbers depend on the machine: they are measured, never asserted in tests.
 """
 
@@ -63,7 +63,7 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"| config | params | train step (s, batch {args.batch} x {args.utt_sec:g} s) | DDIM-10 inference (s/utt) | RTF |")
+    print(f"| config | params | train step (s, batch {args.batch} x {args.utt_sec:g} s) | 10-step inference (s/utt) | RTF |")
     print("|---|---|---|---|---|")
     for name in args.configs:
         model, conf = build(RECIPE / name)
@@ -87,7 +87,7 @@ def main():
         for _ in range(args.repeats):
             t0 = time.perf_counter()
             model.inference(text=one["text"][0], label=one["label"], melody=one["melody"], spembs=one["spembs"][0],
-                            lip=one["lip"], lip_lengths=one["lip_lengths"], sampler="ddim", steps=10)
+                            lip=one["lip"], lip_lengths=one["lip_lengths"], sampler="auto", steps=10)
             inf_times.append(time.perf_counter() - t0)
         inf = sorted(inf_times)[len(inf_times) // 2]
         print(f"| {name} | {n_params / 1e6:.2f} M | {step:.2f} | {inf:.2f} | {inf / args.utt_sec:.3f} |")

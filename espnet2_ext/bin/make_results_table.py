@@ -49,7 +49,7 @@ same along the same path without c0 (the energy term). Bound. hit 40 ms, inner: 
 inner phone boundaries within 40 ms (the headline: video-driven timing fixes the first and the
 last by the video's length); all: inner + final. Timing: where the decode's phone durations came
 from: lip-reading heads (forced alignment of the lip-reading posteriors), duration predictor (the
-paper's path: conf/decode_ddim_predictor.yaml for a visual system, the only one of the no-video
+paper's path: conf/decode_predictor.yaml for a visual system, the only one of the no-video
 model), or fixed: <system>/<decode> (that decode's durations imposed: the no-video model with the
 stage-two system's timing isolates what the fusion module adds to MCD / FFE / Cos).
 """

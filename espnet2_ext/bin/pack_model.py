@@ -4,7 +4,7 @@
     python -m espnet2_ext.bin.pack_model --exp_dir exp/svs_performsinger \
         --out exp/svs_performsinger/packed/performsinger.zip [--model_file auto] \
         [--vocoder griffin_lim] [--vocoder_checkpoint exp/vocoder/generator.pth] \
-        [--crop_scale 0.65] [--decode_config conf/decode_ddim.yaml]
+        [--crop_scale 0.65] [--decode_config conf/decode_fast.yaml]
 
 The pack's meta.yaml records the vocoder, stage 3's crop scale and the decoding options, which
 ``perform`` / ``Performer.from_pretrained`` use by default.

@@ -4,7 +4,7 @@ several step counts, score each decode, and write a table and a plot.
 
     python -m espnet2_ext.bin.sampler_sweep --exp_dir exp/svs_performsinger [--exp_dir ...] \
         --dump_dir dump/raw --sets dev [test test_ood] --fs 22050 --hop_length 256 \
-        [--steps 1 2 4 10 20] [--samplers auto] [--inference_config conf/decode_ddim.yaml] \
+        [--steps 1 2 4 10 20] [--samplers auto] [--inference_config conf/decode_fast.yaml] \
         [--vocoder griffin_lim] [--nthreads 2] [--out_dir exp/sampler_sweep]
 
     per system (exp dir), sampler, step count:
@@ -151,7 +151,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--samplers", nargs="+", default=["auto"],
                    help="auto (by the system's objective), or names: ddim dpm_solver ddpm | euler rk2 rk4")
     p.add_argument("--inference_config", default=None,
-                   help="decode config whose other options apply (e.g. conf/decode_ddim.yaml); sampler and "
+                   help="decode config whose other options apply (e.g. conf/decode_fast.yaml); sampler and "
                         "steps are the sweep's")
     p.add_argument("--inference_model", default="auto", help="model file of each exp dir (auto: the recipe's rule)")
     p.add_argument("--seed", type=int, default=0)

@@ -293,9 +293,9 @@ def get_parser() -> argparse.ArgumentParser:
                              "imposed instead of the model's duration source (the same timing for two acoustic models)")
     parser.add_argument("--train_config", type=str_or_none, help="config.yaml of the training")
     parser.add_argument("--model_file", type=str, required=True)
-    parser.add_argument("--sampler", default="ddim",
+    parser.add_argument("--sampler", default="auto",
                         help="diffusion sampler: ddim | ddpm | dpm_solver (decoder_conf objective ddpm), "
-                             "euler | rk2 | rk4 (objective reflow)")
+                             "euler | rk2 | rk4 (objective reflow), auto (ddim or euler, as the objective)")
     parser.add_argument("--steps", type=int, default=10, help="sampling steps (ddpm uses all; flows: ODE intervals)")
     parser.add_argument("--f0_sampler", type=str_or_none, default=None,
                         help="PerformSinger: the F0 predictor's sampler (default: --sampler)")

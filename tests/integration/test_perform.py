@@ -51,7 +51,7 @@ def _stage7_durations(s) -> list:
     visual_svs_inference.main(["--model_file", str(exp / "valid.loss_synth.ave.pth"), "--train_config",
                                str(exp / "config.yaml"), "--data_dir", str(data), "--output_dir",
                                str(root / "decode"), "--vocoder", "griffin_lim", "--progress", "false",
-                               "--mux_video", "false", "--sampler", "ddim", "--steps", "10", "--seed", "0"])
+                               "--mux_video", "false", "--sampler", "auto", "--steps", "2", "--seed", "0"])
     return [int(x) for x in (root / "decode" / "durations").read_text().split()[1:]]
 
 

@@ -116,7 +116,7 @@ def _chain(name: str) -> list:
 @pytest.mark.parametrize("paper,demo", PAIRS)
 def test_paper_config_is_its_demo_system_at_paper_size(paper, demo):
     """A paper config inherits its demo system first (or is the same change as its demo system on
-    the paper size of their common base, as the *_reflow ones), and differs from it only in the
+    the paper size of their common base, as the *_ddpm ones), and differs from it only in the
     settings the paper overlays set (sizes, 48 kHz, GPU batches) and the trainer's batch_bins /
     epochs / lr."""
     first = str(((CONF / paper).parent / _bases(paper)[0]).resolve().relative_to(CONF.resolve()))
@@ -168,9 +168,8 @@ def test_stage_two_config_matches_stage_one():
         assert all(k in s1 or k.startswith(("lip_encoder.", "fusion.", "lip_reader.")) for k in s2), two_name
 
 
-@pytest.mark.parametrize("name,sampler", [("decode_ddim.yaml", "ddim"), ("decode_ddim10.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm"),
-                                          ("decode_ddim_predictor.yaml", "ddim"), ("decode_ddim_attention.yaml", "ddim"),
-                                          ("decode_reflow.yaml", "euler"), ("decode_reflow_predictor.yaml", "euler")])
+@pytest.mark.parametrize("name,sampler", [("decode_fast.yaml", "auto"), ("decode_ddim10.yaml", "ddim"), ("decode_ddpm.yaml", "ddpm"),
+                                          ("decode_predictor.yaml", "auto"), ("decode_attention.yaml", "auto")])
 def test_decode_configs(name, sampler):
     from espnet2_ext.bin.visual_svs_inference import get_parser
 

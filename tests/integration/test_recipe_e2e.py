@@ -65,7 +65,7 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     lip_log = (exp / "lip_pretrain" / "train.log").read_text()
     assert lip_log.count("epoch 1:") == 1, "lip pretraining log lines written twice"
     assert (exp / "score_cache").is_dir() and list((exp / "score_cache").glob("*.npz"))
-    test_dir = exp / "svs_performsinger" / "decode_ddim_griffin_lim" / "test"  # conf/decode_ddim.yaml, run.sh's vocoder
+    test_dir = exp / "svs_performsinger" / "decode_fast_griffin_lim" / "test"  # conf/decode_fast.yaml, run.sh's vocoder
     assert test_dir.is_dir(), "no decode dir for svs_performsinger"
     wavs = [l for l in (test_dir / "wav.scp").read_text().splitlines() if l]
     assert wavs and all(Path(l.split()[1]).exists() for l in wavs)
@@ -145,7 +145,7 @@ def test_a_fusion_ablation_is_a_module_an_entry_point_and_a_config(recipe_copy, 
     assert (exp / "valid.loss_synth.best.pth").exists()
     assert "fusion: tiny" in (exp / "config.yaml").read_text()
     assert "TinyFusion(" in (exp / "train.log").read_text(), "the plugin's module was not the model's fusion"
-    test_dir = exp / "decode_ddim_griffin_lim" / "test"
+    test_dir = exp / "decode_fast_griffin_lim" / "test"
     wavs = [l for l in (test_dir / "wav.scp").read_text().splitlines() if l]
     assert wavs and all(Path(l.split()[1]).exists() for l in wavs)
     scores = json.loads((test_dir / "scores.json").read_text())
@@ -174,7 +174,7 @@ def _check_references(dump):
 def _check_extra_rows(exp, test_dir):
     """The paper's duration-predictor rows, the fusion control and the new-lyrics sets in RESULTS.md."""
     tag = test_dir.parent.name
-    pred_dir = exp / "svs_performsinger" / "decode_ddim_predictor_griffin_lim"
+    pred_dir = exp / "svs_performsinger" / "decode_predictor_griffin_lim"
     control_dir = exp / "svs_stylesinger" / f"{tag}_timing_of_svs_performsinger"
     assert sorted(p.name for p in pred_dir.iterdir() if p.is_dir()) == ["test", "test_ood"]  # --extra_decode_sets
     for dset in ("test", "test_ood"):
@@ -186,9 +186,9 @@ def _check_extra_rows(exp, test_dir):
     for dset in ("test", "test_ood", "test_newlyrics", "test_newlyrics_ood"):
         for system in ("svs_performsinger", "svs_stylesinger", "gt"):
             assert (exp / system / tag / dset / "scores.json").exists(), (system, dset)
-    assert not (exp / "svs_stylesinger" / "decode_ddim_predictor_griffin_lim").exists()  # no video: one path
+    assert not (exp / "svs_stylesinger" / "decode_predictor_griffin_lim").exists()  # no video: one path
     results = (exp / "RESULTS.md").read_text()
-    assert "| svs_performsinger | decode_ddim_predictor_griffin_lim | duration predictor | test |" in results
+    assert "| svs_performsinger | decode_predictor_griffin_lim | duration predictor | test |" in results
     assert f"| svs_performsinger | {tag} | lip-reading heads | test_newlyrics |" in results
     assert f"| svs_stylesinger | {tag}_timing_of_svs_performsinger | fixed: svs_performsinger/{tag} | test |" in results
 

@@ -61,7 +61,7 @@ def trainings(calls):
 
 @pytest.mark.parametrize("config, two_stage, fit", [
     ("conf/train_performsinger.yaml", True, True),
-    ("conf/train_performsinger_single_stage_reflow.yaml", False, False),   # two_stage: false by its base config
+    ("conf/train_performsinger_single_stage_ddpm.yaml", False, False),   # two_stage: false by its base config
     ("conf/train_hpmdubbing.yaml", False, False),
 ])
 def test_stage_6_follows_what_the_system_declares(recipe, config, two_stage, fit):
@@ -85,11 +85,11 @@ def test_stages_7_and_8_decode_what_each_system_chooses(recipe):
         (exp / system / "config.yaml").write_text(f"svs: performsinger\nsvs_conf: {conf}\n")
     out, calls = svs(recipe, "--stage", "7", "--stop_stage", "8", "--vocoder", "griffin_lim")
     done = sorted(str(p.parent.relative_to(exp)) for p in exp.rglob(".done"))
-    tag = "decode_ddim_griffin_lim"
+    tag = "decode_fast_griffin_lim"
     assert done == sorted(
         [f"gt/{tag}/{s}" for s in ("test", "test_ood")]
         + [f"svs_performsinger/{tag}/{s}" for s in ("test", "test_ood", "test_ref3", "test_lipshuffle")]
-        + [f"svs_performsinger/decode_ddim_predictor_griffin_lim/{s}" for s in ("test", "test_ood")]
+        + [f"svs_performsinger/decode_predictor_griffin_lim/{s}" for s in ("test", "test_ood")]
         + [f"svs_stylesinger/{tag}/{s}" for s in ("test", "test_ood")]
         + [f"svs_stylesinger/{tag}_timing_of_svs_performsinger/{s}" for s in ("test", "test_ood")])
     control = [c for c in calls if "timing_of_svs_performsinger" in c and "visual_svs_inference" in c]

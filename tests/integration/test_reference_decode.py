@@ -37,7 +37,7 @@ def _decode(setup, data_dir: Path, out: Path, extra=()):
     from espnet2_ext.bin.visual_svs_inference import main as infer_main
 
     exp = setup["exp"]
-    infer_main(["--config", str(CONF / "decode_ddim.yaml"), "--model_file", str(exp / "1epoch.pth"),
+    infer_main(["--config", str(CONF / "decode_fast.yaml"), "--model_file", str(exp / "1epoch.pth"),
                 "--train_config", str(exp / "config.yaml"), "--vocoder", "griffin_lim", "--progress", "false",
                 "--data_dir", str(data_dir), "--output_dir", str(out), *extra])
     return {k: np.asarray(v) for k, v in kaldiio.load_scp(str(out / "feats.scp")).items()}

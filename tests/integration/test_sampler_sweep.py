@@ -32,7 +32,7 @@ def test_specs_follow_the_objective():
 
 
 def _tiny_reflow_config(out: Path) -> Path:
-    path = shrunk_config("train_stylesinger_reflow.yaml", out)
+    path = shrunk_config("train_stylesinger.yaml", out)
     svs = load_config(path)["svs_conf"]
     assert svs["decoder_conf"]["objective"] == "reflow" and svs["f0_conf"]["objective"] == "reflow"
     return path
@@ -41,7 +41,7 @@ def _tiny_reflow_config(out: Path) -> Path:
 def test_sweep_on_a_tiny_trained_reflow_system(tmp_path):
     pytest.importorskip("espnet2_ext.vocoder.build")
     dump = write_tiny_dump(tmp_path / "dump" / "dev")
-    exp = tmp_path / "exp" / "svs_stylesinger_reflow"
+    exp = tmp_path / "exp" / "svs_stylesinger"
     VisualSVSTask.main(cmd=[
         "--config", str(_tiny_reflow_config(tmp_path)), "--output_dir", str(exp), "--ngpu", "0",
         "--token_type", "phn", "--token_list", str(dump / "tokens.txt"), "--use_preprocessor", "true",
@@ -54,9 +54,9 @@ def test_sweep_on_a_tiny_trained_reflow_system(tmp_path):
     sweep_main(args)
     rows = (out / "sweep.md").read_text().splitlines()
     assert len(rows) == 2 + 2  # header, rule, euler:1, euler:2
-    assert "| svs_stylesinger_reflow | dev | euler | 1 | 1 |" in rows[2]
+    assert "| svs_stylesinger | dev | euler | 1 | 1 |" in rows[2]
     assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    scores = out / "svs_stylesinger_reflow" / "euler_2" / "dev" / "scores.json"
+    scores = out / "svs_stylesinger" / "euler_2" / "dev" / "scores.json"
     assert scores.is_file() and len((scores.parent / "durations").read_text().splitlines()) == 4
     stamp = scores.stat().st_mtime_ns
     sweep_main(args)  # resumes: nothing decoded or scored again

@@ -18,7 +18,7 @@ test_sets="test test_ood"
 
 stage_one_config=conf/train_stylesinger.yaml
 train_config=conf/train_performsinger.yaml
-inference_config=conf/decode_ddim.yaml
+inference_config=conf/decode_fast.yaml
 # Griffin-Lim for the CPU demo: 2.4x faster than the packaged HiFi-GAN (trained on speech at this
 # mel configuration) with a similar ground-truth-row MCD on the demo corpus (README, Results).
 # --vocoder auto picks that HiFi-GAN; --train_vocoder true trains one on this corpus first.

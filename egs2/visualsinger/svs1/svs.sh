@@ -81,12 +81,12 @@ train_args=""              # extra arguments of the trainer
 train_nthreads=2           # CPU threads of a training job (stage 5 uses 1 per job while lip pretraining runs beside it)
 
 # Decoding and scoring
-inference_config=conf/decode_ddim.yaml
+inference_config=conf/decode_fast.yaml
 inference_tag=""
 inference_model=auto        # auto: valid.<criterion>.ave.pth (average of the keep_nbest_models best), else .best.pth
 # Further decode configs of the visual systems (test sets only), e.g. the paper's duration predictor
 # instead of the lip-reading heads: each lands in its own decode_<config>_<vocoder> dir.
-extra_inference_configs="conf/decode_ddim_predictor.yaml"
+extra_inference_configs="conf/decode_predictor.yaml"
 # Control of the fusion module: the stage-one (no video) model decoded with the durations of the
 # --train_config system's decode -> exp/<stage one>/<inference tag>_timing_of_<system>/<set>.
 timing_control=true

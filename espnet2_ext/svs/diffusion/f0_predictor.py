@@ -27,7 +27,7 @@ from torch import nn
 from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.diffusion.flow import RectifiedFlow
 from espnet2_ext.svs.diffusion.flow_samplers import flow_sample
-from espnet2_ext.svs.diffusion.mel_decoder import OBJECTIVE_SAMPLERS, check_objective, masked_noise_loss
+from espnet2_ext.svs.diffusion.mel_decoder import OBJECTIVE_SAMPLERS, check_objective, masked_noise_loss, resolve_sampler
 from espnet2_ext.svs.diffusion.samplers import run_sampler
 from espnet2_ext.svs.diffusion.schedule import DiffusionSchedule
 from espnet2_ext.svs.diffusion.wavenet_denoiser import WaveNetDenoiser
@@ -197,14 +197,12 @@ class F0DiffusionPredictor(nn.Module):
                            generator)
 
     @torch.no_grad()
-    def inference(self, cond: torch.Tensor, mask: torch.Tensor, note_midi: torch.Tensor, sampler: str = "ddim",
+    def inference(self, cond: torch.Tensor, mask: torch.Tensor, note_midi: torch.Tensor, sampler: str = "auto",
                   steps: int = 10, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
         """cond (B, T, cond_dim), mask (B, T), note_midi (B, T) frame-level note (0 = rest) ->
         {"f0": (B, T) Hz, 0 where unvoiced / rest / padded; "uv_prob": (B, T) voicing probability,
         0 on rests and padded frames}."""
-        if sampler not in self.samplers:
-            raise ValueError(f"F0DiffusionPredictor (objective {self.conf['objective']}): unknown sampler "
-                             f"{sampler!r}; choose one of {self.samplers}")
+        sampler = resolve_sampler(sampler, self.conf["objective"], "F0DiffusionPredictor")
         if note_midi.shape != mask.shape:
             raise ValueError(f"note_midi {tuple(note_midi.shape)} and mask {tuple(mask.shape)} differ in shape")
         B, T = mask.shape

@@ -50,6 +50,19 @@ MEL_DECODER_DEFAULTS = dict(
 OBJECTIVES = ("ddpm", "reflow")
 PREDICTIONS = {"ddpm": ("eps", "x0"), "reflow": ("v", "x0")}
 OBJECTIVE_SAMPLERS = {"ddpm": SAMPLERS, "reflow": FLOW_SAMPLERS}
+# sampler "auto": the few-step sampler of each objective (conf/decode_fast.yaml, chosen on dev)
+AUTO_SAMPLER = {"ddpm": "ddim", "reflow": "euler"}
+
+
+def resolve_sampler(sampler: str, objective: str, owner: str) -> str:
+    """``sampler`` itself, or for "auto" the objective's few-step sampler; an error names the ones
+    the objective can use."""
+    if sampler == "auto":
+        return AUTO_SAMPLER[objective]
+    if sampler not in OBJECTIVE_SAMPLERS[objective]:
+        raise ValueError(f"{owner} (objective {objective}): unknown sampler {sampler!r}; choose one of "
+                         f"{('auto', *OBJECTIVE_SAMPLERS[objective])}")
+    return sampler
 
 
 def check_objective(c: dict, owner: str) -> dict:
@@ -151,19 +164,18 @@ class MelDiffusionDecoder(torch.nn.Module):
         return {"loss": masked_noise_loss(out, target, mask, self.conf["loss"])}
 
     @torch.no_grad()
-    def inference(self, cond: torch.Tensor, mask: torch.Tensor, sampler: str = "ddim", steps: int = 10,
+    def inference(self, cond: torch.Tensor, mask: torch.Tensor, sampler: str = "auto", steps: int = 10,
                   aux_mel: Optional[torch.Tensor] = None,
                   generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """cond (B, T, cond_dim), mask (B, T) -> normalised mel (B, T, odim), zero on padded frames.
 
         sampler: "ddpm" (every step), "ddim" or "dpm_solver" (``steps`` network evaluations) for
-            objective ddpm; "euler", "rk2" or "rk4" (``steps`` intervals) for objective reflow.
+            objective ddpm; "euler", "rk2" or "rk4" (``steps`` intervals) for objective reflow;
+            "auto": ddim or euler, whichever the objective takes.
         aux_mel: (B, T, odim) normalised auxiliary mel; required iff ``needs_aux``.
         generator: source of every random draw (start noise, DDPM noise).
         """
-        if sampler not in self.samplers:
-            raise ValueError(f"MelDiffusionDecoder (objective {self.conf['objective']}): unknown sampler "
-                             f"{sampler!r}; choose one of {self.samplers}")
+        sampler = resolve_sampler(sampler, self.conf["objective"], "MelDiffusionDecoder")
         if self.needs_aux and aux_mel is None:
             raise ValueError("MelDiffusionDecoder: a shallow start (shallow_k / t_start > 0) needs aux_mel at inference")
         if not self.needs_aux and aux_mel is not None:

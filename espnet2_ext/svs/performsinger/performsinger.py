@@ -242,7 +242,7 @@ class PerformSinger(AbsSVS):
     def inference(
         self, text: torch.Tensor, label=None, melody=None, duration=None, spembs=None, lip=None, lip_lengths=None,
         feats=None, pitch=None, ref_feats=None, ref_pitch=None, fixed_durations=None, use_teacher_forcing=False,
-        sampler: str = "ddim", steps: int = 10, seed: Optional[int] = None, generator=None, durations_only=False,
+        sampler: str = "auto", steps: int = 10, seed: Optional[int] = None, generator=None, durations_only=False,
         f0_sampler: Optional[str] = None, f0_steps: Optional[int] = None, **kwargs,
     ) -> Dict[str, torch.Tensor]:
         """Synthesise one utterance without GT durations.
@@ -255,8 +255,8 @@ class PerformSinger(AbsSVS):
         mel frames per phone taken as given (e.g. another system's timing), instead of any
         duration source. duration["lab"] is read only with use_teacher_forcing (then GT F0
         ``pitch`` is used too, when given). sampler "ddim" | "ddpm" | "dpm_solver"
-        (decoder_conf.objective ddpm) or "euler" | "rk2" | "rk4" (objective reflow), steps: mel
-        sampling; f0_sampler / f0_steps: the F0 predictor's (default: sampler / steps);
+        (decoder_conf.objective ddpm) or "euler" | "rk2" | "rk4" (objective reflow), or "auto"
+        (each model's few-step sampler: ddim or euler), steps: mel sampling; f0_sampler / f0_steps: the F0 predictor's (default: sampler / steps);
         seed / generator: the diffusion noise source. durations_only: return {"duration"} alone,
         before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,

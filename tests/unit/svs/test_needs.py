@@ -59,7 +59,7 @@ def test_the_demo_systems_by_name():
     assert of("train_performsinger.yaml") == SystemNeeds(
         reads_lips=True, two_stage=True, fit_lip_reader=True, pretrain_lip_encoder=True,
         duration_sources=("predictor", "attention", "lipreader"), decode_options=("duration_source", "duration_prior"))
-    single = of("train_performsinger_single_stage_reflow.yaml")  # two_stage: false through base_config
+    single = of("train_performsinger_single_stage_ddpm.yaml")  # two_stage: false through base_config
     assert not single.two_stage and not single.fit_lip_reader and single.reads_lips
     assert of("train_performsinger_aligner.yaml").duration_sources == ("predictor", "attention", "aligner")
     hpm = of("train_hpmdubbing.yaml")

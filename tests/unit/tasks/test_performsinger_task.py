@@ -67,7 +67,7 @@ def test_wrapper_inference_is_duration_free(trained):
             b["duration_phn"] = batch["duration_phn"] * scale
             with torch.no_grad():
                 outs.append(model.inference(**b, lip=lip, lip_lengths=lip_lengths, use_teacher_forcing=False,
-                                            sampler="ddim", steps=3, seed=0))
+                                            sampler="auto", steps=3, seed=0))
         a, c = outs
         assert torch.equal(a["feat_gen"], c["feat_gen"]) and torch.equal(a["duration"], c["duration"])
         phones = texts[keys[0]]
@@ -91,7 +91,7 @@ def test_decoding_cli(trained):
         streams += ["--data_path_and_name_and_type", f"{path},{name},{typ}"]
     streams += ["--ref_wav_scp", f"{dump}/ref_wav.scp"]
     infer_main([
-        "--config", str(CONF / "decode_ddim.yaml"),
+        "--config", str(CONF / "decode_fast.yaml"),
         "--model_file", str(exp / "1epoch.pth"), "--train_config", str(exp / "config.yaml"),
         "--output_dir", str(out), "--vocoder", "griffin_lim", "--progress", "false", *streams,
     ])
@@ -116,7 +116,7 @@ def test_decoding_several_sets_in_one_process(trained):
     utts = [ln.split()[0] for ln in (dump / "text").read_text().splitlines()]
     keys = tmp / "keys_two.scp"
     keys.write_text("".join(f"{u} x\n" for u in utts[:2]))
-    common = ["--config", str(CONF / "decode_ddim.yaml"), "--model_file", str(exp / "1epoch.pth"),
+    common = ["--config", str(CONF / "decode_fast.yaml"), "--model_file", str(exp / "1epoch.pth"),
               "--train_config", str(exp / "config.yaml"), "--vocoder", "griffin_lim", "--progress", "false"]
     streams = []
     for path, name, typ in _decode_streams(dump):

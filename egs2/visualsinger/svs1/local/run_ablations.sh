@@ -17,7 +17,7 @@ set -euo pipefail
 systems="performsinger performsinger_single_stage sma hpmdubbing hpmdubbing_p"
 seeds="0 1 2"
 jobs=2
-run_opts=""   # extra options of every ./run.sh call (e.g. --inference_config conf/decode_ddim.yaml)
+run_opts=""   # extra options of every ./run.sh call (e.g. --inference_config conf/decode_ddim10.yaml)
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
 while [ $# -gt 0 ]; do

@@ -139,6 +139,22 @@ def test_bad_objective_options_raise():
         MelDiffusionDecoder(8, 12, dict(TINY, prediction="x0")).eval().inference(cond, mask, sampler="rk4")
 
 
+@pytest.mark.parametrize("objective,fast", [("ddpm", "ddim"), ("reflow", "euler")])
+def test_auto_is_the_objectives_few_step_sampler(objective, fast):
+    mel, cond, mask = _batch()
+    dec = MelDiffusionDecoder(8, 12, dict(TINY, objective=objective, prediction="x0")).eval()
+    pred = F0DiffusionPredictor(12, dict(residual_layers=2, residual_channels=16, num_steps=20, uv_channels=16,
+                                         uv_layers=1, objective=objective)).eval()
+    midi = torch.full(mask.shape, 57.0) * mask
+    out = [dec.inference(cond, mask, sampler=s, steps=2, generator=torch.Generator().manual_seed(0))
+           for s in ("auto", fast)]
+    f0 = [pred.inference(cond, mask, midi, sampler=s, steps=2, generator=torch.Generator().manual_seed(0))["f0"]
+          for s in ("auto", fast)]
+    assert torch.equal(out[0], out[1]) and torch.equal(f0[0], f0[1])
+    with pytest.raises(ValueError, match="auto"):  # the error lists auto among the choices
+        dec.inference(cond, mask, sampler="heun")
+
+
 def test_f0_predictor_with_reflow_trains_and_samples():
     torch.manual_seed(0)
     pred = F0DiffusionPredictor(12, dict(residual_layers=2, residual_channels=16, num_steps=20, uv_channels=16,

@@ -1,6 +1,6 @@
-"""The rectified-flow training option: the *_reflow configs differ from their source configs in
-the decoder / F0 objective alone, build, train (one step, and a falling loss on a tiny overfit
-batch) and decode with the flow samplers."""
+"""The rectified-flow objective of the demo and paper configs: the *_ddpm configs (the paper's
+objective) differ from them in the decoder / F0 objective alone; a flow model builds, trains (one
+step, and a falling loss on a tiny overfit batch) and decodes with the flow samplers and "auto"."""
 
 
 from pathlib import Path
@@ -23,27 +23,31 @@ REFLOW_PAPER = dict(objective="reflow", t_start=0.4)  # paper: velocity predicti
 
 @pytest.mark.parametrize("paper", [False, True])
 @pytest.mark.parametrize("system", SYSTEMS)
-def test_reflow_config_is_its_source_with_the_flow_objective(system, paper):
-    name, flow_name = (f"tuning/train_{system}_paper.yaml", f"tuning/train_{system}_reflow_paper.yaml") if paper \
-        else (f"train_{system}.yaml", f"train_{system}_reflow.yaml")
-    src = load_config(CONF / name)
-    flow = load_config(CONF / flow_name)
-    assert yaml.safe_load((CONF / flow_name).read_text())["base_config"] == Path(name).name  # states only the change
-    s, f = src.pop("svs_conf"), flow.pop("svs_conf")
-    assert src == flow
-    assert f.pop("decoder_conf") == dict(s.pop("decoder_conf"), **(REFLOW_PAPER if paper else REFLOW), aux_layers=2)
-    assert f.pop("f0_conf") == dict(s.pop("f0_conf"), objective="reflow")
-    assert s == f
-    model = PerformSinger(idim=61, odim=80, **load_config(CONF / flow_name)["svs_conf"])
+def test_ddpm_config_is_its_flow_source_with_the_papers_objective(system, paper):
+    name, ddpm_name = (f"tuning/train_{system}_paper.yaml", f"tuning/train_{system}_ddpm_paper.yaml") if paper \
+        else (f"train_{system}.yaml", f"train_{system}_ddpm.yaml")
+    flow = load_config(CONF / name)
+    ddpm = load_config(CONF / ddpm_name)
+    assert yaml.safe_load((CONF / ddpm_name).read_text())["base_config"] == Path(name).name  # states only the change
+    f, d = flow.pop("svs_conf"), ddpm.pop("svs_conf")
+    assert flow == ddpm
+    assert f.pop("decoder_conf") == dict(d.pop("decoder_conf"), **(REFLOW_PAPER if paper else REFLOW))
+    assert f.pop("f0_conf") == dict(d.pop("f0_conf"), objective="reflow")
+    assert f == d
+    model = PerformSinger(idim=61, odim=80, **load_config(CONF / name)["svs_conf"])
     assert model.decoder.flow is not None and model.f0_predictor.flow is not None
     assert model.aux_decoder is not None  # the shallow flow starts from its mel
+    model = PerformSinger(idim=61, odim=80, **load_config(CONF / ddpm_name)["svs_conf"])
+    assert model.decoder.flow is None and model.f0_predictor.flow is None and model.aux_decoder is None
 
 
-def test_stage_two_reflow_config_matches_its_stage_one():
-    one = PerformSinger(idim=61, odim=80, **load_config(CONF / "train_stylesinger_reflow.yaml")["svs_conf"])
-    two = PerformSinger(idim=61, odim=80, **load_config(CONF / "train_performsinger_reflow.yaml")["svs_conf"])
-    s1, s2 = one.state_dict(), two.state_dict()
-    assert all(k in s2 and s2[k].shape == v.shape for k, v in s1.items())
+def test_stage_two_config_matches_its_stage_one_for_either_objective():
+    for one_name, two_name in (("train_stylesinger.yaml", "train_performsinger.yaml"),
+                               ("train_stylesinger_ddpm.yaml", "train_performsinger_ddpm.yaml")):
+        one = PerformSinger(idim=61, odim=80, **load_config(CONF / one_name)["svs_conf"])
+        two = PerformSinger(idim=61, odim=80, **load_config(CONF / two_name)["svs_conf"])
+        s1, s2 = one.state_dict(), two.state_dict()
+        assert all(k in s2 and s2[k].shape == v.shape for k, v in s1.items()), two_name
 
 
 def _reflow_model():
@@ -89,5 +93,7 @@ def test_inference_with_the_flow_samplers():
     assert a["feat_gen"].shape == (int(a["duration"].sum()), 20) and torch.equal(a["feat_gen"], c["feat_gen"])
     d = model.inference(**one, sampler="rk2", steps=1, f0_sampler="euler", f0_steps=3, seed=0)
     assert torch.equal(a["duration"], d["duration"])
+    auto = model.inference(**one, sampler="auto", steps=2, seed=0)  # auto: euler for a flow
+    assert torch.equal(auto["feat_gen"], a["feat_gen"])
     with pytest.raises(ValueError, match="euler"):
         model.inference(**one, sampler="ddim", steps=2)
