@@ -21,6 +21,7 @@ demo_newlyrics_singers="singerA singerB singerC singerD"  # seen singers of test
 demo_newlyrics_ood_singer=singerG                          # the unseen singer of test_newlyrics_ood
 demo_newlyrics_utts_per_singer=3
 demo_newlyrics_ood_utts=6
+demo_video_difficulty=hard   # hard: per-utterance roll, scale, squeeze, blur, noise, occlusions; easy: none of them
 nj=2                 # processes generating the demo corpus
 python=${python:-python3}
 
@@ -43,7 +44,7 @@ if [ -z "${corpus}" ]; then
         log "Generating the demo corpus into ${corpus}"
         ${python} -m espnet2_ext.bin.make_demo_corpus --out "${corpus}" --seed "${seed}" --fs "${fs}" \
             --utts_per_singer "${demo_utts_per_singer}" --ood_utts_per_singer "${demo_ood_utts_per_singer}" \
-            --scale "${demo_scale}" --nj "${nj}" --overwrite
+            --scale "${demo_scale}" --video_difficulty "${demo_video_difficulty}" --nj "${nj}" --overwrite
     fi
 fi
 
@@ -60,7 +61,7 @@ if [ "${corpus}" = downloads/demo_corpus ]; then
         ${python} -m espnet2_ext.bin.make_demo_corpus --out "${nl_corpus}" --seed "${seed}" --fs "${fs}" --lyrics new \
             --singers "${demo_newlyrics_singers} ${demo_newlyrics_ood_singer}" --num_ood 1 \
             --utts_per_singer "${demo_newlyrics_utts_per_singer}" --ood_utts_per_singer "${demo_newlyrics_ood_utts}" \
-            --scale "${demo_scale}" --nj "${nj}" --overwrite
+            --scale "${demo_scale}" --video_difficulty "${demo_video_difficulty}" --nj "${nj}" --overwrite
     fi
     ${python} -m espnet2_ext.bin.prepare_visualsinger --corpus "${nl_corpus}" --out data --set_name test_newlyrics \
         --singers "${demo_newlyrics_singers}" --tolerance "${tolerance}" --overwrite true
