@@ -50,8 +50,7 @@ def build_variant(size: str, objective: str):
     svs["decoder_conf"] = {k: v for k, v in svs["decoder_conf"].items() if k != "prediction"}
     svs["decoder_conf"]["objective"] = objective
     svs["f0_conf"] = dict(svs["f0_conf"], objective=objective)
-    if objective == "reflow":
-        svs["decoder_conf"]["t_start"] = 0.4
+    svs["decoder_conf"]["t_start"] = 0.4 if objective == "reflow" else 0.0
     tmp = Path(f"/tmp/bench_sampling_{size}_{objective}.yaml")
     tmp.write_text(yaml.safe_dump(conf))
     model, conf = build(tmp)

@@ -9,6 +9,12 @@
       -> [Linear(8w -> output_dim) when 8w != output_dim]                (n_valid, D)
       -> scattered back, padded frames = 0                               (B, T_v, D)
 
+At inference (eval mode, no gradients: a frozen encoder always, any encoder under
+``torch.inference_mode``) the same function runs cheaper (``_forward_folded``): the 3D front end
+as a 2D convolution over each valid frame's 5-frame window stacked as channels (the temporal
+kernel spans 5 frames of 1 channel), every BatchNorm folded into its convolution, channels-last
+maps; the outputs agree with the module path to float rounding (tests/unit/svs/test_lip_encoder.py).
+
 This is the TDAVSS / LRW lip-reading front end. Its parameter names match the public LRW models
 so their weights load directly (see ``lip_checkpoint``). Padded input frames are zeroed before
 the temporal convolution, and the 2D trunk runs on valid frames only (so padding neither costs
@@ -24,10 +30,11 @@ import logging
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 
 from espnet2_ext.svs.lip_checkpoint import load_lip_encoder
 from espnet2_ext.svs.masks import lengths_to_mask
-from espnet2_ext.svs.resnet import ResNetTrunk
+from espnet2_ext.svs.resnet import ResNetTrunk, fold_bn
 
 DEFAULT_CONF = dict(
     output_dim=512,  # D, size of VF
@@ -96,17 +103,33 @@ class LipEncoder(torch.nn.Module):
             raise ValueError(f"LipEncoder expects lip of shape (B, T_v, H, W), got {tuple(lip.shape)}")
         b, t = lip.shape[:2]
         valid = lengths_to_mask(lip_lengths.to(lip.device), t)  # (B, T_v)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+        grad = torch.is_grad_enabled() and not self.frozen
+        with torch.set_grad_enabled(grad):
             x = lip * valid[:, :, None, None]  # (B, T_v, H, W)
             if self.input_size is not None and tuple(x.shape[2:]) != (self.input_size,) * 2:
                 s = int(self.input_size)
                 x = torch.nn.functional.interpolate(x, size=(s, s), mode="area")  # (B, T_v, S, S)
-            x = x.unsqueeze(1)  # (B, 1, T_v, S, S)
-            x = self.frontend3D(x)  # (B, C, T_v, H', W')
-            x = x.transpose(1, 2)[valid]  # (n_valid, C, H', W')
-            y = self.trunk(x)  # (n_valid, 8w)
+            if self.training or grad:
+                x = self.frontend3D(x.unsqueeze(1))  # (B, 1, T_v, S, S) -> (B, C, T_v, H', W')
+                y = self.trunk(x.transpose(1, 2)[valid])  # (n_valid, C, H', W') -> (n_valid, 8w)
+            else:
+                y = self._forward_folded(x, valid)  # (n_valid, 8w)
             if self.proj is not None:
                 y = self.proj(y)  # (n_valid, D)
             out = y.new_zeros(b, t, self.output_dim)
             out[valid] = y
         return out
+
+    def _forward_folded(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """x (B, T_v, S, S) with padded frames zeroed, valid (B, T_v) -> trunk output (n_valid, 8w):
+        the front end and trunk of ``forward`` in eval mode, computed for the valid frames only."""
+        conv, bn, act, pool = self.frontend3D
+        kt, pt = conv.kernel_size[0], conv.padding[0]
+        xp = F.pad(x, (0, 0, 0, 0, pt, pt))  # (B, T_v + 2 pt, S, S): the temporal zero padding
+        windows = xp.unfold(1, kt, 1)  # (B, T_v, S, S, kt): frames t .. t + kt - 1 of xp
+        windows = windows[valid].permute(0, 3, 1, 2)  # (n_valid, kt, S, S): the window as channels
+        w, bias = fold_bn(conv, bn)  # (C, 1, kt, 7, 7), (C,)
+        y = F.conv2d(windows.contiguous(memory_format=torch.channels_last), w[:, 0], bias,
+                     stride=conv.stride[1:], padding=conv.padding[1:])  # (n_valid, C, S/2, S/2)
+        y = F.max_pool2d(act(y), pool.kernel_size[1:], pool.stride[1:], pool.padding[1:])  # (n_valid, C, S/4, S/4)
+        return self.trunk.forward_folded(y)

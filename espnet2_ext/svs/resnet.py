@@ -10,9 +10,21 @@ public LRW lip-reading models (``layer1.0.conv1.weight``, ``layer1.0.relu1.weigh
 ``layer2.0.downsample.0/1``) so their weights load without a key map.
 """
 
-from typing import List
+from typing import List, Tuple
 
 import torch
+import torch.nn.functional as F
+
+
+def fold_bn(conv: torch.nn.Module, bn: torch.nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of ``conv`` followed by ``bn`` in eval mode, as one convolution:
+    w' = w * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps) (per output channel)."""
+    scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)  # (C_out,)
+    w = conv.weight * scale.reshape(-1, *([1] * (conv.weight.dim() - 1)))
+    b = bn.bias - bn.running_mean * scale
+    if conv.bias is not None:
+        b = b + conv.bias * scale
+    return w, b
 
 
 def _act(kind: str, channels: int) -> torch.nn.Module:
@@ -46,6 +58,17 @@ class BasicBlock(torch.nn.Module):
         y = self.bn2(self.conv2(y))
         return self.relu2(y + res)
 
+    def forward_folded(self, x: torch.Tensor) -> torch.Tensor:
+        """As ``forward`` in eval mode, each BatchNorm folded into its convolution (fold_bn)."""
+        if self.downsample is None:
+            res = x
+        else:
+            conv, bn = self.downsample
+            res = F.conv2d(x, *fold_bn(conv, bn), stride=conv.stride)
+        y = self.relu1(F.conv2d(x, *fold_bn(self.conv1, self.bn1), stride=self.conv1.stride, padding=1))
+        y = F.conv2d(y, *fold_bn(self.conv2, self.bn2), padding=1)
+        return self.relu2(y + res)
+
 
 class ResNetTrunk(torch.nn.Module):
     """ResNet-18 stages without stem.
@@ -76,3 +99,12 @@ class ResNetTrunk(torch.nn.Module):
         for i in range(self.n_layers):
             x = getattr(self, f"layer{i + 1}")(x)
         return self.avgpool(x).flatten(1)
+
+    def forward_folded(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference (eval mode, no gradients): the same function with BatchNorm folded into the
+        convolutions and the maps channels-last (oneDNN's fast layout on CPU). (N, C_in, H, W) -> (N, 8w)."""
+        x = x.contiguous(memory_format=torch.channels_last)
+        for i in range(self.n_layers):
+            for block in getattr(self, f"layer{i + 1}"):
+                x = block.forward_folded(x)
+        return x.mean(dim=(2, 3))

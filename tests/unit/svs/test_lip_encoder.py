@@ -1,4 +1,5 @@
-"""LipEncoder (eq. 3): shapes, padding, freezing, checkpoint loading in both layouts."""
+"""LipEncoder (eq. 3): shapes, padding, freezing, checkpoint loading in both layouts, and the
+folded inference path against the module path."""
 
 import logging
 
@@ -30,6 +31,45 @@ def test_shapes_and_padded_frames_are_zero_and_do_not_leak():
     assert torch.allclose(enc(lip2, lens), out, atol=1e-5)
     # same utterance alone gives the same features
     assert torch.allclose(enc(lip[1:, :4], lens[1:]), out[1:, :4], atol=1e-5)
+
+
+def _random_statistics(enc):
+    g = torch.Generator().manual_seed(1)
+    for m in enc.modules():
+        if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):  # non-trivial folds
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=g) * 0.5)
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
+        if isinstance(m, torch.nn.PReLU):
+            m.weight.data.copy_(torch.rand(m.num_parameters, generator=g))
+
+
+@pytest.mark.parametrize("conf", [TINY, dict(TINY, act="relu", input_size=44), dict(TINY, frontend_channels=8)])
+def test_folded_inference_equals_the_module_path(conf):
+    """Without gradients in eval mode the encoder runs the 2D-window front end with BatchNorm folded
+    in; with gradients (or in train mode) the modules. Both give the same features."""
+    enc = LipEncoder(conf).eval()
+    _random_statistics(enc)
+    lip, lens = batch(t=9)
+    with torch.no_grad():
+        folded = enc(lip, lens)
+    modules = enc(lip, lens).detach()  # grad enabled, encoder not frozen: the module path
+    assert folded.shape == modules.shape == (2, 9, 16)
+    torch.testing.assert_close(folded, modules, atol=1e-4, rtol=1e-4)
+    assert folded[1, 6:].abs().sum() == 0
+    with torch.inference_mode():
+        torch.testing.assert_close(enc(lip[1:, :6], lens[1:]), modules[1:, :6], atol=1e-4, rtol=1e-4)
+
+
+def test_a_frozen_encoder_takes_the_folded_path_even_while_the_model_trains(monkeypatch):
+    enc = LipEncoder(dict(TINY, freeze=True))
+    enc.train()
+    calls = []
+    monkeypatch.setattr(enc, "_forward_folded", lambda x, valid: calls.append(1) or torch.zeros(int(valid.sum()), 32))
+    enc(*batch())
+    assert calls == [1]
 
 
 def test_no_projection_at_trunk_width():
