@@ -120,16 +120,21 @@ class LipEncoder(torch.nn.Module):
             out[valid] = y
         return out
 
-    def _forward_folded(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """x (B, T_v, S, S) with padded frames zeroed, valid (B, T_v) -> trunk output (n_valid, 8w):
-        the front end and trunk of ``forward`` in eval mode, computed for the valid frames only."""
-        conv, bn, act, pool = self.frontend3D
+    def _windows(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """x (B, T_v, S, S) with padded frames zeroed -> (n_valid, kt, S, S): each valid frame's
+        window of the temporal kernel (kt = 5 frames, zero-padded at the ends) as channels."""
+        conv = self.frontend3D[0]
         kt, pt = conv.kernel_size[0], conv.padding[0]
         xp = F.pad(x, (0, 0, 0, 0, pt, pt))  # (B, T_v + 2 pt, S, S): the temporal zero padding
         windows = xp.unfold(1, kt, 1)  # (B, T_v, S, S, kt): frames t .. t + kt - 1 of xp
-        windows = windows[valid].permute(0, 3, 1, 2)  # (n_valid, kt, S, S): the window as channels
+        return windows[valid].permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+
+    def _forward_folded(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """x (B, T_v, S, S) with padded frames zeroed, valid (B, T_v) -> trunk output (n_valid, 8w):
+        the front end and trunk of ``forward`` in eval mode, computed for the valid frames only."""
+        windows = self._windows(x, valid)  # (n_valid, kt, S, S)
+        conv, bn, act, pool = self.frontend3D
         w, bias = fold_bn(conv, bn)  # (C, 1, kt, 7, 7), (C,)
-        y = F.conv2d(windows.contiguous(memory_format=torch.channels_last), w[:, 0], bias,
-                     stride=conv.stride[1:], padding=conv.padding[1:])  # (n_valid, C, S/2, S/2)
+        y = F.conv2d(windows, w[:, 0], bias, stride=conv.stride[1:], padding=conv.padding[1:])  # (n_valid, C, S/2, S/2)
         y = F.max_pool2d(act(y), pool.kernel_size[1:], pool.stride[1:], pool.padding[1:])  # (n_valid, C, S/4, S/4)
         return self.trunk.forward_folded(y)
