@@ -34,7 +34,7 @@ from espnet2_ext.api.video import VIDEO_FPS, check_length, inspect_video, make_l
 
 # Stage 3's crop side / face width in the recipe (svs.sh --lip_crop_scale); packs record theirs.
 RECIPE_ROI_CONF = {"crop_scale": 0.65}
-DEFAULT_DECODE_CONF = {"sampler": "auto", "steps": 2, "seed": 0}  # conf/decode_fast.yaml, stage 7's
+DEFAULT_DECODE_CONF = {"sampler": "auto", "steps": 2, "seed": 0}  # = conf/decode_fast.yaml (a test holds them equal)
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
 
 

@@ -202,3 +202,12 @@ def test_lip_pretraining_configs_fit_the_systems_that_load_them(capsys):
     for name in ("lip_pretrain.yaml", "tuning/lip_pretrain_paper.yaml"):
         assert set(load_config(CONF / name)) <= set(CONFIG_DEFAULTS), name
     assert set(load_config(CONF / "lip_reader_fit.yaml")) <= set(FIT_DEFAULTS)
+
+
+def test_performs_default_decode_is_the_recipes():
+    """perform (an exp dir without a pack's decode config) decodes as stage 7 does by default."""
+    from espnet2_ext.api.performer import DEFAULT_DECODE_CONF
+
+    assert DEFAULT_DECODE_CONF == load_config(CONF / "decode_fast.yaml")
+    for script in ("run.sh", "svs.sh"):
+        assert "\ninference_config=conf/decode_fast.yaml\n" in (CONF.parent / script).read_text(), script

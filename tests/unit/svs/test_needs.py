@@ -96,3 +96,26 @@ def test_each_class_declares_through_its_needs_module():
     assert set(classes) == set(SYSTEMS)
     for name, cls in classes.items():
         assert cls.needs(conf if name == "performsinger" else {}) == system_needs(name, conf if name == "performsinger" else {})
+
+
+PERFORMSINGER_DEMO = [p for p in sorted(CONF.glob("train_*.yaml")) if load_config(p).get("svs") == "performsinger"]
+
+
+@pytest.mark.parametrize("path", PERFORMSINGER_DEMO, ids=lambda p: p.name)
+def test_declared_duration_sources_are_the_ones_the_built_model_takes(path):
+    """performsinger/needs.py names a config's duration sources without torch (svs.sh asks it);
+    duration_sources.py checks a built model. The two rules must give the same answer."""
+    from espnet2_ext.svs.performsinger.duration_sources import DURATION_SOURCES
+    from espnet2_ext.svs.performsinger.performsinger import PerformSinger
+
+    svs_conf = load_config(path)["svs_conf"]
+    model = PerformSinger(idim=61, odim=80, **svs_conf)
+    declared = set(ps_needs.needs(svs_conf).duration_sources)
+    assert "predictor" in declared and declared <= set(DURATION_SOURCES)
+    for name in DURATION_SOURCES:
+        if name in declared:
+            model.set_duration_source(name)
+            assert model.duration_source == name
+        else:
+            with pytest.raises(ValueError, match=name):
+                model.set_duration_source(name)
