@@ -27,7 +27,7 @@ from torch import nn
 from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.diffusion.flow import RectifiedFlow
 from espnet2_ext.svs.diffusion.flow_samplers import flow_sample
-from espnet2_ext.svs.diffusion.mel_decoder import OBJECTIVE_SAMPLERS, check_objective, masked_noise_loss, resolve_sampler
+from espnet2_ext.svs.diffusion.mel_decoder import check_objective, masked_noise_loss, resolve_sampler
 from espnet2_ext.svs.diffusion.samplers import run_sampler
 from espnet2_ext.svs.diffusion.schedule import DiffusionSchedule
 from espnet2_ext.svs.diffusion.wavenet_denoiser import WaveNetDenoiser
@@ -160,11 +160,6 @@ class F0DiffusionPredictor(nn.Module):
         m = mask.to(bce.dtype)
         uv_loss = (bce * m).sum() / m.sum().clamp(min=1.0)
         return {"f0_loss": f0_loss, "uv_loss": uv_loss}
-
-    @property
-    def samplers(self):
-        """The sampler names this predictor's objective can use."""
-        return OBJECTIVE_SAMPLERS[self.conf["objective"]]
 
     def _prediction_and_target(self, x0, cond, mask):
         """Network output and its training target on x0 (B, T, 1), for the configured objective."""

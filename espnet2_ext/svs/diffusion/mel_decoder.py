@@ -135,11 +135,6 @@ class MelDiffusionDecoder(torch.nn.Module):
                      if c["objective"] == "reflow" else None)
 
     @property
-    def samplers(self):
-        """The sampler names this decoder's objective can use."""
-        return OBJECTIVE_SAMPLERS[self.conf["objective"]]
-
-    @property
     def needs_aux(self) -> bool:
         """True when sampling starts from an auxiliary mel (shallow diffusion / shallow flow)."""
         return self.conf["shallow_k"] > 0 or self.conf["t_start"] > 0

@@ -256,7 +256,8 @@ class PerformSinger(AbsSVS):
         duration source. duration["lab"] is read only with use_teacher_forcing (then GT F0
         ``pitch`` is used too, when given). sampler "ddim" | "ddpm" | "dpm_solver"
         (decoder_conf.objective ddpm) or "euler" | "rk2" | "rk4" (objective reflow), or "auto"
-        (each model's few-step sampler: ddim or euler), steps: mel sampling; f0_sampler / f0_steps: the F0 predictor's (default: sampler / steps);
+        (each model's few-step sampler: ddim or euler), steps: mel sampling; f0_sampler /
+        f0_steps: the F0 predictor's (default: sampler / steps);
         seed / generator: the diffusion noise source. durations_only: return {"duration"} alone,
         before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
