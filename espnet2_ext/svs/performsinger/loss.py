@@ -22,6 +22,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from espnet2_ext.svs.alignment import guided_alignment_loss
+from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.fusion.abs_fusion import FusionOutput
 from espnet2_ext.svs.fusion.aligner import aligner_loss
 from espnet2_ext.svs.lip_reading_head import lip_reading_loss
@@ -44,10 +45,7 @@ class PerformSingerLoss:
             frame_rate: mel frames per second (GT durations -> video time for L_A, L_V, L_L).
             video_fps: frame rate of the lip video.
         """
-        unknown = sorted(set(loss_weights or {}) - set(LOSS_WEIGHT_DEFAULTS))
-        if unknown:
-            raise ValueError(f"PerformSinger loss_weights: unknown key(s) {unknown}; valid: {sorted(LOSS_WEIGHT_DEFAULTS)}")
-        self.weights = {**LOSS_WEIGHT_DEFAULTS, **(loss_weights or {})}
+        self.weights = merge_conf(LOSS_WEIGHT_DEFAULTS, loss_weights, "PerformSinger loss_weights")
         self.frame_rate, self.video_fps = float(frame_rate), float(video_fps)
 
     def synthesis(self, mel_loss: torch.Tensor, aux_mel: Optional[torch.Tensor], feats: torch.Tensor,
