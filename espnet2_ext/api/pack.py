@@ -59,6 +59,36 @@ class PackedModel:
     files: Dict[str, Path]
 
 
+_STATS_CONFS = (("normalize_conf", "feats_stats.npz"), ("pitch_normalize_conf", "pitch_stats.npz"),
+                ("energy_normalize_conf", "energy_stats.npz"))
+
+
+def recipe_path(exp: Path, value: str) -> Path:
+    """A file an exp dir's config.yaml names: as written when absolute or found from the working
+    directory, else relative to the recipe dir (the one holding exp/, where training ran)."""
+    src = Path(value)
+    if not src.is_absolute() and not src.exists():
+        src = Path(exp).absolute().parent.parent / src
+    return src
+
+
+def exp_config(exp: Union[str, Path]) -> dict:
+    """``exp``/config.yaml with the files it names (token list, normalisation stats, pretrained
+    weights of svs_conf) as ``recipe_path`` finds them, so that it loads from any directory."""
+    exp = Path(exp)
+    config = yaml.safe_load((exp / "config.yaml").read_text(encoding="utf-8"))
+    if isinstance(config.get("token_list"), str):
+        config["token_list"] = str(recipe_path(exp, config["token_list"]))
+    for conf_key, _ in _STATS_CONFS:
+        sub = config.get(conf_key) or {}
+        if sub.get("stats_file"):
+            config[conf_key] = dict(sub, stats_file=str(recipe_path(exp, sub["stats_file"])))
+    for key, sub in (config.get("svs_conf") or {}).items():
+        if isinstance(sub, dict) and sub.get("pretrained"):
+            config["svs_conf"][key] = dict(sub, pretrained=str(recipe_path(exp, sub["pretrained"])))
+    return config
+
+
 def _walk_strings(value, prefix=""):
     if isinstance(value, dict):
         for k, v in value.items():
@@ -100,13 +130,10 @@ def _pack_config(exp: Path, system: str, config: dict) -> tuple:
     config["token_list"] = f"{base}/tokens.txt"
     sources[config["token_list"]] = "\n".join(tokens) + "\n"
     keys["token_list"] = config["token_list"]
-    for conf_key, name in (("normalize_conf", "feats_stats.npz"), ("pitch_normalize_conf", "pitch_stats.npz"),
-                           ("energy_normalize_conf", "energy_stats.npz")):
+    for conf_key, name in _STATS_CONFS:
         sub = dict(config.get(conf_key) or {})
         if sub.get("stats_file"):
-            src = Path(sub["stats_file"])
-            if not src.is_absolute() and not src.is_file():
-                src = exp.parent.parent / src  # a path relative to the recipe dir
+            src = recipe_path(exp, sub["stats_file"])
             if not src.is_file():
                 raise PackError(f"{exp}/config.yaml: {conf_key}.stats_file {sub['stats_file']} not found")
             sub["stats_file"] = f"{base}/{name}"
@@ -116,9 +143,7 @@ def _pack_config(exp: Path, system: str, config: dict) -> tuple:
     for key, sub in svs_conf.items():
         if isinstance(sub, dict) and sub.get("pretrained"):
             # the model file holds these weights; the heads ship beside it as the pack convention asks
-            src = Path(sub["pretrained"])
-            if not src.is_absolute() and not src.is_file():
-                src = exp.parent.parent / src  # a path relative to the recipe dir
+            src = recipe_path(exp, sub["pretrained"])
             if key == "lip_reader_conf" and src.is_file():
                 sub["pretrained"] = f"{base}/lip_reader.pth"
                 sources[sub["pretrained"]], keys["lip_reader"] = src, sub["pretrained"]

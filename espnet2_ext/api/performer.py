@@ -102,7 +102,9 @@ class Performer:
             from espnet2_ext.utils.espnet_import import skip_espnet_typechecks
 
             skip_espnet_typechecks()
-        from espnet2_ext.api.pack import load_pack
+        import yaml
+
+        from espnet2_ext.api.pack import exp_config, load_pack
         from espnet2_ext.features.dvector import dvector
         from espnet2_ext.tasks.visual_svs import VisualSVSTask
         from espnet2_ext.utils.model_file import resolve_model_file
@@ -119,9 +121,13 @@ class Performer:
             if vocoder_checkpoint is None and voc.get("checkpoint"):
                 vocoder_checkpoint = str(packed.root / voc["checkpoint"])
         elif path.is_dir() and (path / "config.yaml").is_file():
-            config, model_file = path / "config.yaml", Path(resolve_model_file(str(path)))
+            model_file = Path(resolve_model_file(str(path)))
             if not model_file.is_file():
                 raise InputError(f"{path}: no model file {model_file.name} (train the system, or pack it)")
+            # its paths are relative to the recipe dir: a copy that names them from anywhere
+            keep = tempfile.TemporaryDirectory(prefix="espnet2_ext_exp_")
+            config = Path(keep.name) / "config.yaml"
+            config.write_text(yaml.safe_dump(exp_config(path), sort_keys=False), encoding="utf-8")
         else:
             raise InputError(f"--model {path}: not a packed model (.zip) nor an exp dir with config.yaml")
         root_logger = logging.getLogger()

@@ -206,6 +206,33 @@ def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch
     np.testing.assert_allclose(a.wav, b.wav, atol=1e-5)
 
 
+def test_an_exp_dir_loads_from_another_working_directory(system, tmp_path, monkeypatch):
+    """An exp dir's config.yaml names its files relative to the recipe dir (as the recipe writes
+    it); perform run from elsewhere finds them there."""
+    import yaml
+
+    from espnet2_ext.api import Performer
+
+    recipe = tmp_path / "recipe"
+    exp = recipe / "exp" / system["exp"].name
+    shutil.copytree(system["exp"], exp, ignore=shutil.ignore_patterns("packed"))
+    conf = yaml.safe_load((exp / "config.yaml").read_text())
+    stats = Path(conf["normalize_conf"]["stats_file"])
+    rel = Path("exp") / stats.parent.parent.name / stats.parent.name / stats.name
+    (recipe / rel).parent.mkdir(parents=True)
+    shutil.copy(stats, recipe / rel)
+    conf["normalize_conf"]["stats_file"] = str(rel)
+    (exp / "config.yaml").write_text(yaml.safe_dump(conf, sort_keys=False))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    loaded = Performer.from_pretrained(exp, vocoder="griffin_lim")
+    a = loaded(system["video"], system["lyrics"], system["notes"], system["wav"])
+    b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
+    assert a.durations.tolist() == b.durations.tolist()
+    np.testing.assert_allclose(a.wav, b.wav, atol=1e-5)
+
+
 def _blank_video(path: Path, seconds: float) -> Path:
     from espnet2_ext.utils.media import run_ffmpeg
 
