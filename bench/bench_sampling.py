@@ -3,6 +3,7 @@
 
     python bench/bench_sampling.py [--utt_sec 5] [--threads 2] [--repeats 3]
         [--specs ddim:10 ddim:4 ... euler:2 euler:1 rk2:1] [--sizes demo paper] [--f0_steps N]
+        [--precisions float32 bfloat16]
 
 Per size, one PerformSinger (VCFM-T config: conf/train_performsinger.yaml for demo,
 conf/tuning/train_performsinger_paper.yaml for paper; random weights, timing only) per training
@@ -16,7 +17,10 @@ grows with the contention, the CPU time much less), the RTF (wall time / --utt_s
 same width (non-diffusion FastSpeech-style SVS: adim = hidden, 4 + 4 transformer layers,
 ffn 4 x hidden; the issue's reference for "a feed-forward decoder's cost").
 A spec name:steps sets the mel sampler; F0 uses the same sampler, with --f0_steps steps if
-given (default: the mel's). NFE = network evaluations of the mel decoder.
+given (default: the mel's). NFE = network evaluations of the mel decoder. Each spec runs once per
+--precisions entry (espnet2_ext/svs/precision.py: the lip encoder, F0 predictor and mel decoders in
+that dtype; "auto" is printed as the dtype it resolved to on this machine); the DDIM-10 ratio is to
+the float32 DDIM-10 row.
 """
 
 import argparse
@@ -27,6 +31,8 @@ from typing import Dict, List
 import torch
 
 from bench_models import RECIPE, batch, build
+
+from espnet2_ext.svs.precision import PRECISIONS, resolve_precision
 
 CONFIGS = {"demo": "conf/train_performsinger.yaml", "paper": "conf/tuning/train_performsinger_paper.yaml"}
 EVALS = {"euler": 1, "rk2": 2, "rk4": 4}
@@ -80,7 +86,7 @@ class Timers:
         self.total = {k: 0.0 for k in self.total}
 
 
-def time_model(model, data, spec: str, f0_steps, repeats: int) -> Dict[str, float]:
+def time_model(model, data, spec: str, f0_steps, repeats: int, precision: str = "float32") -> Dict[str, float]:
     """Median over --repeats runs (after a warm-up) of one line's inference: wall seconds per part, total, CPU."""
     name, _, steps = spec.partition(":")
     steps = int(steps or 10)
@@ -93,7 +99,7 @@ def time_model(model, data, spec: str, f0_steps, repeats: int) -> Dict[str, floa
             model.inference(text=data["text"][0], label=data["label"], melody=data["melody"],
                             duration=data["duration"], spembs=data["spembs"][0], lip=data["lip"],
                             lip_lengths=data["lip_lengths"], use_teacher_forcing=True, sampler=name, steps=steps,
-                            f0_steps=f0_steps, seed=0)
+                            f0_steps=f0_steps, seed=0, precision=precision)
         total, cpu = time.perf_counter() - t0, time.process_time() - c0
         if i > 0:  # the first run warms up the allocator and oneDNN kernels
             runs.append(dict(timers.total, total=total, cpu=cpu))
@@ -130,17 +136,20 @@ def main():
     p.add_argument("--sizes", nargs="+", default=["demo", "paper"], choices=sorted(CONFIGS))
     p.add_argument("--specs", nargs="+", default=DEFAULT_SPECS, help="mel sampler:steps (ddpm runs every step)")
     p.add_argument("--f0_steps", type=int, default=None, help="F0 sampling steps (default: the mel's)")
+    p.add_argument("--precisions", nargs="+", default=["float32", "auto"], choices=PRECISIONS,
+                   help="compute dtypes of the heavy networks to time each spec in")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"{args.utt_sec:g} s line, {args.threads} thread(s), median of {args.repeats} runs after a warm-up\n")
-    print("| size | mel sampler | NFE | lip (s) | F0 (s) | mel (s) | rest (s) | total (s) | CPU (s) | RTF "
+    print("| size | mel sampler | precision | NFE | lip (s) | F0 (s) | mel (s) | rest (s) | total (s) | CPU (s) | RTF "
           "| x faster than DDIM-10 | x XiaoiceSing time |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         models = {}
         data = None
         rows = []
+        dtypes = list(dict.fromkeys(resolve_precision(name, "cpu") for name in args.precisions))
         for spec in args.specs:
             name = spec.partition(":")[0]
             obj = _objective(name)
@@ -148,18 +157,20 @@ def main():
                 models[obj] = build_variant(size, obj)
             model, conf = models[obj]
             data = data or batch(conf, 1, args.utt_sec)
-            r = time_model(model, data, spec, args.f0_steps, args.repeats)
-            steps = int(spec.partition(":")[2] or 10)
-            nfe = model.decoder.conf["num_steps"] if name == "ddpm" else steps * EVALS.get(name, 1)
-            rows.append((spec, nfe, r))
+            for dtype in dtypes:
+                prec = str(dtype).replace("torch.", "")
+                r = time_model(model, data, spec, args.f0_steps, args.repeats, prec)
+                steps = int(spec.partition(":")[2] or 10)
+                nfe = model.decoder.conf["num_steps"] if name == "ddpm" else steps * EVALS.get(name, 1)
+                rows.append((spec, prec, nfe, r))
         xs = xiaoice_time(models[next(iter(models))][0].hidden, data, args.repeats)
-        ddim10 = next((r["total"] for s, _, r in rows if s == "ddim:10"), None)
-        for spec, nfe, r in rows:
+        ddim10 = next((r["total"] for s, pr, _, r in rows if s == "ddim:10" and pr == "float32"), None)
+        for spec, prec, nfe, r in rows:
             rest = r["total"] - r["lip"] - r["f0"] - r["mel"]
             speed = f"{ddim10 / r['total']:.2f}" if ddim10 else "n/a"
-            print(f"| {size} | {spec} | {nfe} | {r['lip']:.3f} | {r['f0']:.3f} | {r['mel']:.3f} | {rest:.3f} "
+            print(f"| {size} | {spec} | {prec} | {nfe} | {r['lip']:.3f} | {r['f0']:.3f} | {r['mel']:.3f} | {rest:.3f} "
                   f"| {r['total']:.3f} | {r['cpu']:.2f} | {r['total'] / args.utt_sec:.3f} | {speed} | {r['total'] / xs:.1f} |", flush=True)
-        print(f"| {size} | XiaoiceSing (espnet, adim {models[next(iter(models))][0].hidden}) | 1 | - | - | - | - "
+        print(f"| {size} | XiaoiceSing (espnet, adim {models[next(iter(models))][0].hidden}) | float32 | 1 | - | - | - | - "
               f"| {xs:.3f} | - | {xs / args.utt_sec:.3f} | {ddim10 / xs if ddim10 else float('nan'):.2f} | 1.0 |", flush=True)
 
 

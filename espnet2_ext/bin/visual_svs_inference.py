@@ -48,6 +48,7 @@ from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 from tqdm import tqdm
 
+from espnet2_ext.svs.precision import PRECISIONS
 from espnet2_ext.tasks.dump_streams import triples
 from espnet2_ext.tasks.registry import SYSTEMS, system_needs
 from espnet2_ext.tasks.visual_svs import VisualSVSTask
@@ -166,6 +167,7 @@ def inference(args: argparse.Namespace) -> None:
         sampler=args.sampler,
         steps=args.steps,
         seed=args.seed,
+        precision=args.precision,
     )
     for key in ("f0_sampler", "f0_steps"):  # PerformSinger's F0 predictor (default: the mel's sampler / steps)
         if getattr(args, key) is not None:
@@ -302,6 +304,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--f0_steps", type=int, default=None,
                         help="PerformSinger: the F0 predictor's steps (default: --steps)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
+                        help="PerformSinger: compute dtype of the lip encoder, F0 predictor and mel decoders; auto: "
+                             "bfloat16 where the device computes it natively (espnet2_ext/svs/precision.py)")
     parser.add_argument(
         "--duration_source", type=str_or_none, default=None,
         help="PerformSinger: predictor | lipreader | attention | aligner, overriding the training config's (default: keep it)",

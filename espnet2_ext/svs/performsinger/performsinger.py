@@ -51,6 +51,7 @@ from espnet2_ext.svs.performsinger.loss import PerformSingerLoss
 from espnet2_ext.svs.performsinger.phoneme_encoder import PhonemeEncoder
 from espnet2_ext.svs.performsinger.speaker import SpeakerProjection
 from espnet2_ext.svs.performsinger.style import StyleExtractor
+from espnet2_ext.svs.precision import compute_in, resolve_precision
 
 DURATION_PRIOR_DEFAULTS = dict(weight=0.0, sigma=0.5, max_span_s=None)
 
@@ -147,9 +148,11 @@ class PerformSinger(AbsSVS):
         return self.timing_prior.as_dict()
 
     # ------------------------------------------------------------------ shared pieces
-    def _phone_timing(self, phones, phone_lengths, midi, spembs, lip, lip_lengths, read_lips=True):
+    def _phone_timing(self, phones, phone_lengths, midi, spembs, lip, lip_lengths, read_lips=True,
+                      dtype=torch.float32):
         """-> PhoneTiming (CF (B, N, H) with speaker and, if visual, fused; the fusion output; the
-        lip-reading heads' log p (K, B, N, T_v) unless read_lips is false) and SF (B, 1, H)."""
+        lip-reading heads' log p (K, B, N, T_v) unless read_lips is false) and SF (B, 1, H).
+        dtype: the lip encoder's compute dtype (precision.py); its features leave it in float32."""
         cf, pmask = self.encoder(phones, phone_lengths, midi)  # (B, N, H)
         sf = self.speaker(spembs, phones.shape[0])  # (B, 1, H)
         cf = (cf + sf) * pmask[..., None].to(cf.dtype)
@@ -160,7 +163,8 @@ class PerformSinger(AbsSVS):
             lip = lip[None] if lip.dim() == 3 else lip
             if lip_lengths is None:
                 lip_lengths = torch.full((lip.shape[0],), lip.shape[1], dtype=torch.long, device=lip.device)
-            vf = self.lip_encoder(lip, lip_lengths)  # (B, T_v, 512)
+            with compute_in(dtype, lip.device):
+                vf = self.lip_encoder(lip, lip_lengths).float()  # (B, T_v, 512)
             fout = self.fusion(cf, phone_lengths, vf, lip_lengths)
             cf = fout.fused * pmask[..., None].to(cf.dtype)
             if self.lip_reader is not None and read_lips:
@@ -222,9 +226,11 @@ class PerformSinger(AbsSVS):
         return force_gatherable((loss, stats, torch.tensor(B, device=loss.device)), loss.device)
 
     # ------------------------------------------------------------------ inference
-    def _sing(self, content, note, flen, ref, f0, sampler, steps, f0_sampler, f0_steps, generator):
+    def _sing(self, content, note, flen, ref, f0, sampler, steps, f0_sampler, f0_steps, generator,
+              dtype=torch.float32):
         """Frame content (1, T, H) + style reference (ref, F0, mask) -> mel (1, T, odim), F0 (1, T);
-        ``f0`` (1, T') given (teacher forcing) or None (predicted)."""
+        ``f0`` (1, T') given (teacher forcing) or None (predicted); dtype: the compute dtype of the F0
+        predictor and the mel decoders (precision.py), whose outputs leave in float32."""
         T = content.shape[1]
         fmask = lengths_to_mask(flen, T)
         st = self.style(content, *ref)
@@ -232,18 +238,21 @@ class PerformSinger(AbsSVS):
         if f0 is not None:
             f0 = fit_length(f0.reshape(1, -1).to(cond.dtype), T, dim=1)
         else:
-            f0 = self.f0_predictor.inference(cond, fmask, note, sampler=f0_sampler or sampler,
-                                             steps=f0_steps or steps, generator=generator)["f0"]
+            with compute_in(dtype, cond.device):
+                f0 = self.f0_predictor.inference(cond, fmask, note, sampler=f0_sampler or sampler,
+                                                 steps=f0_steps or steps, generator=generator)["f0"].float()
         cond = (cond + self.f0_embed(f0)) * fmask[..., None].to(cond.dtype)
-        aux = self.aux_decoder(cond, fmask) if self.aux_decoder is not None else None
-        return self.decoder.inference(cond, fmask, sampler=sampler, steps=steps, aux_mel=aux, generator=generator), f0
+        with compute_in(dtype, cond.device):
+            aux = self.aux_decoder(cond, fmask) if self.aux_decoder is not None else None
+            mel = self.decoder.inference(cond, fmask, sampler=sampler, steps=steps, aux_mel=aux, generator=generator)
+        return mel.float(), f0
 
     @torch.no_grad()
     def inference(
         self, text: torch.Tensor, label=None, melody=None, duration=None, spembs=None, lip=None, lip_lengths=None,
         feats=None, pitch=None, ref_feats=None, ref_pitch=None, fixed_durations=None, use_teacher_forcing=False,
         sampler: str = "auto", steps: int = 10, seed: Optional[int] = None, generator=None, durations_only=False,
-        f0_sampler: Optional[str] = None, f0_steps: Optional[int] = None, **kwargs,
+        f0_sampler: Optional[str] = None, f0_steps: Optional[int] = None, precision: str = "float32", **kwargs,
     ) -> Dict[str, torch.Tensor]:
         """Synthesise one utterance without GT durations.
 
@@ -258,7 +267,8 @@ class PerformSinger(AbsSVS):
         (decoder_conf.objective ddpm) or "euler" | "rk2" | "rk4" (objective reflow), or "auto"
         (each model's few-step sampler: ddim or euler), steps: mel sampling; f0_sampler /
         f0_steps: the F0 predictor's (default: sampler / steps);
-        seed / generator: the diffusion noise source. durations_only: return {"duration"} alone,
+        seed / generator: the diffusion noise source. precision: "float32" | "bfloat16" | "auto",
+        the compute dtype of the lip encoder, F0 predictor and mel decoders (precision.py). durations_only: return {"duration"} alone,
         before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
         attn (N, T_v) fusion attention (use_visual only).
@@ -274,7 +284,8 @@ class PerformSinger(AbsSVS):
         d = inputs.fixed_or_teacher_durations(fixed_durations, duration, use_teacher_forcing, phones.shape[1],
                                               phones.device)
         read_lips = self.timing_source.reads_lips and d is None
-        timing, sf = self._phone_timing(phones, plen, midi, spembs, lip, lip_lengths, read_lips)
+        dtype = resolve_precision(precision, phones.device)
+        timing, sf = self._phone_timing(phones, plen, midi, spembs, lip, lip_lengths, read_lips, dtype)
         if d is None:
             d = self.timing_source.durations(timing, self.timing_prior)
         if durations_only:
@@ -284,7 +295,7 @@ class PerformSinger(AbsSVS):
             ref_feats, ref_pitch = feats, pitch
         ref = inputs.reference(ref_feats, ref_pitch, self.odim, content.device, content.dtype)
         given_f0 = pitch if use_teacher_forcing and pitch is not None else None
-        mel, f0 = self._sing(content, note, flen, ref, given_f0, sampler, steps, f0_sampler, f0_steps, generator)
+        mel, f0 = self._sing(content, note, flen, ref, given_f0, sampler, steps, f0_sampler, f0_steps, generator, dtype)
         out = {"feat_gen": mel[0], "duration": d[0], "f0": f0[0]}
         if timing.fout is not None and timing.fout.attn is not None:
             out["attn"] = timing.fout.attn[0]
