@@ -34,7 +34,7 @@ from espnet2_ext.api.video import VIDEO_FPS, check_length, inspect_video, make_l
 
 # Stage 3's crop side / face width in the recipe (svs.sh --lip_crop_scale); packs record theirs.
 RECIPE_ROI_CONF = {"crop_scale": 0.65}
-DEFAULT_DECODE_CONF = {"sampler": "auto", "steps": 2, "seed": 0}  # = conf/decode_fast.yaml (a test holds them equal)
+DEFAULT_DECODE_CONF = {"sampler": "auto", "steps": 2, "seed": 0, "precision": "auto"}  # = conf/decode_fast.yaml (a test holds them equal)
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
 
 
@@ -93,9 +93,11 @@ class Performer:
     @classmethod
     def from_pretrained(cls, model: Union[str, Path], device: str = "cpu", vocoder: Optional[str] = None,
                         vocoder_checkpoint: Optional[str] = None, roi_conf: Optional[dict] = None,
-                        decode_conf: Optional[dict] = None, espnet_typechecks: bool = False) -> "Performer":
+                        decode_conf: Optional[dict] = None, precision: Optional[str] = None,
+                        espnet_typechecks: bool = False) -> "Performer":
         """Load a pack (.zip) or an exp dir once. ``vocoder`` (auto | griffin_lim | hifigan_pretrained |
-        hifigan), ``roi_conf`` and ``decode_conf`` default to the pack's, else to the recipe's.
+        hifigan), ``roi_conf`` and ``decode_conf`` default to the pack's, else to the recipe's; ``precision``
+        (float32 | bfloat16 | auto, espnet2_ext/svs/precision.py) replaces the decode conf's.
         ``espnet_typechecks``: keep espnet's import-time typeguard instrumentation (about 7 s of
         loading on 2 cores; utils/espnet_import.py)."""
         if not espnet_typechecks:
@@ -143,6 +145,8 @@ class Performer:
         voc = build_vocoder(vocoder or "auto", dict(args.feats_extract_conf), checkpoint=vocoder_checkpoint)
         roi = dict(roi_conf if roi_conf is not None else meta.get("lip_roi_conf") or RECIPE_ROI_CONF)
         dec = dict(decode_conf if decode_conf is not None else meta.get("decode_conf") or DEFAULT_DECODE_CONF)
+        if precision is not None:
+            dec["precision"] = precision
         out = cls(net, args, voc, roi, str(path), dec, device, keep)
         logging.info("loaded %s (%s, vocoder %s) in %.2f s", path, Path(model_file).name,
                      getattr(voc, "name", type(voc).__name__), time.perf_counter() - t0)

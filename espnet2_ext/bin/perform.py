@@ -24,6 +24,7 @@ from typing import List
 
 from espnet2_ext.api.errors import InputError
 from espnet2_ext.api.segments import Segment, read_segments
+from espnet2_ext.svs.precision import PRECISIONS
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,9 @@ def get_parser() -> argparse.ArgumentParser:
                    help="default: the pack's, else auto")
     p.add_argument("--vocoder_checkpoint", default=None)
     p.add_argument("--nthreads", type=int, default=2)
+    p.add_argument("--precision", default=None, choices=PRECISIONS,
+                   help="compute dtype of the lip encoder, F0 predictor and mel decoders (default: the pack's decode "
+                        "config; auto: bfloat16 where the device computes it natively)")
     p.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
     return p
 
@@ -126,7 +130,7 @@ def _load(a: argparse.Namespace):
 
     t0 = time.perf_counter()
     performer = Performer.from_pretrained(a.model, device=a.device, vocoder=a.vocoder,
-                                          vocoder_checkpoint=a.vocoder_checkpoint)
+                                          vocoder_checkpoint=a.vocoder_checkpoint, precision=a.precision)
     return performer, round(time.perf_counter() - t0, 4)
 
 

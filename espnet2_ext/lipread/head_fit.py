@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from espnet2_ext.lipread.data import crop_normalise, load_lip, read_label
+from espnet2_ext.lipread.data import check_augment, crop_normalise, load_lip, read_label
 from espnet2_ext.svs.lip_reading_head import LipReadingHead, LipReadingHeads, save_lip_reader, soft_nll
 from espnet2_ext.utils.fileio import atomic_json, atomic_torch_save, read_scp_dict
 
@@ -44,6 +44,7 @@ FIT_DEFAULTS = dict(
     batch_size=8,
     grad_clip=1.0,
     aug_views=1,  # random crop + flip views per training utterance, beside the centre crop
+    augment={},  # degradations of those views, see lipread/data.py AUGMENT_DEFAULTS (default: none)
     seed=0,
     num_threads=1,  # per head
     num_jobs=1,  # heads fitted at a time, each in its own process
@@ -77,7 +78,7 @@ class CachedViews:
     """Frozen-encoder features of every utterance and view: a list of (utt, VF (T_v, D), target (T_v, C))."""
 
     def __init__(self, encoder: torch.nn.Module, lip_scp: str, label: str, vocab: Dict[str, int], views: int,
-                 augment: bool, fps: float, rng: np.random.Generator, what: str):
+                 augment: bool, fps: float, rng: np.random.Generator, what: str, degrade: Optional[dict] = None):
         lips, labels = read_scp_dict(lip_scp), read_label(label)
         utts = sorted(set(lips) & set(labels))
         if not utts:
@@ -93,7 +94,7 @@ class CachedViews:
                 lip = load_lip(lips[utt], f"{lip_scp}: {utt}")
                 target = torch.from_numpy(soft_frame_targets(labels[utt], lip.shape[0], vocab, fps))
                 for v in range(views):
-                    x = torch.from_numpy(crop_normalise(lip, train=augment and v > 0, rng=rng))[None]
+                    x = torch.from_numpy(crop_normalise(lip, train=augment and v > 0, rng=rng, augment=degrade))[None]
                     vf = encoder(x.to(device), torch.tensor([x.shape[1]], device=device))[0].cpu()  # (T_v, D)
                     self.items.append((utt, vf, target))
 
@@ -141,6 +142,7 @@ def check_conf(conf: Optional[dict]) -> dict:
     if unknown:
         raise ValueError(f"lip-reading head fit: unknown options {unknown}; known: {sorted(FIT_DEFAULTS)}")
     c = {**FIT_DEFAULTS, **(conf or {})}
+    c["augment"] = check_augment(c["augment"], "lip-reading head fit")
     if min(int(c["epochs"]), int(c["batch_size"]), int(c["num_jobs"]), int(c["num_threads"])) < 1 or int(c["aug_views"]) < 0:
         raise ValueError("lip-reading head fit: epochs, batch_size, num_jobs and num_threads must be >= 1, "
                          f"aug_views >= 0; got {c}")
@@ -159,7 +161,7 @@ def fit_head(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, d
     t0 = time.time()
     encoder.to(device)
     train = CachedViews(encoder, data["train_lip_scp"], data["train_label"], vocab, 1 + int(c["aug_views"]), True,
-                        float(c["fps"]), rng, "train")
+                        float(c["fps"]), rng, "train", c["augment"])
     valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], vocab, 1, False, float(c["fps"]), rng,
                         "valid")
     logging.info(f"{name}: cached the frozen encoder's features: {len(train.items)} train views, "

@@ -18,7 +18,7 @@ from typing import Dict
 
 import torch
 
-from espnet2_ext.lipread.data import IGNORE, LipFrameDataset, build_vocab, collate
+from espnet2_ext.lipread.data import IGNORE, LipFrameDataset, build_vocab, check_augment, collate
 from espnet2_ext.lipread.model import LipReader
 from espnet2_ext.svs.lip_checkpoint import save_checkpoint, save_lip_encoder
 from espnet2_ext.utils.checkpoint_io import load_checkpoint
@@ -38,6 +38,7 @@ CONFIG_DEFAULTS = dict(
     fps=25.0,
     num_threads=1,
     use_amp=False,  # mixed precision (torch.autocast + GradScaler) on the GPU
+    augment={},  # training-crop degradations, see lipread/data.py AUGMENT_DEFAULTS (default: none)
 )
 
 
@@ -95,6 +96,7 @@ def train(args, conf: Dict) -> Dict:
     if unknown:
         raise ValueError(f"{args.config}: unknown keys {unknown}; known: {sorted(CONFIG_DEFAULTS)}")
     conf = {**CONFIG_DEFAULTS, **conf}
+    augment = check_augment(conf["augment"], args.config)
     device = device_for(int(getattr(args, "ngpu", 0)), "lip-reading pretraining")
     if conf["use_amp"] and device.type != "cuda":
         raise ValueError(f"{args.config}: use_amp: true needs a GPU (--ngpu 1); set use_amp: false on the CPU")
@@ -112,7 +114,8 @@ def train(args, conf: Dict) -> Dict:
     else:
         phones = build_vocab(args.train_label)
     vocab = {p: i for i, p in enumerate(phones)}
-    tr = LipFrameDataset(args.train_lip_scp, args.train_label, vocab, train=True, fps=conf["fps"], seed=conf["seed"])
+    tr = LipFrameDataset(args.train_lip_scp, args.train_label, vocab, train=True, fps=conf["fps"], seed=conf["seed"],
+                         augment=augment)
     va = LipFrameDataset(args.valid_lip_scp, args.valid_label, vocab, train=False, fps=conf["fps"])
     for ds, name in ((tr, "train"), (va, "valid")):
         if ds.skipped:

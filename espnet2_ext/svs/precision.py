@@ -16,13 +16,13 @@ README ("Fast sampling") has the speed and the quality of each on the demo syste
 import contextlib
 from typing import ContextManager
 
-import torch
-
-PRECISIONS = ("float32", "bfloat16", "auto")
+PRECISIONS = ("float32", "bfloat16", "auto")  # torch is imported where it is used: the CLIs list these cheaply
 
 
-def native_bfloat16(device: torch.device) -> bool:
-    """Whether ``device`` computes bfloat16 convolutions and matrix products in hardware."""
+def native_bfloat16(device) -> bool:
+    """Whether ``device`` (torch.device or its name) computes bfloat16 convolutions and matrix products in hardware."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -31,8 +31,10 @@ def native_bfloat16(device: torch.device) -> bool:
     return False
 
 
-def resolve_precision(name: str, device) -> torch.dtype:
-    """``name`` (one of PRECISIONS) on ``device`` -> the compute dtype of the heavy networks."""
+def resolve_precision(name: str, device):
+    """``name`` (one of PRECISIONS) on ``device`` -> the compute dtype (torch.dtype) of the heavy networks."""
+    import torch
+
     if name not in PRECISIONS:
         raise ValueError(f"precision {name!r}: expected one of {list(PRECISIONS)}")
     if name == "auto":
@@ -40,8 +42,10 @@ def resolve_precision(name: str, device) -> torch.dtype:
     return torch.bfloat16 if name == "bfloat16" else torch.float32
 
 
-def compute_in(dtype: torch.dtype, device) -> ContextManager:
+def compute_in(dtype, device) -> ContextManager:
     """A context in which the heavy networks run in ``dtype`` (autocast; nothing for float32)."""
+    import torch
+
     if dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)

@@ -51,7 +51,8 @@ def _stage7_durations(s) -> list:
     visual_svs_inference.main(["--model_file", str(exp / "valid.loss_synth.ave.pth"), "--train_config",
                                str(exp / "config.yaml"), "--data_dir", str(data), "--output_dir",
                                str(root / "decode"), "--vocoder", "griffin_lim", "--progress", "false",
-                               "--mux_video", "false", "--sampler", "auto", "--steps", "2", "--seed", "0"])
+                               "--mux_video", "false", "--sampler", "auto", "--steps", "2", "--seed", "0",
+                               "--precision", "auto"])
     return [int(x) for x in (root / "decode" / "durations").read_text().split()[1:]]
 
 
@@ -204,6 +205,19 @@ def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch
     b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
     assert a.durations.tolist() == b.durations.tolist()
     np.testing.assert_allclose(a.wav, b.wav, atol=1e-5)
+
+
+def test_precision_is_the_recipes_default_unless_given(system):
+    """--precision replaces the decode conf's; without it perform decodes as stage 7's default."""
+    from espnet2_ext.api import Performer
+    from espnet2_ext.api.performer import DEFAULT_DECODE_CONF
+
+    assert system["performer"].decode_conf["precision"] == DEFAULT_DECODE_CONF["precision"] == "auto"
+    exact = Performer.from_pretrained(system["exp"], vocoder="griffin_lim", precision="float32")
+    assert exact.decode_conf == {**DEFAULT_DECODE_CONF, "precision": "float32"}
+    a = exact(system["video"], system["lyrics"], system["notes"], system["wav"])
+    b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
+    assert len(a.wav) == len(b.wav) and np.isfinite(a.wav).all()
 
 
 def test_an_exp_dir_loads_from_another_working_directory(system, tmp_path, monkeypatch):

@@ -181,6 +181,8 @@ def test_decode_configs(name, sampler):
     for key in ("duration_source", "duration_prior_weight", "duration_prior_sigma", "duration_prior_max_span_s",
                 "f0_sampler", "f0_steps"):
         assert getattr(args, key) == conf.get(key)  # every key of the file reaches the decoder
+    # the few-step decodes take bfloat16 where the hardware has it; the DDPM references stay float32
+    assert args.precision == ("auto" if sampler == "auto" else "float32") == conf.get("precision", "float32")
 
 
 def test_lip_pretraining_configs_fit_the_systems_that_load_them(capsys):
