@@ -35,6 +35,9 @@ from espnet2_ext.api.errors import InputError
 from espnet2_ext.utils.fileio import atomic_path
 from espnet2_ext.utils.model_file import resolve_model_file
 
+# the decode options a pack keeps from stage 7's decode config: those the model's inference takes
+# (Performer passes them on); the recipe-only ones (duration_source, duration_prior_*) stay out
+PACKED_DECODE_KEYS = ("sampler", "steps", "seed", "f0_sampler", "f0_steps", "precision")
 MAX_MEMBER_BYTES = 2 << 30  # 2 GiB: a paper-size checkpoint is ~0.3 GB
 MAX_TOTAL_BYTES = 8 << 30
 _CLEARED_KEYS = {  # config keys that name training-time files of the recipe: no use at inference

@@ -17,7 +17,7 @@ import zipfile
 
 import yaml
 
-from espnet2_ext.api.pack import PackError, write_pack
+from espnet2_ext.api.pack import PACKED_DECODE_KEYS, PackError, write_pack
 
 
 def main(argv=None) -> None:
@@ -29,13 +29,14 @@ def main(argv=None) -> None:
     p.add_argument("--vocoder", default="griffin_lim", help="the vocoder perform uses by default")
     p.add_argument("--vocoder_checkpoint", default=None, help="a HiFi-GAN generator to ship in the pack")
     p.add_argument("--crop_scale", type=float, default=0.65, help="stage 3's crop side / face width")
-    p.add_argument("--decode_config", default=None, help="YAML of sampler / steps / seed (stage 7's)")
+    p.add_argument("--decode_config", default=None,
+                   help="stage 7's decode YAML: its sampler / steps / seed / F0 sampler and steps / precision")
     a = p.parse_args(argv)
     try:
         decode = None
         if a.decode_config:
             with open(a.decode_config, encoding="utf-8") as f:
-                decode = {k: v for k, v in (yaml.safe_load(f) or {}).items() if k in ("sampler", "steps", "seed")}
+                decode = {k: v for k, v in (yaml.safe_load(f) or {}).items() if k in PACKED_DECODE_KEYS}
         out = write_pack(a.exp_dir, a.out, a.model_file, a.vocoder, a.vocoder_checkpoint,
                          {"crop_scale": a.crop_scale}, decode)
     except (PackError, OSError) as e:

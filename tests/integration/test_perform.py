@@ -201,6 +201,7 @@ def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch
     finally:
         (system["root"] / "exp_away").rename(exp_root)
     assert packed.vocoder_name == "griffin_lim"
+    assert packed.decode_conf == system["performer"].decode_conf  # stage 7's decode, precision included
     a = packed(system["video"], system["lyrics"], system["notes"], system["wav"])
     b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
     assert a.durations.tolist() == b.durations.tolist()
