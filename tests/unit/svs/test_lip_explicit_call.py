@@ -149,9 +149,13 @@ def test_two_replicas_keep_each_utterances_lip(tmp_path, tiny_dump):
     assert not torch.equal(halves[0]["lip"][:, :5], halves[1]["lip"][:, :5])
 
     original = LipProbeSVS.forward
+    # both replicas are inside the SVS call before either returns: the hook path's pre-hooks are then
+    # both registered whichever thread calls first, so its race shows on every run
+    in_svs = threading.Barrier(2)
 
     def recording(self, *args, lip=None, lip_lengths=None, **kwargs):
         LipProbeSVS.seen["forward_lips"][threading.get_ident()] = (lip, kwargs["text"].shape[0])
+        in_svs.wait(timeout=30)
         return original(self, *args, lip=lip, lip_lengths=lip_lengths, **kwargs)
 
     LipProbeSVS.seen = {"forward": [], "inference": [], "forward_lips": {}}
