@@ -9,8 +9,9 @@
 
 On a CPU without native bfloat16 the autocast path is emulated and slower than float32, which is
 why ``auto`` asks the hardware. The timing path (phoneme encoder, fusion, lip-reading heads,
-duration search) always stays in float32: a phone boundary is an argmax that rounding could move.
-README ("Fast sampling") has the speed and the quality of each on the demo systems.
+duration search) stays in float32, so the lip features are the one bfloat16 result a phone
+boundary depends on. README ("Fast sampling") has the speed and the quality of each on the demo
+systems, and how many boundaries moved.
 """
 
 import contextlib
