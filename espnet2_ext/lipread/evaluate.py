@@ -69,7 +69,7 @@ def evaluate_lip_reader(encoder: torch.nn.Module, heads: torch.nn.Module, classe
     vocab = token_vocab(classes)
     encoder.eval()
     heads.eval()
-    views = CachedViews(encoder, lip_scp, label, vocab, 1, False, video_fps, np.random.default_rng(0), lip_scp)
+    views = CachedViews(encoder, lip_scp, label, vocab, 1, None, video_fps, np.random.default_rng(0), lip_scp)
     frame = evaluate(heads, views, batch_size)  # the head fit's valid_loss / valid_frame_acc
     labels = read_label(label)
     utts = {}

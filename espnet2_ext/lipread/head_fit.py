@@ -75,10 +75,12 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
 
 
 class CachedViews:
-    """Frozen-encoder features of every utterance and view: a list of (utt, VF (T_v, D), target (T_v, C))."""
+    """Frozen-encoder features of every utterance and view: a list of (utt, VF (T_v, D), target (T_v, C)).
+    ``augment`` (lipread/data.py check_augment) None: every view is the centre crop; else views after
+    the first are random crops / flips with its degradations."""
 
     def __init__(self, encoder: torch.nn.Module, lip_scp: str, label: str, vocab: Dict[str, int], views: int,
-                 augment: bool, fps: float, rng: np.random.Generator, what: str, degrade: Optional[dict] = None):
+                 augment: Optional[dict], fps: float, rng: np.random.Generator, what: str):
         lips, labels = read_scp_dict(lip_scp), read_label(label)
         utts = sorted(set(lips) & set(labels))
         if not utts:
@@ -94,7 +96,8 @@ class CachedViews:
                 lip = load_lip(lips[utt], f"{lip_scp}: {utt}")
                 target = torch.from_numpy(soft_frame_targets(labels[utt], lip.shape[0], vocab, fps))
                 for v in range(views):
-                    x = torch.from_numpy(crop_normalise(lip, train=augment and v > 0, rng=rng, augment=degrade))[None]
+                    x = torch.from_numpy(crop_normalise(lip, train=augment is not None and v > 0, rng=rng,
+                                                        augment=augment))[None]
                     vf = encoder(x.to(device), torch.tensor([x.shape[1]], device=device))[0].cpu()  # (T_v, D)
                     self.items.append((utt, vf, target))
 
@@ -160,9 +163,9 @@ def fit_head(encoder: torch.nn.Module, token_list: Sequence[str], hidden: int, d
     vocab = token_vocab(token_list)
     t0 = time.time()
     encoder.to(device)
-    train = CachedViews(encoder, data["train_lip_scp"], data["train_label"], vocab, 1 + int(c["aug_views"]), True,
-                        float(c["fps"]), rng, "train", c["augment"])
-    valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], vocab, 1, False, float(c["fps"]), rng,
+    train = CachedViews(encoder, data["train_lip_scp"], data["train_label"], vocab, 1 + int(c["aug_views"]),
+                        c["augment"], float(c["fps"]), rng, "train")
+    valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], vocab, 1, None, float(c["fps"]), rng,
                         "valid")
     logging.info(f"{name}: cached the frozen encoder's features: {len(train.items)} train views, "
                  f"{len(valid.items)} valid ({time.time() - t0:.1f} s)")
@@ -249,7 +252,7 @@ def fit_lip_reader(encoder: torch.nn.Module, token_list: Sequence[str], hidden: 
     torch.set_num_threads(int(c["num_threads"]))
     encoder.to(device)
     model.to(device)
-    valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], token_vocab(token_list), 1, False,
+    valid = CachedViews(encoder, data["valid_lip_scp"], data["valid_label"], token_vocab(token_list), 1, None,
                         float(c["fps"]), np.random.default_rng(0), "valid")
     log = dict(conf=c, heads=[h_log for _, h_log in results], kept=evaluate(model, valid, int(c["batch_size"])))
     save_lip_reader(model.cpu(), out_path, list(token_list), overwrite=True)
