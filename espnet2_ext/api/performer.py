@@ -31,6 +31,7 @@ from espnet2_ext.api.reference import reference_inputs
 from espnet2_ext.api.score_input import ScoreInputError, Syllable, parse_lyrics, parse_notes, phone_inputs, \
     score_file_notes
 from espnet2_ext.api.video import VIDEO_FPS, check_length, inspect_video, make_lip_extractor, read_clip
+from espnet2_ext.svs.precision import resolve_precision
 
 # Stage 3's crop side / face width in the recipe (svs.sh --lip_crop_scale); packs record theirs.
 RECIPE_ROI_CONF = {"crop_scale": 0.65}
@@ -146,6 +147,7 @@ class Performer:
         roi = dict(roi_conf if roi_conf is not None else meta.get("lip_roi_conf") or RECIPE_ROI_CONF)
         dec = dict(decode_conf if decode_conf is not None else meta.get("decode_conf") or DEFAULT_DECODE_CONF)
         if precision is not None:
+            resolve_precision(precision, device)  # a bad name is an error before the first line is sung
             dec["precision"] = precision
         out = cls(net, args, voc, roi, str(path), dec, device, keep)
         logging.info("loaded %s (%s, vocoder %s) in %.2f s", path, Path(model_file).name,

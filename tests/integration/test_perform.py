@@ -219,6 +219,8 @@ def test_precision_is_the_recipes_default_unless_given(system):
     a = exact(system["video"], system["lyrics"], system["notes"], system["wav"])
     b = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
     assert len(a.wav) == len(b.wav) and np.isfinite(a.wav).all()
+    with pytest.raises(ValueError, match=r"precision 'fp16': expected one of \['float32', 'bfloat16', 'auto'\]"):
+        Performer.from_pretrained(system["exp"], vocoder="griffin_lim", precision="fp16")
 
 
 def test_an_exp_dir_loads_from_another_working_directory(system, tmp_path, monkeypatch):
