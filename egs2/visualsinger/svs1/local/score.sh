@@ -30,10 +30,13 @@ score_all() {
     if [ "${n_score}" -gt 0 ]; then
         n_jobs=$(min "${nj}" "${n_score}")
         log "Scoring ${n_score} decode dir(s) in ${n_jobs} job(s) (logs: <decode dir>/logs/score.log)"
-        # Line j of score_jobs.txt: the decode dirs of job j (every n_jobs-th of the list), scored by
-        # one process whose scorer loads once; each dir's reference is dump/raw/<set>.
-        awk -v n="${n_jobs}" '{ job[(NR - 1) % n] = job[(NR - 1) % n] " " $0 } END { for (j = 0; j < n; j++) print job[j] }' \
-            "${score_list}" > "${expdir}/score_jobs.txt"
+        # Line j of score_jobs.txt: the decode dirs of job j, scored by one process whose scorer loads
+        # once; each dir's reference is dump/raw/<set>. The dirs go largest first to the job with the
+        # fewest utterances so far (the time of a dir is about its utterance count).
+        while read -r dir; do echo "$(wc -l < "${dir}/wav.scp") ${dir}"; done < "${score_list}" | sort -k1,1nr -k2,2 \
+            | awk -v n="${n_jobs}" '{ b = 0; for (j = 1; j < n; j++) if (load[j] < load[b]) b = j
+                                      load[b] += $1; job[b] = job[b] " " $2 }
+                                    END { for (j = 0; j < n; j++) print job[j] }' > "${expdir}/score_jobs.txt"
         # shellcheck disable=SC2016,SC2086
         ${decode_cmd} JOB=1:"${n_jobs}" "${expdir}/score_logs/score.JOB.log" \
             bash -c 'dirs=$(sed -n "JOBp" "$0"); args=""; for d in ${dirs}; do args+=" --decode_dir ${d} --ref_dir $2/$(basename "${d}")"; done
