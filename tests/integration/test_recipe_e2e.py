@@ -78,6 +78,11 @@ def test_all_stages_on_a_tiny_corpus(recipe_copy):
     assert scores["mcd_no_c0"] is not None and scores["boundary_hit_40ms_all"] is not None
     assert scores["timing"] == "lipreader"
     _check_references(recipe_copy / "dump" / "raw")
+    # stages 2-3: job j of a tool is one process over split j of all six sets
+    batches = recipe_copy / "dump" / "raw" / "logs"
+    for tool in ("audio/extract_dvector", "lip/extract_lip_roi"):
+        assert len((batches / f"{tool}.1.args").read_text().splitlines()) == 6, tool
+        assert "6 invocation(s)" in (batches / f"{tool}.1.log").read_text(), tool
     _check_extra_rows(exp, test_dir)
     assert scores["lse_c"] is None and "SyncNet" in scores["lse_c_reason"]
     # stage 7: the performsinger sets, up to 4 in one process (test, test_ood, test_newlyrics,

@@ -236,29 +236,35 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
 fi
 
 # ----------------------------------------------------------------------------------------------
-# Stage 2: per set, audio_features (local/features.sh) -> ${data_feats}/<set>/{wav,pitch,spembs}.scp;
+# Stage 2: audio_features of the sets not done (local/features.sh) -> ${data_feats}/<set>/{wav,pitch,spembs}.scp;
 # marker ${data_feats}/<set>/.audio.done
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     log "Stage 2: Audio features (wav at ${fs} Hz, F0, GE2E d-vectors) -> ${data_feats}/<set>"
+    pending=()
     for dset in ${all_sets}; do
-        out=${data_feats}/${dset}
-        [ -f "${out}/.audio.done" ] && { log "${out}/.audio.done exists: skipping ${dset}"; continue; }
-        audio_features "${dset}"
-        touch "${out}/.audio.done"
+        [ -f "${data_feats}/${dset}/.audio.done" ] && { log "${data_feats}/${dset}/.audio.done exists: skipping ${dset}"; continue; }
+        pending+=("${dset}")
     done
+    if [ "${#pending[@]}" -gt 0 ]; then
+        audio_features "${pending[@]}"
+        for dset in "${pending[@]}"; do touch "${data_feats}/${dset}/.audio.done"; done
+    fi
 fi
 
 # ----------------------------------------------------------------------------------------------
-# Stage 3: per set, lip_roi (local/features.sh) -> ${data_feats}/<set>/{lip,face_track}.scp, lip_report.json;
+# Stage 3: lip_roi of the sets not done (local/features.sh) -> ${data_feats}/<set>/{lip,face_track}.scp, lip_report.json;
 # marker ${data_feats}/<set>/.lip.done
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: Lip ROI extraction (face landmarks, aligned 96x96 crops) -> ${data_feats}/<set>/{lip,face_track}.scp"
+    pending=()
     for dset in ${all_sets}; do
-        out=${data_feats}/${dset}
-        [ -f "${out}/.lip.done" ] && { log "${out}/.lip.done exists: skipping ${dset}"; continue; }
-        lip_roi "${dset}"
-        touch "${out}/.lip.done"
+        [ -f "${data_feats}/${dset}/.lip.done" ] && { log "${data_feats}/${dset}/.lip.done exists: skipping ${dset}"; continue; }
+        pending+=("${dset}")
     done
+    if [ "${#pending[@]}" -gt 0 ]; then
+        lip_roi "${pending[@]}"
+        for dset in "${pending[@]}"; do touch "${data_feats}/${dset}/.lip.done"; done
+    fi
 fi
 
 # ----------------------------------------------------------------------------------------------

@@ -1,69 +1,131 @@
 # shellcheck shell=bash
-# Stages 2 and 3 of svs.sh for one set (sourced), ${nj} key-file splits through ${train_cmd}:
-#   audio_features <set>   data/<set>/wav.scp -> format_wav (fs) -> extract_f0, extract_dvector
-#                          -> ${data_feats}/<set>/{wav,pitch,spembs}.scp (+ the data files copied)
-#   lip_roi <set>          ${data_feats}/<set>/video.scp -> extract_lip_roi, merge_lip_reports
-#                          -> ${data_feats}/<set>/{lip,face_track}.scp, lip_report.json
+# Stages 2 and 3 of svs.sh (sourced), up to ${nj} key-file splits of each set through ${train_cmd};
+# job j of a tool runs it on split j of every set in one process (espnet2_ext.bin.run_batch, args
+# files and logs in ${data_feats}/logs/{audio,lip}/<tool>.j.{args,log}):
+#   audio_features <set>...  data/<set>/wav.scp -> format_wav (fs) -> extract_f0, extract_dvector
+#                            -> ${data_feats}/<set>/{wav,pitch,spembs}.scp (+ the data files copied)
+#   lip_roi <set>...         ${data_feats}/<set>/video.scp -> extract_lip_roi, merge_lip_reports
+#                            -> ${data_feats}/<set>/{lip,face_track}.scp, lip_report.json
 #   reference_sets         stage 4: reference voices (settings 1-4) and lip-timing controls of the test sets
 # Reads svs.sh's settings: data_feats nj python train_cmd fs n_shift lip_crop_scale lip_front_end
 # max_excluded_fraction test_sets ref_settings lip_controls; uses local/jobs.sh.
 # shellcheck disable=SC2154
 
-audio_features() {
-    local dset=$1 out=${data_feats}/$1 f _nj logdir
-    mkdir -p "${out}"
-    for f in text utt2spk spk2utt label score.scp video.scp mouth_gt.scp; do
-        [ -f "data/${dset}/${f}" ] && cp "data/${dset}/${f}" "${out}/${f}"
-    done
-    _nj=$(min "${nj}" "$(wc -l < "data/${dset}/wav.scp")")
-    logdir=${out}/logs/audio
-    mkdir -p "${logdir}"
-    split_scps "data/${dset}/wav.scp" "${logdir}" "${_nj}"
-    ${train_cmd} JOB=1:"${_nj}" "${logdir}/format_wav.JOB.log" \
-        ${python} -m espnet2_ext.bin.format_wav --in_scp "${logdir}/keys.JOB.scp" \
-            --out_dir "${out}/data/wav" --out_scp "${logdir}/wav.JOB.scp" --fs "${fs}"
-    merge_splits "${logdir}" wav "${_nj}" > "${out}/wav.scp"
-    split_scps "${out}/wav.scp" "${logdir}" "${_nj}"
-    ${train_cmd} JOB=1:"${_nj}" "${logdir}/f0.JOB.log" \
-        ${python} -m espnet2_ext.bin.extract_f0 --wav_scp "${logdir}/keys.JOB.scp" \
-            --fs "${fs}" --hop_length "${n_shift}" \
-            --out_ark "${out}/data/pitch.JOB.ark" --out_scp "${logdir}/pitch.JOB.scp"
-    ${train_cmd} JOB=1:"${_nj}" "${logdir}/dvector.JOB.log" \
-        ${python} -m espnet2_ext.bin.extract_dvector --wav_scp "${logdir}/keys.JOB.scp" \
-            --out_ark "${out}/data/spembs.JOB.ark" --out_scp "${logdir}/spembs.JOB.scp"
-    merge_splits "${logdir}" pitch "${_nj}" > "${out}/pitch.scp"
-    merge_splits "${logdir}" spembs "${_nj}" > "${out}/spembs.scp"
-    utils/validate_data_dir.sh --no-feats "${out}"
+# One line of a run_batch args file: the arguments, shell-quoted.
+args_line() {
+    printf '%q ' "$@"
+    echo
 }
 
-lip_roi() {
-    local dset=$1 out=${data_feats}/$1 logdir _nj gt_opt="" reports="" n_i n_all n_lip
-    logdir=${out}/logs/lip
-    mkdir -p "${logdir}"
-    _nj=$(min "${nj}" "$(wc -l < "${out}/video.scp")")
-    split_scps "${out}/video.scp" "${logdir}" "${_nj}"
-    [ -f "${out}/mouth_gt.scp" ] && gt_opt="--mouth_gt_scp ${out}/mouth_gt.scp"
-    # landmark front end (MediaPipe face mesh, Haar cascades when it is not installed):
-    # mouth crops aligned to the mean face -> data/lip, SyncNet face tracks -> data/face_track
-    ${train_cmd} JOB=1:"${_nj}" "${logdir}/lip.JOB.log" \
-        ${python} -m espnet2_ext.bin.extract_lip_roi --video_scp "${logdir}/keys.JOB.scp" ${gt_opt} \
-            --out_dir "${out}/data/lip" --out_scp "${logdir}/lip.JOB.scp" --report "${logdir}/report.JOB.json" \
-            --crop_scale "${lip_crop_scale}" --front_end "${lip_front_end}" \
-            --face_track_dir "${out}/data/face_track" --face_track_scp "${logdir}/face_track.JOB.scp"
-    for n_i in $(seq "${_nj}"); do reports+=" ${logdir}/report.${n_i}.json"; done
-    # shellcheck disable=SC2086
-    ${python} -m espnet2_ext.bin.merge_lip_reports --reports ${reports} \
-        --out "${out}/lip_report.json" --max_excluded_fraction "${max_excluded_fraction}"
-    merge_splits "${logdir}" lip "${_nj}" > "${out}/lip.scp"
-    merge_splits "${logdir}" face_track "${_nj}" > "${out}/face_track.scp"
-    [ -s "${out}/face_track.scp" ] || rm -f "${out}/face_track.scp"  # Haar front end: no face track
-    n_all=$(wc -l < "${out}/video.scp")
-    n_lip=$(wc -l < "${out}/lip.scp")
-    if [ "${n_lip}" -lt "${n_all}" ]; then
-        log "${dset}: $((n_all - n_lip)) utterance(s) have no usable face; see ${out}/lip_report.json"
-        utils/fix_data_dir.sh "${out}"
-    fi
-    log "${dset}: $(${python} -m espnet2_ext.bin.report_summary --lip_report "${out}/lip_report.json")"
+# <tool> <dir> <n>: ${train_cmd} JOB=1:<n>, job j running <tool> on every line of <dir>/<tool>.j.args
+# in one process (espnet2_ext.bin.run_batch) -> log <dir>/<tool>.j.log
+run_batches() {
+    local tool=$1 dir=$2 n=$3
+    ${train_cmd} JOB=1:"${n}" "${dir}/${tool}.JOB.log" \
+        ${python} -m espnet2_ext.bin.run_batch --module "espnet2_ext.bin.${tool}" --args_file "${dir}/${tool}.JOB.args"
+}
+
+# Empty args files <dir>/<tool>.{1..nj}.args of each tool.
+new_batches() {
+    local dir=$1 tool j
+    shift
+    mkdir -p "${dir}"
+    for tool in "$@"; do
+        for j in $(seq "${nj}"); do : > "${dir}/${tool}.${j}.args"; done
+    done
+}
+
+audio_features() {  # <set>...: every tool once per job over all the sets (its imports load once)
+    local dset out f _nj n_jobs=1 logdir j batch=${data_feats}/logs/audio
+    new_batches "${batch}" format_wav extract_f0 extract_dvector
+    for dset in "$@"; do
+        out=${data_feats}/${dset}
+        mkdir -p "${out}"
+        for f in text utt2spk spk2utt label score.scp video.scp mouth_gt.scp; do
+            [ -f "data/${dset}/${f}" ] && cp "data/${dset}/${f}" "${out}/${f}"
+        done
+        _nj=$(min "${nj}" "$(wc -l < "data/${dset}/wav.scp")")
+        [ "${_nj}" -gt "${n_jobs}" ] && n_jobs=${_nj}
+        logdir=${out}/logs/audio
+        mkdir -p "${logdir}"
+        echo "${_nj}" > "${logdir}/nj"
+        split_scps "data/${dset}/wav.scp" "${logdir}" "${_nj}"
+        for j in $(seq "${_nj}"); do
+            args_line --in_scp "${logdir}/keys.${j}.scp" --out_dir "${out}/data/wav" --out_scp "${logdir}/wav.${j}.scp" \
+                --fs "${fs}" >> "${batch}/format_wav.${j}.args"
+        done
+    done
+    run_batches format_wav "${batch}" "${n_jobs}"
+    for dset in "$@"; do
+        out=${data_feats}/${dset}
+        logdir=${out}/logs/audio
+        _nj=$(cat "${logdir}/nj")
+        merge_splits "${logdir}" wav "${_nj}" > "${out}/wav.scp"
+        split_scps "${out}/wav.scp" "${logdir}" "${_nj}"
+        for j in $(seq "${_nj}"); do
+            args_line --wav_scp "${logdir}/keys.${j}.scp" --fs "${fs}" --hop_length "${n_shift}" \
+                --out_ark "${out}/data/pitch.${j}.ark" --out_scp "${logdir}/pitch.${j}.scp" >> "${batch}/extract_f0.${j}.args"
+            args_line --wav_scp "${logdir}/keys.${j}.scp" \
+                --out_ark "${out}/data/spembs.${j}.ark" --out_scp "${logdir}/spembs.${j}.scp" >> "${batch}/extract_dvector.${j}.args"
+        done
+    done
+    run_batches extract_f0 "${batch}" "${n_jobs}"
+    run_batches extract_dvector "${batch}" "${n_jobs}"
+    for dset in "$@"; do
+        out=${data_feats}/${dset}
+        logdir=${out}/logs/audio
+        _nj=$(cat "${logdir}/nj")
+        merge_splits "${logdir}" pitch "${_nj}" > "${out}/pitch.scp"
+        merge_splits "${logdir}" spembs "${_nj}" > "${out}/spembs.scp"
+        utils/validate_data_dir.sh --no-feats "${out}"
+    done
+}
+
+lip_roi() {  # <set>...: one extract_lip_roi process per job over all the sets, one merge_lip_reports process
+    local dset out logdir _nj n_jobs=1 gt_opt j reports n_all n_lip batch=${data_feats}/logs/lip
+    new_batches "${batch}" extract_lip_roi merge_lip_reports
+    for dset in "$@"; do
+        out=${data_feats}/${dset}
+        logdir=${out}/logs/lip
+        mkdir -p "${logdir}"
+        _nj=$(min "${nj}" "$(wc -l < "${out}/video.scp")")
+        [ "${_nj}" -gt "${n_jobs}" ] && n_jobs=${_nj}
+        echo "${_nj}" > "${logdir}/nj"
+        split_scps "${out}/video.scp" "${logdir}" "${_nj}"
+        gt_opt=()
+        [ -f "${out}/mouth_gt.scp" ] && gt_opt=(--mouth_gt_scp "${out}/mouth_gt.scp")
+        reports=()
+        # landmark front end (MediaPipe face mesh, Haar cascades when it is not installed):
+        # mouth crops aligned to the mean face -> data/lip, SyncNet face tracks -> data/face_track
+        for j in $(seq "${_nj}"); do
+            args_line --video_scp "${logdir}/keys.${j}.scp" "${gt_opt[@]}" \
+                --out_dir "${out}/data/lip" --out_scp "${logdir}/lip.${j}.scp" --report "${logdir}/report.${j}.json" \
+                --crop_scale "${lip_crop_scale}" --front_end "${lip_front_end}" \
+                --face_track_dir "${out}/data/face_track" --face_track_scp "${logdir}/face_track.${j}.scp" \
+                >> "${batch}/extract_lip_roi.${j}.args"
+            reports+=("${logdir}/report.${j}.json")
+        done
+        args_line --reports "${reports[@]}" --out "${out}/lip_report.json" \
+            --max_excluded_fraction "${max_excluded_fraction}" >> "${batch}/merge_lip_reports.1.args"
+    done
+    run_batches extract_lip_roi "${batch}" "${n_jobs}"
+    # the excluded fraction of each set: merge_lip_reports stops the stage at the first set over it
+    run_batches merge_lip_reports "${batch}" 1
+    for dset in "$@"; do
+        out=${data_feats}/${dset}
+        logdir=${out}/logs/lip
+        _nj=$(cat "${logdir}/nj")
+        merge_splits "${logdir}" lip "${_nj}" > "${out}/lip.scp"
+        merge_splits "${logdir}" face_track "${_nj}" > "${out}/face_track.scp"
+        [ -s "${out}/face_track.scp" ] || rm -f "${out}/face_track.scp"  # Haar front end: no face track
+        n_all=$(wc -l < "${out}/video.scp")
+        n_lip=$(wc -l < "${out}/lip.scp")
+        if [ "${n_lip}" -lt "${n_all}" ]; then
+            log "${dset}: $((n_all - n_lip)) utterance(s) have no usable face; see ${out}/lip_report.json"
+            utils/fix_data_dir.sh "${out}"
+        fi
+        log "${dset}: $(${python} -m espnet2_ext.bin.report_summary --lip_report "${out}/lip_report.json")"
+    done
 }
 
 reference_sets() {
