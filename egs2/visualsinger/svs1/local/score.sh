@@ -8,7 +8,7 @@
 # shellcheck disable=SC2154
 
 score_all() {
-    local score_opts decode_dirs="" score_list=${expdir}/score_dirs.txt system dtag dir n_score n_jobs
+    local score_opts decode_dirs="" score_list=${expdir}/score_dirs.txt system dtag dir n n_score n_jobs
     # Reference mel-cepstra / F0 are shared by every system and control set: computed once, cached.
     score_opts="--fs ${fs} --hop_length ${n_shift} --plots ${num_plots} --cache_dir ${expdir}/score_cache"
     [ -n "${syncnet_weights}" ] && score_opts+=" --syncnet_weights ${syncnet_weights}"
@@ -32,10 +32,11 @@ score_all() {
         log "Scoring ${n_score} decode dir(s) in ${n_jobs} job(s) (logs: <decode dir>/logs/score.log)"
         # Line j of score_jobs.txt: the decode dirs of job j, scored by one process whose scorer loads
         # once; each dir's reference is dump/raw/<set>. The dirs go largest first to the job with the
-        # fewest utterances so far (the time of a dir is about its utterance count).
-        while read -r dir; do echo "$(wc -l < "${dir}/wav.scp") ${dir}"; done < "${score_list}" | sort -k1,1nr -k2,2 \
+        # least work so far (a dir costs about its utterance count, plus one: an empty dir still costs).
+        while read -r dir; do n=0; [ -f "${dir}/wav.scp" ] && n=$(wc -l < "${dir}/wav.scp"); echo "${n} ${dir}"; done \
+            < "${score_list}" | sort -k1,1nr -k2,2 \
             | awk -v n="${n_jobs}" '{ b = 0; for (j = 1; j < n; j++) if (load[j] < load[b]) b = j
-                                      load[b] += $1; job[b] = job[b] " " $2 }
+                                      load[b] += $1 + 1; job[b] = job[b] " " $2 }
                                     END { for (j = 0; j < n; j++) print job[j] }' > "${expdir}/score_jobs.txt"
         # shellcheck disable=SC2016,SC2086
         ${decode_cmd} JOB=1:"${n_jobs}" "${expdir}/score_logs/score.JOB.log" \
