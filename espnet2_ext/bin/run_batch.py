@@ -38,10 +38,10 @@ def read_args_file(path: str) -> List[Tuple[int, List[str]]]:
 
 def _status(code) -> int:
     """Exit status of a main's return value or SystemExit code (None and 0: success)."""
-    if code is None or code is True:
+    if code is None:
         return 0
-    if isinstance(code, int):
-        return code
+    if isinstance(code, int):  # sys.exit(True) / sys.exit(False): status 1 / 0, as Python exits
+        return int(code)
     print(code, file=sys.stderr)  # sys.exit("message"): the message, status 1
     return 1
 

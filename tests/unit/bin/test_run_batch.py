@@ -44,7 +44,7 @@ def test_every_line_in_order_with_shell_quoting(tool, tmp_path):
     assert tool.CALLS == [["--in", "a.scp", "--out", "dir with space"], ["--in", "b.scp", "--out", "x y"]]
 
 
-@pytest.mark.parametrize("bad, status", [("--fail 3", 3), ("--return 2", 2)])
+@pytest.mark.parametrize("bad, status", [("--fail 3", 3), ("--return 2", 2), ("--fail 1", 1)])
 def test_the_first_failure_stops_the_batch_and_names_the_line(tool, tmp_path, caplog, bad, status):
     args = write(tmp_path, f"--ok 1\n{bad}\n--ok 2\n")
     with caplog.at_level(logging.ERROR):
