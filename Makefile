@@ -8,7 +8,7 @@ RECIPE := egs2/visualsinger/svs1
 # make demo's recipe options: the main comparison only (VCFM-T against the no-video baseline and the
 # vocoded ground truth on the four test sets). `make demo DEMO_ARGS=` also runs the recipe's
 # diagnostics (reference settings 2-4, the lip-timing controls, the duration-predictor decode and
-# the fusion control: stages 7-8 about 2 min longer on 2 cores), as ./run.sh does by default.
+# the fusion control: 1.5-3.5 min more of stages 7-8 on 2 cores, README), as ./run.sh does by default.
 DEMO_ARGS ?= --ref_settings "" --lip_controls "" --extra_inference_configs "" --timing_control false
 # pip byte-compiles every installed module on one core (about 80 s here for torch, the CUDA wheels
 # and espnet); compileall does the same on every core once the packages are in. (Not compiling at

@@ -240,15 +240,7 @@ fi
 # marker ${data_feats}/<set>/.audio.done
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     log "Stage 2: Audio features (wav at ${fs} Hz, F0, GE2E d-vectors) -> ${data_feats}/<set>"
-    pending=()
-    for dset in ${all_sets}; do
-        [ -f "${data_feats}/${dset}/.audio.done" ] && { log "${data_feats}/${dset}/.audio.done exists: skipping ${dset}"; continue; }
-        pending+=("${dset}")
-    done
-    if [ "${#pending[@]}" -gt 0 ]; then
-        audio_features "${pending[@]}"
-        for dset in "${pending[@]}"; do touch "${data_feats}/${dset}/.audio.done"; done
-    fi
+    run_pending_sets .audio.done audio_features  # local/features.sh
 fi
 
 # ----------------------------------------------------------------------------------------------
@@ -256,15 +248,7 @@ fi
 # marker ${data_feats}/<set>/.lip.done
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: Lip ROI extraction (face landmarks, aligned 96x96 crops) -> ${data_feats}/<set>/{lip,face_track}.scp"
-    pending=()
-    for dset in ${all_sets}; do
-        [ -f "${data_feats}/${dset}/.lip.done" ] && { log "${data_feats}/${dset}/.lip.done exists: skipping ${dset}"; continue; }
-        pending+=("${dset}")
-    done
-    if [ "${#pending[@]}" -gt 0 ]; then
-        lip_roi "${pending[@]}"
-        for dset in "${pending[@]}"; do touch "${data_feats}/${dset}/.lip.done"; done
-    fi
+    run_pending_sets .lip.done lip_roi  # local/features.sh
 fi
 
 # ----------------------------------------------------------------------------------------------

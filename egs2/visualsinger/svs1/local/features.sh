@@ -7,9 +7,28 @@
 #   lip_roi <set>...         ${data_feats}/<set>/video.scp -> extract_lip_roi, merge_lip_reports
 #                            -> ${data_feats}/<set>/{lip,face_track}.scp, lip_report.json
 #   reference_sets         stage 4: reference voices (settings 1-4) and lip-timing controls of the test sets
-# Reads svs.sh's settings: data_feats nj python train_cmd fs n_shift lip_crop_scale lip_front_end
+#   run_pending_sets <marker> <function>   svs.sh's call of the first two on the sets not yet marked done
+# Reads svs.sh's settings: all_sets data_feats nj python train_cmd fs n_shift lip_crop_scale lip_front_end
 # max_excluded_fraction test_sets ref_settings lip_controls; uses local/jobs.sh.
 # shellcheck disable=SC2154
+
+# <marker> <function>: <function> once on the sets of ${all_sets} without ${data_feats}/<set>/<marker>,
+# then their markers (the sets with one are skipped, logged).
+run_pending_sets() {
+    local marker=$1 fn=$2 dset pending=()
+    for dset in ${all_sets}; do
+        [ -f "${data_feats}/${dset}/${marker}" ] && { log "${data_feats}/${dset}/${marker} exists: skipping ${dset}"; continue; }
+        pending+=("${dset}")
+    done
+    [ "${#pending[@]}" -eq 0 ] && return 0
+    "${fn}" "${pending[@]}"
+    for dset in "${pending[@]}"; do touch "${data_feats}/${dset}/${marker}"; done
+}
+
+# <scp>: the number of key-file splits of a set, ${nj} or its line count when fewer.
+n_splits() {
+    min "${nj}" "$(wc -l < "$1")"
+}
 
 # One line of a run_batch args file: the arguments, shell-quoted.
 args_line() {
@@ -44,11 +63,10 @@ audio_features() {  # <set>...: every tool once per job over all the sets (its i
         for f in text utt2spk spk2utt label score.scp video.scp mouth_gt.scp; do
             [ -f "data/${dset}/${f}" ] && cp "data/${dset}/${f}" "${out}/${f}"
         done
-        _nj=$(min "${nj}" "$(wc -l < "data/${dset}/wav.scp")")
+        _nj=$(n_splits "data/${dset}/wav.scp")
         [ "${_nj}" -gt "${n_jobs}" ] && n_jobs=${_nj}
         logdir=${out}/logs/audio
         mkdir -p "${logdir}"
-        echo "${_nj}" > "${logdir}/nj"
         split_scps "data/${dset}/wav.scp" "${logdir}" "${_nj}"
         for j in $(seq "${_nj}"); do
             args_line --in_scp "${logdir}/keys.${j}.scp" --out_dir "${out}/data/wav" --out_scp "${logdir}/wav.${j}.scp" \
@@ -59,7 +77,7 @@ audio_features() {  # <set>...: every tool once per job over all the sets (its i
     for dset in "$@"; do
         out=${data_feats}/${dset}
         logdir=${out}/logs/audio
-        _nj=$(cat "${logdir}/nj")
+        _nj=$(n_splits "data/${dset}/wav.scp")
         merge_splits "${logdir}" wav "${_nj}" > "${out}/wav.scp"
         split_scps "${out}/wav.scp" "${logdir}" "${_nj}"
         for j in $(seq "${_nj}"); do
@@ -74,7 +92,7 @@ audio_features() {  # <set>...: every tool once per job over all the sets (its i
     for dset in "$@"; do
         out=${data_feats}/${dset}
         logdir=${out}/logs/audio
-        _nj=$(cat "${logdir}/nj")
+        _nj=$(n_splits "data/${dset}/wav.scp")
         merge_splits "${logdir}" pitch "${_nj}" > "${out}/pitch.scp"
         merge_splits "${logdir}" spembs "${_nj}" > "${out}/spembs.scp"
         utils/validate_data_dir.sh --no-feats "${out}"
@@ -88,9 +106,8 @@ lip_roi() {  # <set>...: one extract_lip_roi process per job over all the sets, 
         out=${data_feats}/${dset}
         logdir=${out}/logs/lip
         mkdir -p "${logdir}"
-        _nj=$(min "${nj}" "$(wc -l < "${out}/video.scp")")
+        _nj=$(n_splits "${out}/video.scp")
         [ "${_nj}" -gt "${n_jobs}" ] && n_jobs=${_nj}
-        echo "${_nj}" > "${logdir}/nj"
         split_scps "${out}/video.scp" "${logdir}" "${_nj}"
         gt_opt=()
         [ -f "${out}/mouth_gt.scp" ] && gt_opt=(--mouth_gt_scp "${out}/mouth_gt.scp")
@@ -114,7 +131,7 @@ lip_roi() {  # <set>...: one extract_lip_roi process per job over all the sets, 
     for dset in "$@"; do
         out=${data_feats}/${dset}
         logdir=${out}/logs/lip
-        _nj=$(cat "${logdir}/nj")
+        _nj=$(n_splits "${out}/video.scp")
         merge_splits "${logdir}" lip "${_nj}" > "${out}/lip.scp"
         merge_splits "${logdir}" face_track "${_nj}" > "${out}/face_track.scp"
         [ -s "${out}/face_track.scp" ] || rm -f "${out}/face_track.scp"  # Haar front end: no face track
