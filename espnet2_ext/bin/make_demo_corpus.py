@@ -32,6 +32,8 @@ def get_parser() -> argparse.ArgumentParser:
                    help="hard: head roll / scale / squeeze, blur, noise, occlusions; easy: the same corpus without them")
     p.add_argument("--nj", type=int, default=1, help="parallel processes (the corpus does not depend on it)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty directory")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep a finished corpus in --out generated with the same options; fail if its options differ")
     return p
 
 
@@ -40,7 +42,7 @@ def main(argv=None) -> None:
     a = get_parser().parse_args(argv)
     stats = make_demo_corpus(a.out, a.seed, a.fs, a.num_singers, a.num_ood, a.utts_per_singer,
                              a.ood_utts_per_singer, a.scale, a.video_size, a.overwrite, a.nj,
-                             a.singers.split() if a.singers else None, a.lyrics, a.video_difficulty)
+                             a.singers.split() if a.singers else None, a.lyrics, a.video_difficulty, a.reuse)
     logging.info("demo corpus in %s: %d utterances, %.1f min, generated in %.1f s", a.out,
                  stats["utterances"], stats["seconds"] / 60, stats["elapsed"])
 

@@ -11,6 +11,7 @@ video is the only cue to the timing. Every utterance has its own seed derived fr
 (seed, singer, index), so files are byte-identical for the same seed.
 """
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -150,14 +151,17 @@ def _make_one(job) -> float:
 def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int = 6, num_ood: int = 2,
                      utts_per_singer: int = 30, ood_utts_per_singer: int = 8, scale: float = 1.0,
                      size: int = 192, overwrite: bool = False, nj: int = 1, singers: Optional[List[str]] = None,
-                     lyrics: str = "demo", video_difficulty: str = "hard") -> dict:
+                     lyrics: str = "demo", video_difficulty: str = "hard", reuse: bool = False) -> dict:
     """Generate the corpus into ``out`` with ``nj`` processes; returns statistics (utterances, seconds, elapsed).
 
     singers: names of SINGERS to generate (default: the first ``num_singers``); the last
     ``num_ood`` of them get ``ood_utts_per_singer`` utterances. lyrics: "demo" (LYRICS, the
     original corpus) or "new" (NEW_LYRICS, utterance ids <singer>_nl<k>, their own random streams).
     video_difficulty: "hard" (head roll, scale, squeeze, blur, noise, occlusions) or "easy" (the
-    same utterances, faces and mouths without them; synth_video.ease_motion).
+    same utterances, faces and mouths without them; synth_video.ease_motion). The options that
+    decide the corpus's bytes are recorded in ``out/.done`` (JSON, beside the statistics); reuse:
+    when ``out/.done`` records the same options, keep that corpus and return its statistics, and
+    when it records others, raise instead of mixing or replacing it.
     """
     out = Path(out)
     if lyrics not in LYRIC_SETS:
@@ -173,6 +177,11 @@ def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int
         raise ValueError(f"--video_difficulty must be one of {VIDEO_DIFFICULTIES}, got {video_difficulty!r}")
     if nj < 1:
         raise ValueError(f"--nj must be >= 1, got {nj}")
+    options = {"seed": seed, "fs": fs, "singers": list(singers), "num_ood": num_ood, "utts_per_singer": utts_per_singer,
+               "ood_utts_per_singer": ood_utts_per_singer, "scale": scale, "video_size": size, "lyrics": lyrics,
+               "video_difficulty": video_difficulty}
+    if reuse and (out / ".done").exists():
+        return _reuse_corpus(out, options)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty (pass --overwrite to replace its files)")
     (out / ".done").unlink(missing_ok=True)
@@ -195,5 +204,25 @@ def make_demo_corpus(out: Path, seed: int = 0, fs: int = 22050, num_singers: int
     for name, n in per_singer:
         logging.info("%s: %d utterances", name, n)
     stats = {"utterances": len(jobs), "seconds": round(float(sum(durations)), 2), "elapsed": round(time.time() - t0, 1)}
-    (out / ".done").write_text(f"{stats}\n")
+    (out / ".done").write_text(json.dumps(dict(stats, options=options)) + "\n")
     return stats
+
+
+def _reuse_corpus(out: Path, options: dict) -> dict:
+    """The statistics of the finished corpus in ``out`` if its .done records ``options``; raises naming
+    the options that differ (or that it records none) and what to remove to regenerate."""
+    done = out / ".done"
+    try:
+        recorded = json.loads(done.read_text())
+    except ValueError:
+        recorded = {}
+    old = recorded.get("options") if isinstance(recorded, dict) else None
+    fix = f"remove {out} to generate the corpus with this run's options, or pass another --out"
+    if not isinstance(old, dict):
+        raise ValueError(f"{done}: records no generation options (written by an older version), so the corpus "
+                         f"there may not be the one asked for; {fix}")
+    diff = [f"{k}={old.get(k)!r} there, {v!r} asked" for k, v in options.items() if old.get(k) != v]
+    if diff:
+        raise ValueError(f"{done}: the corpus there was generated with other options ({'; '.join(diff)}); {fix}")
+    logging.info("demo corpus already in %s with the same options (remove it to regenerate)", out)
+    return {k: v for k, v in recorded.items() if k != "options"}

@@ -40,6 +40,26 @@ def test_same_seed_identical_bytes_whatever_the_processes(corpora):
         assert (root / "s0a" / f).read_bytes() == (root / "s0b" / f).read_bytes(), f
 
 
+def test_reuse_keeps_a_corpus_of_the_same_options_and_refuses_other_ones(corpora):
+    root, stats = corpora
+    kw = dict(num_singers=2, num_ood=0, utts_per_singer=2)
+    before = {f: (root / "s0a" / f).stat().st_mtime_ns for f in _files(root / "s0a")}
+    assert json.loads((root / "s0a" / ".done").read_text())["options"]["video_difficulty"] == "hard"
+    assert make_demo_corpus(root / "s0a", seed=0, reuse=True, **kw) == stats  # nothing regenerated
+    with pytest.raises(ValueError, match=r"s0a/\.done.*video_difficulty='hard' there, 'easy' asked"):
+        make_demo_corpus(root / "s0a", seed=0, reuse=True, video_difficulty="easy", **kw)
+    with pytest.raises(ValueError, match=r"seed=0 there, 1 asked"):
+        make_demo_corpus(root / "s0a", seed=1, reuse=True, overwrite=True, **kw)
+    assert {f: (root / "s0a" / f).stat().st_mtime_ns for f in _files(root / "s0a")} == before
+
+
+def test_reuse_refuses_a_corpus_that_records_no_options(tmp_path):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / ".done").write_text("{'utterances': 4, 'seconds': 9.1, 'elapsed': 3.0}\n")
+    with pytest.raises(ValueError, match=r"c/\.done: records no generation options"):
+        make_demo_corpus(tmp_path / "c", num_singers=1, num_ood=0, utts_per_singer=1, reuse=True)
+
+
 def test_different_seed_differs(corpora):
     root, _ = corpora
     for ext in (".wav", ".TextGrid", ".notes", ".mouth.npy", ".mp4"):

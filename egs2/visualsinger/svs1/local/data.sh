@@ -38,14 +38,10 @@ fi
 
 if [ -z "${corpus}" ]; then
     corpus=downloads/demo_corpus
-    if [ -e "${corpus}/.done" ]; then
-        log "Demo corpus already in ${corpus} (remove ${corpus}/.done to regenerate)"
-    else
-        log "Generating the demo corpus into ${corpus}"
-        ${python} -m espnet2_ext.bin.make_demo_corpus --out "${corpus}" --seed "${seed}" --fs "${fs}" \
-            --utts_per_singer "${demo_utts_per_singer}" --ood_utts_per_singer "${demo_ood_utts_per_singer}" \
-            --scale "${demo_scale}" --video_difficulty "${demo_video_difficulty}" --nj "${nj}" --overwrite
-    fi
+    log "Demo corpus -> ${corpus} (kept when its .done records the same options; an error when other ones)"
+    ${python} -m espnet2_ext.bin.make_demo_corpus --out "${corpus}" --seed "${seed}" --fs "${fs}" \
+        --utts_per_singer "${demo_utts_per_singer}" --ood_utts_per_singer "${demo_ood_utts_per_singer}" \
+        --scale "${demo_scale}" --video_difficulty "${demo_video_difficulty}" --nj "${nj}" --overwrite --reuse
 fi
 
 log "Preparing data/ from ${corpus}"
@@ -54,15 +50,11 @@ ${python} -m espnet2_ext.bin.prepare_visualsinger --corpus "${corpus}" --out dat
 
 if [ "${corpus}" = downloads/demo_corpus ]; then
     nl_corpus=downloads/demo_corpus_newlyrics
-    if [ -e "${nl_corpus}/.done" ]; then
-        log "New-lyrics corpus already in ${nl_corpus} (remove ${nl_corpus}/.done to regenerate)"
-    else
-        log "Generating the new-lyrics sets' corpus into ${nl_corpus}"
-        ${python} -m espnet2_ext.bin.make_demo_corpus --out "${nl_corpus}" --seed "${seed}" --fs "${fs}" --lyrics new \
-            --singers "${demo_newlyrics_singers} ${demo_newlyrics_ood_singer}" --num_ood 1 \
-            --utts_per_singer "${demo_newlyrics_utts_per_singer}" --ood_utts_per_singer "${demo_newlyrics_ood_utts}" \
-            --scale "${demo_scale}" --video_difficulty "${demo_video_difficulty}" --nj "${nj}" --overwrite
-    fi
+    log "New-lyrics sets' corpus -> ${nl_corpus}"
+    ${python} -m espnet2_ext.bin.make_demo_corpus --out "${nl_corpus}" --seed "${seed}" --fs "${fs}" --lyrics new \
+        --singers "${demo_newlyrics_singers} ${demo_newlyrics_ood_singer}" --num_ood 1 \
+        --utts_per_singer "${demo_newlyrics_utts_per_singer}" --ood_utts_per_singer "${demo_newlyrics_ood_utts}" \
+        --scale "${demo_scale}" --video_difficulty "${demo_video_difficulty}" --nj "${nj}" --overwrite --reuse
     ${python} -m espnet2_ext.bin.prepare_visualsinger --corpus "${nl_corpus}" --out data --set_name test_newlyrics \
         --singers "${demo_newlyrics_singers}" --tolerance "${tolerance}" --overwrite true
     ${python} -m espnet2_ext.bin.prepare_visualsinger --corpus "${nl_corpus}" --out data --set_name test_newlyrics_ood \
