@@ -4,7 +4,9 @@
         /255 -> (x - mean) / std -> (T_v, 88, 88) float32
 
 The random crop and flip are the standard augmentation of lip-reading front ends; both are
-applied identically to every frame of an utterance so that motion is preserved.
+applied identically to every frame of an utterance so that motion is preserved. Their draws come
+from numpy's global random state, which espnet's trainer seeds from ``--seed`` at every epoch (and
+torch's DataLoader per worker), so that a training run is repeatable from its seed.
 """
 
 from typing import Dict, Union
@@ -30,7 +32,6 @@ class VisualSVSPreprocessor(SVSPreprocessor):
         self.lip_crop_size = lip_crop_size
         self.lip_mean = lip_mean
         self.lip_std = lip_std
-        self.rng = np.random.default_rng()
 
     def lip_transform(self, uid: str, lip: np.ndarray) -> np.ndarray:
         if lip.ndim != 3:
@@ -43,12 +44,13 @@ class VisualSVSPreprocessor(SVSPreprocessor):
         if h < c or w < c:
             raise ValueError(f"{uid}: lip ROI {h}x{w} is smaller than the crop {c}x{c}")
         if self.train:
-            top = int(self.rng.integers(0, h - c + 1))
-            left = int(self.rng.integers(0, w - c + 1))
+            rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))  # from the seeded global state
+            top = int(rng.integers(0, h - c + 1))
+            left = int(rng.integers(0, w - c + 1))
         else:
             top, left = (h - c) // 2, (w - c) // 2
         crop = lip[:, top : top + c, left : left + c].astype(np.float32) / 255.0
-        if self.train and self.rng.random() < 0.5:
+        if self.train and rng.random() < 0.5:
             crop = crop[:, :, ::-1]
         return np.ascontiguousarray((crop - self.lip_mean) / self.lip_std, dtype=np.float32)
 
