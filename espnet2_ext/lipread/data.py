@@ -70,9 +70,9 @@ def frame_targets(segments, n_frames: int, vocab: Dict[str, int], fps: float = 2
 
 
 def crop_normalise(lip: np.ndarray, size: int = 88, train: bool = False, rng: Optional[np.random.Generator] = None,
-                   augment: Optional[dict] = None) -> np.ndarray:
+                   augment: Optional[dict] = None, mean: float = LIP_MEAN, std: float = LIP_STD) -> np.ndarray:
     """(T_v, H, W) uint8 -> (T_v, size, size) float32, same crop/flip (and, training with ``augment``
-    from check_augment, blur) for every frame."""
+    from check_augment, blur) for every frame; /255, then (x - mean) / std."""
     _, h, w = lip.shape
     if h < size or w < size:
         raise ValueError(f"lip ROI {h}x{w} is smaller than the crop {size}x{size}")
@@ -85,7 +85,7 @@ def crop_normalise(lip: np.ndarray, size: int = 88, train: bool = False, rng: Op
     x = lip[:, top : top + size, left : left + size].astype(np.float32) / 255.0
     if train and rng.random() < 0.5:
         x = x[:, :, ::-1]
-    return np.ascontiguousarray((x - LIP_MEAN) / LIP_STD, dtype=np.float32)
+    return np.ascontiguousarray((x - mean) / std, dtype=np.float32)
 
 
 def load_lip(path: str, where: str) -> np.ndarray:

@@ -14,6 +14,8 @@ from typing import Dict, Union
 import numpy as np
 from espnet2.train.preprocessor import SVSPreprocessor
 
+from espnet2_ext.lipread.data import LIP_MEAN, LIP_STD, crop_normalise
+
 
 class VisualSVSPreprocessor(SVSPreprocessor):
     """SVSPreprocessor that also turns stored mouth crops into normalised model input."""
@@ -23,8 +25,8 @@ class VisualSVSPreprocessor(SVSPreprocessor):
         *args,
         lip_name: str = "lip",
         lip_crop_size: int = 88,
-        lip_mean: float = 0.421,
-        lip_std: float = 0.165,
+        lip_mean: float = LIP_MEAN,
+        lip_std: float = LIP_STD,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -39,20 +41,12 @@ class VisualSVSPreprocessor(SVSPreprocessor):
                 f"{uid}: lip ROI must have shape (T_v, H, W), got {lip.shape} "
                 "(re-run stage 3 to extract mouth crops)"
             )
-        _, h, w = lip.shape
-        c = self.lip_crop_size
-        if h < c or w < c:
-            raise ValueError(f"{uid}: lip ROI {h}x{w} is smaller than the crop {c}x{c}")
-        if self.train:
-            rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))  # from the seeded global state
-            top = int(rng.integers(0, h - c + 1))
-            left = int(rng.integers(0, w - c + 1))
-        else:
-            top, left = (h - c) // 2, (w - c) // 2
-        crop = lip[:, top : top + c, left : left + c].astype(np.float32) / 255.0
-        if self.train and rng.random() < 0.5:
-            crop = crop[:, :, ::-1]
-        return np.ascontiguousarray((crop - self.lip_mean) / self.lip_std, dtype=np.float32)
+        # training: a generator drawn from numpy's global state, which espnet seeds
+        rng = np.random.default_rng(np.random.randint(0, 2**31 - 1)) if self.train else None
+        try:
+            return crop_normalise(lip, self.lip_crop_size, self.train, rng, mean=self.lip_mean, std=self.lip_std)
+        except ValueError as e:
+            raise ValueError(f"{uid}: {e}") from None
 
     def __call__(self, uid: str, data: Dict[str, Union[str, np.ndarray, tuple]]) -> Dict[str, np.ndarray]:
         lip = data.pop(self.lip_name, None)
