@@ -22,7 +22,7 @@ import numpy as np
 
 from espnet2_ext.data.demo_corpus import SINGERS, make_demo_corpus
 from espnet2_ext.lip.report import summarize, utt_stats
-from espnet2_ext.lip.roi import build_extractor
+from espnet2_ext.lip.front_end import build_extractor
 
 
 

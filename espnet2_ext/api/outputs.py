@@ -4,7 +4,9 @@
       -> <name>.wav       the sung track over the whole video, silence between the lines
       -> <name>.mp4       the input video with that track (its own audio dropped)
       -> <name>.TextGrid  tiers "words" (syllables) and "phones", read off the lips (Praat)
-      -> <name>.json      phones, notes, durations (s and mel frames), model, vocoder, step timings
+      -> <name>.json      phones, notes, durations (s and mel frames), model, vocoder, step timings,
+                          per line the lip-reading confidence (svs/performsinger/confidence.py), whether
+                          it reaches the threshold, and the video frames not read
       -> <name>.png       mel, F0 over the notes, attention, boundaries over the lip strip
                           (<name>.<k>.png for line k of a song)
 """
@@ -82,7 +84,8 @@ def line_record(p) -> Dict:
     return dict(start_s=round(p.start, 4), syllables=[s.text for s in p.syllables], phones=p.phones, notes=p.midi,
                 durations_frames=[int(d) for d in p.durations],
                 durations_s=[round(float(d), 5) for d in p.durations_s],
-                boundaries_s=[round(float(b), 5) for b in p.boundaries], timings_s=p.timings)
+                boundaries_s=[round(float(b), 5) for b in p.boundaries], timings_s=p.timings,
+                lip_confidence=p.lip_confidence, confident=p.confident, unread_frames=p.unread_frames)
 
 
 def write_outputs(perfs: Sequence, video: Path, seconds: float, out_dir: Path, name: str, model: str,

@@ -5,7 +5,9 @@
                                       data paths, output_dir, initialisers cleared-->
       zip: meta.yaml                  files / yaml_files (member names, as espnet2's pack), versions
                                       (python, torch, espnet, espnet2_ext), the mel setup, the
-                                      vocoder, the lip-ROI options of stage 3
+                                      vocoder (its kind resolved), stage 3's explicit lip front end
+                                      (lip_roi_conf), stage 2's F0 extractor (f0_conf) and
+                                      d-vector encoder (dvector): input_choices
            exp/svs_<system>/config.yaml  the rewritten config
            exp/svs_<system>/model.pth    the checkpoint stage 7 decodes (utils/model_file.py)
            exp/svs_<system>/feats_stats.npz, tokens.txt, lip_reader.pth, vocoder.pth (when present)
@@ -156,11 +158,53 @@ def _pack_config(exp: Path, system: str, config: dict) -> tuple:
     return config, sources, keys
 
 
+def input_choices(roi_conf: Optional[dict]) -> dict:
+    """What the model's inputs were made with, as a pack records it (meta.yaml) and ``Performer``
+    rebuilds it: stage 3's explicit lip front end (lip/front_end.py), stage 2's F0 extractor
+    (features/f0.py) and d-vector encoder (features/dvector.py)."""
+    from espnet2_ext.features.dvector import dvector_model_id
+    from espnet2_ext.features.f0 import DEFAULT_F0_CONF
+    from espnet2_ext.lip.front_end import resolve_roi_conf
+
+    if not roi_conf or roi_conf.get("front_end") not in ("mediapipe", "haar"):
+        raise PackError("the lip front end of stage 3 is not explicit (front_end mediapipe or haar, as "
+                        "lip_report.json records it since stage 3 writes roi_conf): run stage 3 again")
+    explicit = resolve_roi_conf(roi_conf)
+    explicit.update({k: roi_conf[k] for k in ("mean_face", "versions") if k in roi_conf})
+    return dict(lip_roi_conf=explicit, f0_conf=dict(DEFAULT_F0_CONF), dvector=dvector_model_id())
+
+
+def exp_input_choices(exp: Union[str, Path]) -> dict:
+    """``input_choices`` of an exp dir that was not packed: the roi_conf of the lip_report.json beside
+    the lip scp it was trained on (stage 3's record, found as ``recipe_path`` finds files)."""
+    exp = Path(exp)
+    config = yaml.safe_load((exp / "config.yaml").read_text(encoding="utf-8"))
+    lips = [e[0] for e in config.get("train_data_path_and_name_and_type") or [] if len(e) > 1 and e[1] == "lip"]
+    for scp in lips:
+        report = recipe_path(exp, scp).parent / "lip_report.json"
+        if report.is_file():
+            import json
+
+            conf = json.loads(report.read_text(encoding="utf-8")).get("roi_conf")
+            if conf:
+                return input_choices(conf)
+            raise PackError(f"{report}: records no roi_conf (written before stage 3 recorded its front end): "
+                            "run stage 3 again, or pass roi_conf")
+    raise PackError(f"{exp}: no lip_report.json beside its training lip scp {lips or '(none)'}: pass roi_conf "
+                    "(stage 3's explicit front end) or load the packed model")
+
+
 def write_pack(exp_dir: Union[str, Path], out: Union[str, Path], model_file: str = "auto",
                vocoder: str = "griffin_lim", vocoder_checkpoint: Optional[str] = None,
                roi_conf: Optional[dict] = None, decode_conf: Optional[dict] = None) -> Path:
-    """Pack ``exp_dir`` (its config.yaml and the model file ``model_file`` chooses) into ``out``."""
+    """Pack ``exp_dir`` (its config.yaml and the model file ``model_file`` chooses) into ``out``.
+
+    ``roi_conf``: stage 3's explicit front end (lip_report.json's ``roi_conf``); ``vocoder``:
+    a kind of vocoder/build.py, ``auto`` resolved here as stage 7 resolves it."""
+    from espnet2_ext.vocoder.build import resolve_kind
+
     exp = Path(exp_dir).absolute()
+    choices = input_choices(roi_conf)
     system = exp.name[4:] if exp.name.startswith("svs_") else exp.name
     conf_path = exp / "config.yaml"
     model = Path(resolve_model_file(str(exp), model_file))
@@ -171,7 +215,11 @@ def write_pack(exp_dir: Union[str, Path], out: Union[str, Path], model_file: str
     base = f"exp/{exp.name}"
     files["model_file"] = f"{base}/model.pth"
     sources[files["model_file"]] = model
-    voc = {"kind": vocoder, "checkpoint": None}
+    try:
+        voc = {"kind": resolve_kind(vocoder, dict(config.get("feats_extract_conf") or {}), vocoder_checkpoint),
+               "checkpoint": None}
+    except ValueError as e:
+        raise PackError(f"--vocoder {vocoder}: {e}") from e
     if vocoder_checkpoint:
         voc = {"kind": "hifigan", "checkpoint": f"{base}/vocoder.pth"}
         files["vocoder_checkpoint"] = voc["checkpoint"]
@@ -185,7 +233,7 @@ def write_pack(exp_dir: Union[str, Path], out: Union[str, Path], model_file: str
                             "(add the key to pack.py's cleared keys or to the packed files)")
     meta = dict(files=files, yaml_files={"train_config": f"{base}/config.yaml"}, system=system,
                 mel=dict(config.get("feats_extract_conf") or {}), vocoder=voc,
-                lip_roi_conf=dict(roi_conf or {}), decode_conf=dict(decode_conf or {}), source_model_file=model.name, **_versions())
+                decode_conf=dict(decode_conf or {}), source_model_file=model.name, **choices, **_versions())
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out, ".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -31,10 +31,10 @@ from espnet2_ext.api.reference import reference_inputs
 from espnet2_ext.api.score_input import ScoreInputError, Syllable, parse_lyrics, parse_notes, phone_inputs, \
     score_file_notes
 from espnet2_ext.api.video import VIDEO_FPS, check_length, inspect_video, make_lip_extractor, read_clip
+from espnet2_ext.features.f0 import check_f0_conf
+from espnet2_ext.svs.performsinger.confidence import MIN_LIP_CONFIDENCE
 from espnet2_ext.svs.precision import resolve_precision
 
-# Stage 3's crop side / face width in the recipe (svs.sh --lip_crop_scale); packs record theirs.
-RECIPE_ROI_CONF = {"crop_scale": 0.65}
 DEFAULT_DECODE_CONF = {"sampler": "auto", "steps": 2, "seed": 0, "precision": "auto"}  # = conf/decode_fast.yaml (a test holds them equal)
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
 
@@ -56,6 +56,16 @@ class Performance:
     attn: Optional[np.ndarray]  # (N, T_v)
     crops: np.ndarray  # (T_v, 96, 96) lip crops
     timings: Dict[str, float] = field(default_factory=dict)
+    lip_confidence: Optional[float] = None  # how well the lips were read (svs/performsinger/confidence.py)
+    frame_confidence: Optional[np.ndarray] = None  # (T_v,) the same per video frame
+    confident: Optional[bool] = None  # lip_confidence >= the Performer's threshold (None: timing not from video)
+
+    @property
+    def unread_frames(self) -> str:
+        """'3-7, 12': the video frames of the line (0-based from ``start``) where the lips were not read."""
+        from espnet2_ext.svs.performsinger.confidence import low_frames
+
+        return "" if self.frame_confidence is None else low_frames(self.frame_confidence)
 
     @property
     def boundaries(self) -> np.ndarray:
@@ -78,7 +88,8 @@ class Performer:
     """A loaded system that sings lyrics onto videos (see the module docstring)."""
 
     def __init__(self, model, train_args, vocoder, roi_conf: dict, source: str, decode_conf: dict,
-                 device: str = "cpu", keep: Optional[object] = None):
+                 device: str = "cpu", keep: Optional[object] = None, f0_conf: Optional[dict] = None,
+                 min_confidence: float = MIN_LIP_CONFIDENCE):
         from espnet2_ext.tasks.visual_svs import VisualSVSTask
 
         self.model, self.train_args, self.vocoder, self.device = model, train_args, vocoder, device
@@ -87,9 +98,11 @@ class Performer:
         self.hop = int(train_args.feats_extract_conf["hop_length"])
         self.preprocess = VisualSVSTask.build_preprocess_fn(train_args, False)
         self.token2id = self.preprocess.token_id_converter.token2id
-        self.extractor = make_lip_extractor(roi_conf)
-        self.roi_conf = dict(roi_conf)
+        self.extractor = make_lip_extractor(roi_conf)  # stage 3's front end, rebuilt (lip/front_end.py)
+        self.roi_conf = self.extractor.roi_conf
+        self.f0_conf = check_f0_conf(f0_conf or {})
         self._reference_key, self._reference = None, None
+        self.min_confidence = float(min_confidence)
 
     @classmethod
     def from_pretrained(cls, model: Union[str, Path], device: str = "cpu", vocoder: Optional[str] = None,
@@ -107,8 +120,8 @@ class Performer:
             skip_espnet_typechecks()
         import yaml
 
-        from espnet2_ext.api.pack import exp_config, load_pack
-        from espnet2_ext.features.dvector import dvector
+        from espnet2_ext.api.pack import exp_config, exp_input_choices, load_pack
+        from espnet2_ext.features.dvector import check_dvector_model, dvector
         from espnet2_ext.tasks.visual_svs import VisualSVSTask
         from espnet2_ext.utils.model_file import resolve_model_file
         from espnet2_ext.vocoder.build import build_vocoder
@@ -144,12 +157,18 @@ class Performer:
         # the d-vector encoder of the references, loaded (and its first-call set-up paid) with the rest
         dvector(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1, 16000, "warm-up")
         voc = build_vocoder(vocoder or "auto", dict(args.feats_extract_conf), checkpoint=vocoder_checkpoint)
-        roi = dict(roi_conf if roi_conf is not None else meta.get("lip_roi_conf") or RECIPE_ROI_CONF)
+        choices = meta if meta else ({} if roi_conf is not None else exp_input_choices(path))
+        if roi_conf is None and not (choices.get("lip_roi_conf") or {}).get("front_end"):
+            raise InputError(f"{path}: the pack records no explicit lip front end (packed before stage 9 recorded "
+                             "stage 3's); pack it again with stage 9, or pass roi_conf")
+        roi = dict(roi_conf if roi_conf is not None else choices["lip_roi_conf"])
+        if choices.get("dvector"):
+            check_dvector_model(choices["dvector"], str(path))
         dec = dict(decode_conf if decode_conf is not None else meta.get("decode_conf") or DEFAULT_DECODE_CONF)
         if precision is not None:
             resolve_precision(precision, device)  # a bad name is an error before the first line is sung
             dec["precision"] = precision
-        out = cls(net, args, voc, roi, str(path), dec, device, keep)
+        out = cls(net, args, voc, roi, str(path), dec, device, keep, f0_conf=choices.get("f0_conf"))
         logging.info("loaded %s (%s, vocoder %s) in %.2f s", path, Path(model_file).name,
                      getattr(voc, "name", type(voc).__name__), time.perf_counter() - t0)
         return out
@@ -175,7 +194,7 @@ class Performer:
         p = Path(path)
         key = (str(p.absolute()), p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None
         if key is None or key != self._reference_key:
-            self._reference = reference_inputs(self.model, p, self.fs)
+            self._reference = reference_inputs(self.model, p, self.fs, f0_conf=self.f0_conf)
             self._reference_key = key
         return self._reference
 
@@ -203,8 +222,19 @@ class Performer:
             wav = wav / peak * 0.99
         timings["vocoder"] = self._lap(t0, "vocoder", f"{len(wav) / self.fs:.2f} s of audio")
         frame_rate = self.fs / self.hop
-        return Performance(wav, self.fs, syllables, phones, midi, out["duration"], frame_rate, clip.start,
+        perf = Performance(wav, self.fs, syllables, phones, midi, out["duration"], frame_rate, clip.start,
                            out["feat"], out.get("f0"), out.get("attn"), clip.crops, timings)
+        if out.get("lip_confidence") is not None:
+            perf.lip_confidence = round(float(out["lip_confidence"]), 4)
+            perf.frame_confidence = out["frame_confidence"]
+            perf.confident = perf.lip_confidence >= self.min_confidence
+            if not perf.confident:
+                logging.warning("%s%s: the lips were read with confidence %.2f (below %.2f): the timing is likely "
+                                "wrong. Frames not read (0-based at %g fps from %.2f s): %s. The model reads only "
+                                "faces like those it was trained on", video, where and f" ({where})",
+                                perf.lip_confidence, self.min_confidence, VIDEO_FPS, clip.start,
+                                perf.unread_frames or "none below 0.5")
+        return perf
 
     @staticmethod
     def _lap(t0: float, step: str, what: str) -> float:
@@ -233,7 +263,9 @@ class Performer:
             raise RuntimeError(f"{type(self.model.svs).__name__} returned no mel or no durations")
         res = {"feat": mel.detach().cpu().numpy().astype(np.float32),
                "duration": out["duration"].detach().cpu().numpy().astype(np.int64).reshape(-1)}
-        for k in ("f0", "attn"):
+        if out.get("lip_confidence") is not None:
+            res["lip_confidence"] = float(out["lip_confidence"])
+        for k in ("f0", "attn", "frame_confidence"):
             if out.get(k) is not None:
                 res[k] = out[k].detach().cpu().numpy().astype(np.float32)
         return res

@@ -14,7 +14,7 @@ is already mono at fs gives the d-vector of the dump.
 
 import logging
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 import torch
@@ -53,11 +53,13 @@ def load_reference(path: Union[str, Path], fs: int, min_seconds: float = 1.0,
     return wav
 
 
-def reference_inputs(model, path: Union[str, Path], fs: int, min_seconds: float = 1.0) -> Dict[str, torch.Tensor]:
+def reference_inputs(model, path: Union[str, Path], fs: int, min_seconds: float = 1.0,
+                     f0_conf: Optional[dict] = None) -> Dict[str, torch.Tensor]:
     """``{"ref_feats": (T_r, n_mels), "ref_pitch": (T_r,), "spembs": (256,)}`` of a reference file,
-    for ``model.inference``: the mel and F0 exactly as stage 7 computes them (features/reference.py)."""
+    for ``model.inference``: the mel and F0 exactly as stage 7 computes them (features/reference.py);
+    ``f0_conf``: extract_f0's range (features/f0.check_f0_conf; stage 2's by default)."""
     from espnet2_ext.features.dvector import dvector
 
     wav = load_reference(path, fs, min_seconds)
-    ref = reference_from_wav(model, wav, fs)
+    ref = reference_from_wav(model, wav, fs, **(f0_conf or {}))
     return {"ref_feats": ref.mel, "ref_pitch": ref.f0, "spembs": torch.from_numpy(dvector(wav, fs, str(path)))}

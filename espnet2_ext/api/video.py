@@ -32,10 +32,15 @@ class VideoError(InputError):
 
 
 def make_lip_extractor(roi_conf: Optional[dict] = None):
-    """Stage 3's mouth-crop extractor (espnet2_ext.lip.roi): video path -> track with ``.crops``."""
-    from espnet2_ext.lip.roi import LipRoiExtractor
+    """Stage 3's mouth-crop extractor, built by the function stage 3 calls (lip/front_end.py) from
+    the explicit front end a pack records: video path -> track with ``.crops``. A front end that
+    cannot run here is a VideoError saying what to install."""
+    from espnet2_ext.lip.front_end import build_extractor
 
-    return LipRoiExtractor(roi_conf)
+    try:
+        return build_extractor(roi_conf)
+    except (ImportError, ValueError) as e:
+        raise VideoError(f"lip front end {dict(roi_conf or {}).get('front_end', 'auto')}: {e}") from e
 
 
 def lip_errors():

@@ -7,7 +7,8 @@
         [--crop_scale 0.55] [--strict] [--roi_conf '{...}']
 
 Writes <out_dir>/<utt>.npy, the scp `<utt> <abs path .npy>` and a job report (JSON, naming the
-front end that ran; merge the jobs' reports with merge_lip_reports). With the landmark front end
+front end that ran and holding its explicit options, ``roi_conf`` (lip/front_end.py), which stage 9
+packs; merge the jobs' reports with merge_lip_reports). With the landmark front end
 the crops are aligned to the mean face (lip/align.py) and, with --face_track_dir, the SyncNet face
 track of each video (T_v, 3: box centre x, y, half size, in video pixels) is kept for LSE. A video with no face in any frame is excluded (warning,
 report entry, no scp line). A missing or undecodable video is excluded the same way, or, with
@@ -26,7 +27,8 @@ import numpy as np
 from tqdm import tqdm
 
 from espnet2_ext.lip.report import GT_COLUMNS, job_report, utt_stats, write_json_atomic
-from espnet2_ext.lip.roi import NoFaceError, build_extractor
+from espnet2_ext.lip.front_end import build_extractor
+from espnet2_ext.lip.roi import NoFaceError
 from espnet2_ext.lip.video_io import GrayVideo, VideoReadError
 from espnet2_ext.utils.fileio import atomic_path, atomic_write_text, read_scp_dict
 
@@ -140,6 +142,7 @@ def main(argv=None) -> None:
             face_lines.append(f"{utt} {face_npy}\n")
 
     rep = job_report(utts, excluded)
+    rep["roi_conf"] = extractor.roi_conf  # the explicit front end and options (lip/front_end.py): packs record it
     write_json_atomic(rep, a.report, indent=None)
     if a.face_track_scp:
         atomic_write_text(a.face_track_scp, "".join(face_lines))

@@ -27,6 +27,8 @@ Outputs (``--output_dir`` of each set):
     durations        ``<utt> d1 ... dN`` predicted phone durations in mel frames
     timing           ``<utt> <source>`` where they came from: the model's duration source
                      (lipreader, predictor, ...) or ``fixed:<durations file>``
+    lip_confidence   ``<utt> <C>`` how well the lips were read, for durations read off the video
+                     (svs/performsinger/confidence.py; empty for other timings)
     wav.scp          ``<utt> <wav dir>/<utt>.wav``
     <wav_dir>/<utt>.wav, <attn_dir>/<utt>.npy (N, T_v), <video_dir>/<utt>.mp4
 """
@@ -228,6 +230,7 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
             kaldiio.WriteHelper(f"ark,scp:{out}/f0.ark,{out}/f0.scp") as f0_w, \
             open(out / "durations", "w", encoding="utf-8") as dur_w, \
             open(out / "timing", "w", encoding="utf-8") as timing_w, \
+            open(out / "lip_confidence", "w", encoding="utf-8") as conf_w, \
             open(out / "wav.scp", "w", encoding="utf-8") as wav_w:
         for keys, batch in tqdm(loader, desc="decoding", unit="utt", disable=not args.progress):
             key = keys[0]
@@ -256,6 +259,8 @@ def decode_set(dset: DecodeSet, model, train_args, vocoder, fs: int, device: str
             feats_w(key, mel)
             _write_f0_and_durations(key, output, f0_w, dur_w)
             timing_w.write(f"{key} {timing}\n")
+            if output.get("lip_confidence") is not None:
+                conf_w.write(f"{key} {float(output['lip_confidence']):.4f}\n")
             if output.get("attn") is not None:
                 np.save(attn_dir / f"{key}.npy", _to_numpy(output["attn"]).astype(np.float32))
             wav_path = _write_wav(wav_dir / f"{key}.wav", wav, fs)

@@ -10,6 +10,31 @@ import logging
 import numpy as np
 
 _ENCODER = None
+DVECTOR_MODEL = "resemblyzer_ge2e"  # the speaker encoder of stage 2 (and of a reference at inference)
+
+
+def dvector_model_id() -> dict:
+    """What stage 2's d-vectors come from: the encoder, resemblyzer's version and the SHA-256 of its
+    weights file (a pack records it; another encoder's d-vectors mean nothing to the model)."""
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    import resemblyzer
+
+    weights = Path(resemblyzer.__file__).parent / "pretrained.pt"
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else None
+    return {"model": DVECTOR_MODEL, "resemblyzer": version("resemblyzer"), "weights_sha256": sha}
+
+
+def check_dvector_model(recorded: dict, where: str) -> None:
+    """ValueError naming ``where`` when ``recorded`` (dvector_model_id of the training) is not the encoder here."""
+    here = dvector_model_id()
+    if recorded.get("model") != here["model"] or (recorded.get("weights_sha256") and here["weights_sha256"]
+                                                  and recorded["weights_sha256"] != here["weights_sha256"]):
+        raise ValueError(f"{where}: trained on d-vectors of {recorded.get('model')} (weights "
+                         f"{str(recorded.get('weights_sha256'))[:12]}), but this installation has {here['model']} "
+                         f"(weights {str(here['weights_sha256'])[:12]}): install resemblyzer=={recorded.get('resemblyzer')}")
 
 
 def get_encoder():

@@ -6,13 +6,28 @@
 
 import numpy as np
 
+# stage 2's F0 extractor and its range: the one place both stage 2 and a reference at inference read
+DEFAULT_F0_CONF = {"extractor": "parselmouth_ac", "f0_min": 60.0, "f0_max": 1000.0}
+
 
 def num_frames(n_samples: int, hop_length: int) -> int:
     """Frames of espnet's centred STFT for ``n_samples`` samples."""
     return 1 + n_samples // hop_length
 
 
-def extract_f0(wav: np.ndarray, fs: int, hop_length: int, f0_min: float = 60.0, f0_max: float = 1000.0) -> np.ndarray:
+def check_f0_conf(f0_conf: dict) -> dict:
+    """A recorded F0 conf -> the extract_f0 keyword arguments; ValueError for another extractor."""
+    conf = dict(DEFAULT_F0_CONF, **(f0_conf or {}))
+    if conf["extractor"] != DEFAULT_F0_CONF["extractor"]:
+        raise ValueError(f"F0 extractor {conf['extractor']!r}: this version has {DEFAULT_F0_CONF['extractor']!r} only")
+    unknown = sorted(set(conf) - set(DEFAULT_F0_CONF))
+    if unknown:
+        raise ValueError(f"F0 conf: unknown option(s) {', '.join(unknown)}")
+    return {"f0_min": float(conf["f0_min"]), "f0_max": float(conf["f0_max"])}
+
+
+def extract_f0(wav: np.ndarray, fs: int, hop_length: int, f0_min: float = DEFAULT_F0_CONF["f0_min"],
+               f0_max: float = DEFAULT_F0_CONF["f0_max"]) -> np.ndarray:
     """F0 track (1 + N // hop, 1) float32 in Hz (0 where unvoiced)."""
     import parselmouth
 

@@ -14,7 +14,7 @@ stage 2 / ``make_reference_sets`` wrote for it, for any other recording ``refere
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -38,8 +38,10 @@ def model_rate(model) -> tuple:
 
 
 @torch.no_grad()
-def reference_from_wav(model, wav: np.ndarray, fs: int) -> Reference:
-    """A waveform (N,) or (N, C) at ``fs`` Hz -> its Reference for ``model`` (an ESPnetSVSModel)."""
+def reference_from_wav(model, wav: np.ndarray, fs: int, f0_min: Optional[float] = None,
+                       f0_max: Optional[float] = None) -> Reference:
+    """A waveform (N,) or (N, C) at ``fs`` Hz -> its Reference for ``model`` (an ESPnetSVSModel);
+    ``f0_min`` / ``f0_max``: the F0 range (stage 2's, features/f0.DEFAULT_F0_CONF, by default)."""
     from espnet2_ext.features.f0 import extract_f0
     from espnet2_ext.features.format_wav import resample
 
@@ -58,7 +60,8 @@ def reference_from_wav(model, wav: np.ndarray, fs: int) -> Reference:
     if getattr(model, "normalize", None) is not None:
         feats, feats_lengths = model.normalize(feats, feats_lengths)
     mel = feats[0, : int(feats_lengths[0])].to(param.dtype)
-    f0 = extract_f0(wav, model_fs, hop)[:, 0]
+    rng = {k: v for k, v in (("f0_min", f0_min), ("f0_max", f0_max)) if v is not None}
+    f0 = extract_f0(wav, model_fs, hop, **rng)[:, 0]
     f0 = np.pad(f0, (0, max(0, mel.shape[0] - len(f0))))[: mel.shape[0]]
     return Reference(mel=mel, f0=torch.from_numpy(f0).to(device=mel.device, dtype=mel.dtype))
 

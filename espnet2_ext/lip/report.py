@@ -4,7 +4,8 @@
       (frame counts, face widths, per-frame centre errors in px and in face widths)
     entries + excluded --job_report--> report.JOB.json (keeps the per-frame arrays)
     report.*.json --merge_reports--> lip_report.json (totals over all frames, per-utterance
-      summaries, excluded list), then the excluded-fraction check
+      summaries, excluded list, the jobs' common explicit front end ``roi_conf``), then the
+      excluded-fraction check
 
 Error = Euclidean distance between the smoothed mouth centre and the ground-truth centre, per
 frame; ``center_err_frac`` divides it by the front end's own face width of the same frame. A
@@ -162,6 +163,14 @@ def merge_reports(reports: List[dict], names: Sequence[str] = ()) -> dict:
         utts.update(rep["utts"])
         excluded.extend(rep["excluded"])
     merged = summarize(utts, excluded)
+    confs = [(names[i] if i < len(names) else f"report {i}", rep["roi_conf"]) for i, rep in enumerate(reports)
+             if rep.get("roi_conf") is not None]
+    for name, conf in confs[1:]:
+        if conf != confs[0][1]:
+            raise ValueError(f"{name} and {confs[0][0]} were cut with different lip front ends or options "
+                             "(roi_conf): run stage 3 of the set again")
+    if confs:
+        merged["roi_conf"] = confs[0][1]  # the explicit front end of every job (lip/front_end.py)
     merged["utts"] = {k: _per_utt_summary(v) for k, v in sorted(utts.items())}
     return merged
 

@@ -73,28 +73,6 @@ def crop_square(gray: np.ndarray, cx: float, cy: float, side: float, out_size: i
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def build_extractor(roi_conf: Optional[dict] = None):
-    """``roi_conf['front_end']``: "auto" (default: the face mesh when mediapipe imports, else the
-    Haar cascades), "mediapipe" (an error when it does not import) or "haar" -> an extractor
-    (video -> LipTrack); the extractor's ``front_end`` names the one that runs."""
-    conf = dict(roi_conf or {})
-    choice = conf.pop("front_end", "auto")
-    if choice not in ("auto", "mediapipe", "haar"):
-        raise ValueError(f"roi_conf front_end must be auto, mediapipe or haar, got {choice!r}")
-    if choice != "haar":
-        from espnet2_ext.lip.landmarks import mediapipe_available
-
-        if mediapipe_available():
-            from espnet2_ext.lip.landmark_roi import LandmarkRoiExtractor
-
-            return LandmarkRoiExtractor(conf)
-        if choice == "mediapipe":
-            raise ImportError("front_end mediapipe: mediapipe.solutions.face_mesh does not import; install "
-                              "requirements-nodeps.txt (pip install --no-deps -r requirements-nodeps.txt) "
-                              "or pass front_end haar")
-    return LipRoiExtractor(conf)
-
-
 class LipRoiExtractor:
     """Video file -> LipTrack (Haar-cascade front end).
 

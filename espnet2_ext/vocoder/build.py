@@ -19,22 +19,31 @@ from espnet2_ext.vocoder.mel_conf import PRETRAINED_MEL, load_fbank_conf, matche
 KINDS = ("auto", "griffin_lim", "hifigan_pretrained", "hifigan")
 
 
+def resolve_kind(kind: str, fbank_conf: Any, checkpoint: Optional[str] = None) -> str:
+    """``kind`` with ``auto`` resolved as the module docstring says (logged): what a pack records."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown vocoder kind {kind!r}; choose from {KINDS}")
+    if kind != "auto":
+        logging.info(f"vocoder -> {kind}")
+        return kind
+    conf: Dict[str, Any] = load_fbank_conf(fbank_conf)
+    if checkpoint:
+        kind, why = "hifigan", f"checkpoint {checkpoint} given"
+    elif matches_pretrained(conf):
+        kind, why = "hifigan_pretrained", "mel config equals the pretrained HiFi-GAN V1's"
+    else:
+        kind, why = "griffin_lim", (f"no checkpoint and the mel config differs from the pretrained "
+                                    f"HiFi-GAN's {PRETRAINED_MEL}")
+    logging.info(f"vocoder auto -> {kind} ({why})")
+    return kind
+
+
 def build_vocoder(kind: str, fbank_conf: Any, checkpoint: Optional[str] = None) -> Callable:
     """Build a vocoder; see the module docstring for the kinds. Logs which one it chose."""
     if kind not in KINDS:
         raise ValueError(f"unknown vocoder kind {kind!r}; choose from {KINDS}")
     conf: Dict[str, Any] = load_fbank_conf(fbank_conf)
-    if kind == "auto":
-        if checkpoint:
-            kind, why = "hifigan", f"checkpoint {checkpoint} given"
-        elif matches_pretrained(conf):
-            kind, why = "hifigan_pretrained", "mel config equals the pretrained HiFi-GAN V1's"
-        else:
-            kind, why = "griffin_lim", (f"no checkpoint and the mel config differs from the pretrained "
-                                        f"HiFi-GAN's {PRETRAINED_MEL}")
-        logging.info(f"vocoder auto -> {kind} ({why})")
-    else:
-        logging.info(f"vocoder -> {kind}")
+    kind = resolve_kind(kind, conf, checkpoint)
     if kind == "griffin_lim":
         from espnet2_ext.vocoder.griffin_lim import GriffinLimVocoder
         return GriffinLimVocoder(conf)

@@ -24,7 +24,7 @@ case "$2" in
   espnet2_ext.bin.fit_lip_reader) echo "x INFO done in 1 s" ;;
   espnet2_ext.bin.visual_svs_inference)
     while [ $# -gt 0 ]; do
-      [ "$1" = --output_dir ] && mkdir -p "$2" && for f in wav.scp feats.scp f0.scp durations timing; do :> "$2/$f"; done
+      [ "$1" = --output_dir ] && mkdir -p "$2" && for f in wav.scp feats.scp f0.scp durations timing lip_confidence; do :> "$2/$f"; done
       shift
     done ;;
   espnet2_ext.bin.make_results_table) echo "| results |" > "$6" ;;

@@ -44,7 +44,8 @@ from espnet2_ext.svs.masks import fit_length, lengths_to_mask
 from espnet2_ext.svs.performsinger import inputs
 from espnet2_ext.svs.performsinger import needs as system_needs
 from espnet2_ext.svs.performsinger.duration import DurationModule
-from espnet2_ext.svs.performsinger.duration_sources import DurationPrior, PhoneTiming, duration_source
+from espnet2_ext.svs.performsinger.confidence import reading_confidence
+from espnet2_ext.svs.performsinger.duration_sources import DurationPrior, PhoneTiming, VideoSource, duration_source
 from espnet2_ext.svs.performsinger.frame_modules import AuxMelDecoder, F0Embedding
 from espnet2_ext.svs.performsinger.lip_reading import build_lip_reader, read_phones, single_head_keys
 from espnet2_ext.svs.performsinger.loss import PerformSingerLoss
@@ -247,6 +248,19 @@ class PerformSinger(AbsSVS):
             mel = self.decoder.inference(cond, fmask, sampler=sampler, steps=steps, aux_mel=aux, generator=generator)
         return mel.float(), f0
 
+    def _reading(self, timing, d: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """{"lip_confidence": (), "frame_confidence": (T_v,)} of a video-driven timing (confidence.py),
+        {} when the durations did not come from the video."""
+        if not isinstance(self.timing_source, VideoSource) or (timing.fout is None and timing.lip_logp is None):
+            return {}
+        logp = self.timing_source.frame_logp(timing)  # (1, N, T_v)
+        if logp is None:
+            return {}
+        t_v = int(timing.lip_lengths[0]) if timing.lip_lengths is not None else logp.shape[-1]
+        n = int(timing.pmask[0].sum())
+        frame, line = reading_confidence(logp[0, :n, :t_v], d[0, :n], timing.frame_rate, timing.video_fps)
+        return {"lip_confidence": line, "frame_confidence": frame}
+
     @torch.no_grad()
     def inference(
         self, text: torch.Tensor, label=None, melody=None, duration=None, spembs=None, lip=None, lip_lengths=None,
@@ -271,7 +285,8 @@ class PerformSinger(AbsSVS):
         the compute dtype of the lip encoder, F0 predictor and mel decoders (precision.py). durations_only: return {"duration"} alone,
         before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
-        attn (N, T_v) fusion attention (use_visual only).
+        attn (N, T_v) fusion attention (use_visual only), and where the durations were read off the
+        video, lip_confidence () and frame_confidence (T_v,) (confidence.py; also with durations_only).
         """
         text, label, melody, spembs = inputs.batch_of_one(text, label, melody, spembs)
         phones = label.get("lab", text)
@@ -286,17 +301,19 @@ class PerformSinger(AbsSVS):
         read_lips = self.timing_source.reads_lips and d is None
         dtype = resolve_precision(precision, phones.device)
         timing, sf = self._phone_timing(phones, plen, midi, spembs, lip, lip_lengths, read_lips, dtype)
+        reading = {}
         if d is None:
             d = self.timing_source.durations(timing, self.timing_prior)
+            reading = self._reading(timing, d)
         if durations_only:
-            return {"duration": d[0]}
+            return {"duration": d[0], **reading}
         content, note, flen = self._frame_content(timing.cf, d, midi, sf)
         if ref_feats is None and feats is not None:
             ref_feats, ref_pitch = feats, pitch
         ref = inputs.reference(ref_feats, ref_pitch, self.odim, content.device, content.dtype)
         given_f0 = pitch if use_teacher_forcing and pitch is not None else None
         mel, f0 = self._sing(content, note, flen, ref, given_f0, sampler, steps, f0_sampler, f0_steps, generator, dtype)
-        out = {"feat_gen": mel[0], "duration": d[0], "f0": f0[0]}
+        out = {"feat_gen": mel[0], "duration": d[0], "f0": f0[0], **reading}
         if timing.fout is not None and timing.fout.attn is not None:
             out["attn"] = timing.fout.attn[0]
         return out

@@ -8,7 +8,8 @@ import pytest
 
 from espnet2_ext.lip import align
 from espnet2_ext.lip.landmarks import KEEP_POINTS, POINT
-from espnet2_ext.lip.roi import LipRoiExtractor, build_extractor
+from espnet2_ext.lip.front_end import build_extractor
+from espnet2_ext.lip.roi import LipRoiExtractor
 
 
 def test_mean_face_is_upright_and_symmetric():

@@ -38,7 +38,7 @@ decode_group() {  # <exp dir> <model file> <config> <tag> <timing dir> <set>...
             --model_file "${model}" --train_config "${exp}/config.yaml" --progress false ${args} ${voc_opts}
     for dset in "$@"; do
         dir=${exp}/${dtag}/${dset}
-        for f in wav.scp feats.scp f0.scp durations timing; do
+        for f in wav.scp feats.scp f0.scp durations timing lip_confidence; do
             for n_i in $(seq "${_nj}"); do cat "${dir}/logs/output.${n_i}/${f}"; done | sort > "${dir}/${f}"
         done
         touch "${dir}/.done"
