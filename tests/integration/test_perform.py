@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.support.perform_fixture import demo_utterance, lyrics_and_notes, train_tiny_system
+from tests.support.perform_fixture import demo_utterance, lyrics_and_notes, stage_1_to_3, train_tiny_system
 from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -19,47 +19,94 @@ pytestmark = pytest.mark.slow
 torch.set_num_threads(1)
 
 
+RECIPE = REPO_ROOT / "egs2" / "visualsinger" / "svs1"
+
+
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     from espnet2_ext.api import Performer
+    from espnet2_ext.bin import pack_model
 
     root = tmp_path_factory.mktemp("perform")
     exp = train_tiny_system(root)
     corpus, utt = demo_utterance(root / "corpus")
     base = corpus / "singerA" / utt.utt
     lyrics, notes = lyrics_and_notes(utt)
+    # two lines of singerE, whom the demo's training set never shows, through the recipe's stages 1-3
+    held = [demo_utterance(root / "corpus", i, singer=4)[1] for i in range(2)]
+    data = stage_1_to_3(corpus, "singerE", [u.utt for u in held], root / "data" / "test")
+    # the tiny dump had no stage 3 of its own: this run's record stands for its training set's
+    shutil.copy(data / "lip_report.json", root / "dump" / "lip_report.json")
+    pack = root / "packed" / "performsinger.zip"
+    pack_model.main(["--exp_dir", str(exp), "--out", str(pack), "--vocoder", "griffin_lim",
+                     "--lip_report", str(data / "lip_report.json"),
+                     "--decode_config", str(RECIPE / "conf" / "decode_fast.yaml")])
     performer = Performer.from_pretrained(exp, vocoder="griffin_lim")
     return dict(root=root, exp=exp, corpus=corpus, utt=utt, video=base.with_suffix(".mp4"),
-                wav=base.with_suffix(".wav"), lyrics=lyrics, notes=notes, performer=performer)
+                wav=base.with_suffix(".wav"), lyrics=lyrics, notes=notes, performer=performer, held=held,
+                data=data, pack=pack)
 
 
-def _stage7_durations(s) -> list:
-    """Stages 1-3 (data prep, d-vector, lip crops) and stage 7's decoder on the demo utterance."""
-    from espnet2_ext.bin import extract_dvector, extract_lip_roi, make_reference_sets, visual_svs_inference
-    from espnet2_ext.data.visualsinger import load_utterance, write_data_dir
+def _stage7_durations(s) -> dict:
+    """Stage 7's decoder, as the recipe calls it (conf/decode_fast.yaml), on the held-out lines:
+    {utt: durations}."""
+    from espnet2_ext.bin import visual_svs_inference
 
-    root = s["root"]
-    data = root / "data" / "test"
-    write_data_dir([load_utterance(s["corpus"], "singerA", s["utt"].utt)], data)
-    extract_dvector.main(["--wav_scp", str(data / "wav.scp"), "--out_ark", str(data / "spembs.ark"),
-                          "--out_scp", str(data / "spembs.scp")])
-    extract_lip_roi.main(["--video_scp", str(data / "video.scp"), "--out_dir", str(root / "lip"),
-                          "--out_scp", str(data / "lip.scp"), "--report", str(root / "lip_report.json"),
-                          "--crop_scale", "0.65"])
-    make_reference_sets.main(["--dump_dir", str(data), "--setting", "1"])  # each utterance its own reference
-    exp = s["exp"]
-    visual_svs_inference.main(["--model_file", str(exp / "valid.loss_synth.ave.pth"), "--train_config",
-                               str(exp / "config.yaml"), "--data_dir", str(data), "--output_dir",
-                               str(root / "decode"), "--vocoder", "griffin_lim", "--progress", "false",
-                               "--mux_video", "false", "--sampler", "auto", "--steps", "2", "--seed", "0",
-                               "--precision", "auto"])
-    return [int(x) for x in (root / "decode" / "durations").read_text().split()[1:]]
+    out = s["root"] / "decode"
+    if not (out / "durations").is_file():
+        exp = s["exp"]
+        visual_svs_inference.main(["--config", str(RECIPE / "conf" / "decode_fast.yaml"),
+                                   "--model_file", str(exp / "valid.loss_synth.ave.pth"), "--train_config",
+                                   str(exp / "config.yaml"), "--data_dir", str(s["data"]), "--output_dir", str(out),
+                                   "--vocoder", "griffin_lim", "--progress", "false", "--mux_video", "false"])
+    lines = (out / "durations").read_text().split("\n")
+    return {ln.split()[0]: [int(x) for x in ln.split()[1:]] for ln in lines if ln.strip()}
 
 
-def test_same_phone_durations_as_stage_7(system):
-    perf = system["performer"](system["video"], system["lyrics"], system["notes"], system["wav"])
-    assert perf.phones == [p for _, _, p, _, _ in system["utt"].phones]
-    assert perf.durations.tolist() == _stage7_durations(system)
+def test_perform_from_the_pack_cuts_stage_3s_crops_and_gives_stage_7s_durations(system):
+    """Lines of a singer the training never saw; stage 3 with the recipe's default front end (the
+    face mesh: CI installs it, so nothing here skips): the pack's performer cuts byte-identical crops
+    and decodes stage 7's durations on every line."""
+    from espnet2_ext.api import Performer
+    from espnet2_ext.lip.landmarks import mediapipe_available
+
+    assert mediapipe_available(), "the face mesh must run here (pip install --no-deps -r requirements-nodeps.txt)"
+    performer = Performer.from_pretrained(system["pack"])
+    assert performer.roi_conf["front_end"] == "mediapipe" and performer.vocoder_name == "griffin_lim"
+    stage7 = _stage7_durations(system)
+    assert len(stage7) == len(system["held"])
+    for u in system["held"]:
+        base = system["corpus"] / "singerE" / u.utt
+        lyrics, notes = lyrics_and_notes(u)
+        perf = performer(base.with_suffix(".mp4"), lyrics, notes, base.with_suffix(".wav"))
+        stage3 = np.load(system["data"] / "data" / "lip" / f"{u.utt}.npy")
+        assert perf.crops.dtype == stage3.dtype and perf.crops.shape == stage3.shape
+        assert np.array_equal(perf.crops, stage3), f"{u.utt}: {np.abs(perf.crops.astype(int) - stage3).mean():.2f} grey levels"
+        assert perf.durations.tolist() == stage7[u.utt]
+        assert perf.lip_confidence is not None and 0.0 <= perf.lip_confidence <= 1.0
+        assert perf.frame_confidence.shape == (len(stage3),)
+
+
+def test_the_haar_front_end_cuts_other_crops_so_the_record_matters(system):
+    """The control of the test above: the Haar cascades on the same video cut other crops."""
+    from espnet2_ext.lip.front_end import build_extractor
+
+    u = system["held"][0]
+    video = system["corpus"] / "singerE" / f"{u.utt}.mp4"
+    haar = build_extractor({"front_end": "haar", "crop_scale": 0.65})(str(video)).crops
+    stage3 = np.load(system["data"] / "data" / "lip" / f"{u.utt}.npy")
+    assert haar.shape == stage3.shape and np.abs(haar.astype(int) - stage3).mean() > 5
+
+
+def test_a_pack_that_needs_the_face_mesh_is_an_error_without_it(system, monkeypatch):
+    """No switch to another front end: an error that says what to install."""
+    import espnet2_ext.lip.landmarks as lmk
+    from espnet2_ext.api import Performer
+    from espnet2_ext.api.video import VideoError
+
+    monkeypatch.setattr(lmk, "mediapipe_available", lambda: False)
+    with pytest.raises(VideoError, match="mediapipe.*pip install"):
+        Performer.from_pretrained(system["pack"])
 
 
 def test_a_30_fps_reencode_gives_durations_within_one_video_frame(system, tmp_path):
@@ -182,7 +229,11 @@ def test_pack_loads_from_another_working_directory(system, tmp_path, monkeypatch
 
     recipe = REPO_ROOT / "egs2" / "visualsinger" / "svs1"
     env = {**os.environ, "PYTHONPATH": str(recipe.parents[2])}
-    proc = subprocess.run(["./run.sh", "--stage", "9", "--stop_stage", "9", "--expdir", str(system["root"] / "exp")],
+    dump = system["root"] / "recipe_dump"  # stage 9 packs the roi_conf of <dumpdir>/raw/train/lip_report.json
+    (dump / "raw" / "train").mkdir(parents=True, exist_ok=True)
+    shutil.copy(system["data"] / "lip_report.json", dump / "raw" / "train" / "lip_report.json")
+    proc = subprocess.run(["./run.sh", "--stage", "9", "--stop_stage", "9", "--expdir", str(system["root"] / "exp"),
+                           "--dumpdir", str(dump)],
                           cwd=recipe, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     pack = system["exp"] / "packed" / "performsinger.zip"

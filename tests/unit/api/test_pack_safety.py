@@ -97,16 +97,50 @@ def test_write_pack_keeps_nothing_of_the_recipe_and_ships_heads_and_vocoder(tmp_
 
     exp = _fake_exp(tmp_path)
     (tmp_path / "gen.pth").write_bytes(b"2")
-    out = write_pack(exp, tmp_path / "x.zip", vocoder_checkpoint=str(tmp_path / "gen.pth"), roi_conf={"crop_scale": 0.6})
+    out = write_pack(exp, tmp_path / "x.zip", vocoder_checkpoint=str(tmp_path / "gen.pth"),
+                     roi_conf={"front_end": "haar", "crop_scale": 0.6})
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
         meta = yaml.safe_load(zf.read("meta.yaml"))
         conf_text = zf.read("exp/svs_x/config.yaml").decode()
     assert {"exp/svs_x/model.pth", "exp/svs_x/tokens.txt", "exp/svs_x/lip_reader.pth", "exp/svs_x/vocoder.pth"} <= names
     assert meta["vocoder"] == {"kind": "hifigan", "checkpoint": "exp/svs_x/vocoder.pth"}
-    assert meta["lip_roi_conf"] == {"crop_scale": 0.6} and meta["files"]["model_file"] == "exp/svs_x/model.pth"
+    # stage 3's front end explicit, every option written in; stage 2's F0 extractor and d-vector encoder
+    assert meta["lip_roi_conf"]["front_end"] == "haar" and meta["lip_roi_conf"]["crop_scale"] == 0.6
+    assert meta["lip_roi_conf"]["detect_conf"]["cascades"] and "smooth_conf" in meta["lip_roi_conf"]
+    assert meta["f0_conf"]["extractor"] == "parselmouth_ac" and len(meta["dvector"]["weights_sha256"]) == 64
+    assert meta["files"]["model_file"] == "exp/svs_x/model.pth"
     assert str(tmp_path) not in conf_text and "lip_pretrain" not in conf_text
     with pytest.raises(PackError, match=r"extra_path = .* refers to the recipe's files"):
         write_pack(_fake_exp(tmp_path / "b", extra_path=str(tmp_path / "b" / "recipe" / "dump" / "x")),
-                   tmp_path / "y.zip")
+                   tmp_path / "y.zip", roi_conf={"front_end": "haar"})
     assert not (tmp_path / "y.zip").exists()
+
+
+@pytest.mark.parametrize("roi_conf", [None, {}, {"crop_scale": 0.65}, {"front_end": "auto"}])
+def test_a_pack_needs_stage_3s_explicit_front_end(tmp_path, roi_conf):
+    """A front end left to 'auto' would be chosen again on the user's machine: refused, nothing written."""
+    from espnet2_ext.api.pack import write_pack
+
+    with pytest.raises(PackError, match="front end of stage 3 is not explicit"):
+        write_pack(_fake_exp(tmp_path), tmp_path / "x.zip", roi_conf=roi_conf)
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_pack_model_reads_the_roi_conf_of_the_lip_report(tmp_path, caplog):
+    """Stage 9 packs what stage 3 recorded; a report from before that record is one clear error."""
+    import json
+
+    from espnet2_ext.bin.pack_model import main
+
+    exp = _fake_exp(tmp_path)
+    report = tmp_path / "lip_report.json"
+    report.write_text(json.dumps({"num_utts": 3}))
+    with pytest.raises(SystemExit):
+        main(["--exp_dir", str(exp), "--out", str(tmp_path / "x.zip"), "--lip_report", str(report)])
+    assert f"{report}: records no roi_conf" in caplog.text and not (tmp_path / "x.zip").exists()
+    report.write_text(json.dumps({"roi_conf": {"front_end": "haar", "crop_scale": 0.7}}))
+    main(["--exp_dir", str(exp), "--out", str(tmp_path / "x.zip"), "--lip_report", str(report)])
+    with zipfile.ZipFile(tmp_path / "x.zip") as zf:
+        meta = yaml.safe_load(zf.read("meta.yaml"))
+    assert meta["lip_roi_conf"]["front_end"] == "haar" and meta["lip_roi_conf"]["crop_scale"] == 0.7
