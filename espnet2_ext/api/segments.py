@@ -5,17 +5,22 @@
     12.4 17.9 月亮照在小河上 | A3 B3 C4 C4 D4 E4 D4
 
 -> [Segment(start, end, lyrics, notes, line)]; errors name file:line.
+check_segments(segments, path, video, duration, max_seconds) then checks every line against the
+video (before any is sung): each one must lie inside it, give or take one video frame.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import List, Union
+from typing import List, Optional, Union
 
 from espnet2_ext.api.errors import InputError
 
 
+END_TOLERANCE = 0.04  # s: one video frame at 25 fps; a line may end this far past the video (rounding)
+
+
 class SegmentsError(InputError):
-    """A --segments file that cannot be read."""
+    """A --segments file that cannot be read, or a line of it outside the video."""
 
 
 @dataclass
@@ -65,4 +70,25 @@ def read_segments(path: Union[str, Path]) -> List[Segment]:
         out.append(Segment(st, et, parts[2].strip(), notes.strip(), no))
     if not out:
         raise SegmentsError(f"{path}: no segment lines")
+    return out
+
+
+def check_segments(segments: List[Segment], path: Union[str, Path], video: Union[str, Path], duration: float,
+                   max_seconds: Optional[float] = None, tolerance: float = END_TOLERANCE) -> List[Segment]:
+    """SegmentsError naming ``path``:line for the first line longer than ``max_seconds``, starting at or
+    after the end of the ``duration``-second ``video`` or ending more than ``tolerance`` after it.
+
+    Returns the lines with an end within the tolerance past the video set to its end."""
+    out = []
+    for s in segments:
+        where = f"{path}:{s.line}"
+        if max_seconds is not None and s.end - s.start > max_seconds:
+            raise SegmentsError(f"{where}: {s.end - s.start:.1f} s, longer than --max_seconds {max_seconds:g}: "
+                                "split the line")
+        if s.start >= duration:
+            raise SegmentsError(f"{where}: starts at {s.start:g} s, after the end of {video} ({duration:.2f} s)")
+        if s.end > duration + tolerance:
+            raise SegmentsError(f"{where}: ends at {s.end:g} s, after the end of {video} ({duration:.2f} s): "
+                                "end the line within the video")
+        out.append(replace(s, end=min(s.end, duration)))
     return out

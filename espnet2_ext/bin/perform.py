@@ -12,19 +12,23 @@
 
 MODEL is a packed model (recipe stage 9) or an exp dir. Writes <name>.{wav,mp4,TextGrid,json,png}
 into --out (<name>: the video's name); see espnet2_ext/api/outputs.py. A path that starts with
-``-`` is given as ``--video=-clip.mp4``. Bad input is one error line and nothing is written.
+``-`` is given as ``--video=-clip.mp4``. Bad input (or an ffmpeg failure) is one error line, exit
+status 1, and nothing is written: every input is checked before the model loads, and every sung
+line before the first is sung.
 """
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 from typing import List
 
 from espnet2_ext.api.errors import InputError
-from espnet2_ext.api.segments import Segment, read_segments
+from espnet2_ext.api.segments import END_TOLERANCE, Segment, check_segments, read_segments
 from espnet2_ext.svs.precision import PRECISIONS
+from espnet2_ext.utils.media import FFmpegError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -72,15 +76,7 @@ def _lines(a: argparse.Namespace, duration: float) -> List[Segment]:
     if a.segments:
         if a.lyrics or a.lyrics_file or a.notes or a.notes_file or a.score:
             raise InputError("--segments gives every line's lyrics and notes: drop --lyrics / --notes / --score")
-        segs = read_segments(a.segments)
-        for s in segs:
-            if s.end - s.start > a.max_seconds:
-                raise InputError(f"{a.segments}:{s.line}: {s.end - s.start:.1f} s, longer than --max_seconds "
-                                 f"{a.max_seconds:g}: split the line")
-            if s.start >= duration:
-                raise InputError(f"{a.segments}:{s.line}: starts at {s.start:g} s, after the end of {a.video} "
-                                 f"({duration:.2f} s)")
-        return segs
+        return check_segments(read_segments(a.segments), a.segments, a.video, duration, a.max_seconds)
     lyrics = a.lyrics if a.lyrics is not None else _read_text(a.lyrics_file, "lyrics_file") if a.lyrics_file else None
     notes = a.notes if a.notes is not None else _read_text(a.notes_file, "notes_file") if a.notes_file else a.score
     if lyrics is None or notes is None:
@@ -95,7 +91,26 @@ def _lines(a: argparse.Namespace, duration: float) -> List[Segment]:
         raise InputError(f"--start / --end: {length:.1f} s, longer than --max_seconds {a.max_seconds:g}")
     if length <= 0 or (st or 0.0) >= duration:
         raise InputError(f"--start {st} / --end {et}: an empty part of {a.video} ({duration:.2f} s)")
-    return [Segment(st if st is not None else 0.0, et if et is not None else duration, lyrics, notes, 0)]
+    if et is not None and et > duration + END_TOLERANCE:
+        raise InputError(f"--end {et:g}: after the end of {a.video} ({duration:.2f} s)")
+    return [Segment(st if st is not None else 0.0, min(et, duration) if et is not None else duration, lyrics, notes,
+                    0)]
+
+
+def check_out_dir(out: str) -> None:
+    """InputError unless --out is a directory or can be made one: not an existing file, nor under one,
+    and inside a directory this user may write in."""
+    path = Path(out)
+    for d in (path, *path.absolute().parents):
+        if not os.path.lexists(d):
+            continue
+        if not d.is_dir():
+            what = "" if d == path else f" {d}"
+            raise InputError(f"--out {out}:{what} exists and is not a directory: pass a directory for the outputs "
+                             "(made when missing)")
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise InputError(f"--out {out}: cannot write in {d}: pass a directory you may write in")
+        return
 
 
 _FROM_UTT = ("video", "reference", "lyrics", "lyrics_file", "notes", "notes_file", "score", "segments")
@@ -139,12 +154,13 @@ def run(a: argparse.Namespace) -> dict:
     import torch
     from tqdm import tqdm
 
-    from espnet2_ext.api.outputs import check_outputs, write_outputs
+    from espnet2_ext.api.outputs import check_outputs
     from espnet2_ext.api.video import inspect_video
 
     t_all = time.perf_counter()
     torch.set_num_threads(max(1, a.nthreads))
     check_sources(a)
+    check_out_dir(a.out)
     performer = None
     if a.from_utt is not None:
         if len(a.from_utt) == 1:  # the model's token list picks the utterance
@@ -165,10 +181,33 @@ def run(a: argparse.Namespace) -> dict:
     for s in tqdm(lines, desc="lines", unit="line", disable=len(lines) < 2):
         cut = (None, None) if whole else (s.start, s.end)
         perfs.append(performer(video, s.lyrics, s.notes, a.reference, *cut, where=where(s)))
-    paths = write_outputs(perfs, video, info.duration, Path(a.out), name, performer.source, performer.vocoder_name,
-                          {"load": load_s, "total": round(time.perf_counter() - t_all, 4)})
+    timings = {"load": load_s, "total": round(time.perf_counter() - t_all, 4)}
+    paths = _write(a, perfs, video, info.duration, name, performer, timings)
     logging.info("done in %.1f s", time.perf_counter() - t_all)
     return paths
+
+
+def _write(a: argparse.Namespace, perfs, video: Path, seconds: float, name: str, performer, timings) -> dict:
+    """write_outputs; when it fails (ffmpeg muxing, a full disk), the outputs it had written are removed."""
+    from espnet2_ext.api.outputs import output_paths, write_outputs
+
+    out = Path(a.out)
+    made = not out.exists()
+    before = {p for p in output_paths(out, name, len(perfs)) if p.exists()}
+    try:
+        return write_outputs(perfs, video, seconds, out, name, performer.source, performer.vocoder_name, timings)
+    except BaseException:
+        for p in output_paths(out, name, len(perfs)):
+            if p not in before:
+                p.unlink(missing_ok=True)
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def one_line(e: BaseException) -> str:
+    """The message of ``e`` on one line (a message quoting a tool's output may hold several)."""
+    return " ".join(ln.strip() for ln in str(e).splitlines() if ln.strip())
 
 
 def main(argv=None) -> None:
@@ -176,8 +215,8 @@ def main(argv=None) -> None:
     logging.basicConfig(level=a.log_level, format="%(asctime)s %(levelname)s: %(message)s")
     try:
         paths = run(a)
-    except InputError as e:
-        logging.error("%s", e)
+    except (InputError, FFmpegError) as e:
+        logging.error("%s", one_line(e))
         sys.exit(1)
     print(f"sung video: {paths['.mp4'].absolute()}")
 
