@@ -2,10 +2,11 @@
 helper's --help, run as subprocesses from temporary directories."""
 
 import os
+import shutil
 
 import pytest
 
-from tests.support.paths import RECIPE
+from tests.support.paths import RECIPE, REPO_ROOT
 from tests.support.shell import UTILS, run, write
 
 
@@ -80,3 +81,61 @@ def test_all_utils_have_help():
         assert os.access(f, os.X_OK), name
         p = run([f, "--help"], RECIPE)
         assert p.returncode == 0 and len(p.stdout + p.stderr) > 40, name
+
+
+# ------------------------------------------------------------------ svs.sh: diagnostics and --test_sets
+@pytest.fixture
+def recipe_copy(tmp_path):
+    dst = tmp_path / "svs1"
+    shutil.copytree(RECIPE, dst, ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads"))
+    return dst
+
+
+def _files(d):
+    return sorted(str(p.relative_to(d)) for p in d.rglob("*"))
+
+
+def _options_only(recipe, *opts):
+    """./run.sh with no stage to run (--stage 10 --stop_stage 0): the option checks alone."""
+    before = _files(recipe)
+    p = run(["./run.sh", "--stage", "10", "--stop_stage", "0", *opts], recipe,
+            env={"ESPNET2_EXT_ROOT": str(REPO_ROOT)})
+    assert _files(recipe) == before  # nothing written
+    return p
+
+
+def test_default_diagnostics_follow_the_test_sets(recipe_copy):
+    p = _options_only(recipe_copy, "--test_sets", "mine")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Error" not in p.stdout + p.stderr
+    for line in ("--extra_decode_sets: default test test_ood dropped", "--ref_settings: default 2 3 4 dropped",
+                 "--lip_controls: default shuffle swap dropped"):
+        assert f"{line}: needs a set not in --test_sets (mine)" in p.stdout
+    # with test but not test_ood, what needs test_ood alone is dropped (setting 4 draws voices from it)
+    p = _options_only(recipe_copy, "--test_sets", "test mine")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "--extra_decode_sets: default test_ood dropped" in p.stdout
+    assert "--ref_settings: default 4 dropped" in p.stdout and "--lip_controls" not in p.stdout
+    p = _options_only(recipe_copy)  # run.sh's own test sets: nothing dropped
+    assert p.returncode == 0 and "dropped" not in p.stdout, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("opts, error", [
+    (["--extra_decode_sets", "test"], "--extra_decode_sets: test is not in --test_sets (mine)"),
+    (["--ref_settings", "2"], "--ref_settings: 2 needs test in --test_sets (mine)"),
+    (["--lip_controls", "swap"], "--lip_controls: swap needs test in --test_sets (mine)"),
+])
+def test_diagnostics_the_user_asked_for_need_their_sets(recipe_copy, opts, error):
+    p = _options_only(recipe_copy, "--test_sets", "mine", *opts)
+    assert p.returncode != 0
+    errors = [ln for ln in (p.stdout + p.stderr).splitlines() if "Error" in ln]
+    assert len(errors) == 1 and errors[0].endswith(f"Error: {error}"), p.stdout + p.stderr
+
+
+def test_diagnostics_from_a_config_file_are_the_users_too(recipe_copy):
+    write(recipe_copy / "my.conf", 'ref_settings="2 4"\n')
+    p = _options_only(recipe_copy, "--config", "my.conf", "--test_sets", "test mine")
+    assert p.returncode != 0
+    assert "Error: --ref_settings: 4 needs test_ood in --test_sets (test mine)" in p.stdout
+    p = _options_only(recipe_copy, "--config", "my.conf", "--test_sets", "test test_ood")
+    assert p.returncode == 0 and "dropped" not in p.stdout, p.stdout + p.stderr

@@ -139,8 +139,17 @@ Options:
     --syncnet_weights       # SyncNet weights for LSE (default: none -> null with the reason)
     --ref_settings          # Reference-voice settings decoded besides setting 1 (default: "${ref_settings}")
     --lip_controls          # Control sets with broken lip timing (default: "${lip_controls}")
+                            # (a default of --extra_decode_sets, --ref_settings or --lip_controls that
+                            #  needs a set not in --test_sets is dropped)
 EOF
 )
+
+# The diagnostics' defaults name sets of the default --test_sets. Until parsing they hold a marker,
+# so that a value the user gave (command line or --config) is told from a default (see below).
+declare -A diag_defaults=([extra_decode_sets]="${extra_decode_sets}" [ref_settings]="${ref_settings}"
+                          [lip_controls]="${lip_controls}")
+diag_unset="<default>"
+extra_decode_sets=${diag_unset} ref_settings=${diag_unset} lip_controls=${diag_unset}
 
 log "$0 $*"
 . utils/parse_options.sh
@@ -196,9 +205,43 @@ if [ -z "${inference_tag}" ]; then
 fi
 extra_tags=""
 for config in ${extra_inference_configs}; do extra_tags+=" $(decode_tag "${config}")"; done
-for dset in ${extra_decode_sets}; do
-    case " ${test_sets} " in *" ${dset} "*) ;; *) log "Error: --extra_decode_sets: ${dset} is not in --test_sets (${test_sets})"; exit 1 ;; esac
+# The diagnostics run on sets of --test_sets only: --extra_decode_sets, --ref_settings (from test;
+# setting 4 draws its voices from test_ood) and --lip_controls (of test). A default value that needs
+# a set --test_sets lacks is dropped with an info line; a value the user gave is an error.
+diag_needs() {  # <option> <value> -> the sets it needs
+    case "$1" in
+        extra_decode_sets) echo "$2" ;;
+        ref_settings) if [ "$2" = 4 ]; then echo "test test_ood"; else echo test; fi ;;
+        lip_controls) echo test ;;
+    esac
+}
+for opt in extra_decode_sets ref_settings lip_controls; do
+    given=true
+    if [ "${!opt}" = "${diag_unset}" ]; then
+        given=false
+        printf -v "${opt}" '%s' "${diag_defaults[${opt}]}"
+    fi
+    kept="" dropped=""
+    for value in ${!opt}; do
+        missing=""
+        for dset in $(diag_needs "${opt}" "${value}"); do
+            case " ${test_sets} " in *" ${dset} "*) ;; *) missing+=" ${dset}" ;; esac
+        done
+        if [ -z "${missing}" ]; then
+            kept+=" ${value}"
+        elif "${given}"; then
+            missing=" needs${missing}"
+            [ "${opt}" = extra_decode_sets ] && missing=" is not"
+            log "Error: --${opt}: ${value}${missing} in --test_sets (${test_sets})"
+            exit 1
+        else
+            dropped+=" ${value}"
+        fi
+    done
+    [ -n "${dropped}" ] && log "--${opt}: default${dropped} dropped: needs a set not in --test_sets (${test_sets})"
+    printf -v "${opt}" '%s' "${kept# }"
 done
+unset diag_defaults diag_unset given kept dropped missing value
 control_tag=${inference_tag}_timing_of_$(basename "${svs_exp}")
 if [ -z "${decode_systems}" ]; then
     decode_systems="$(basename "${stage_one_exp}") $(basename "${svs_exp}")"
