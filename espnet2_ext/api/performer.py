@@ -199,8 +199,12 @@ class Performer:
         return self._reference
 
     def __call__(self, video: Union[str, Path], lyrics, notes, reference: Union[str, Path],
-                 start: Optional[float] = None, end: Optional[float] = None, where: str = "") -> Performance:
-        """Sing ``lyrics`` on ``notes`` in the voice of ``reference`` with the timing of ``video``'s lips."""
+                 start: Optional[float] = None, end: Optional[float] = None, where: str = "",
+                 timing_only: bool = False) -> Performance:
+        """Sing ``lyrics`` on ``notes`` in the voice of ``reference`` with the timing of ``video``'s lips.
+
+        ``timing_only``: read the timing and its confidence, and stop before any mel or waveform is
+        generated (the Performance then has an empty ``wav`` and a (T, 0) ``mel``)."""
         timings, t0 = {}, time.perf_counter()
         syllables, phones, midi, counts = self.prepare(lyrics, notes, where)
         info = inspect_video(video)
@@ -213,10 +217,12 @@ class Performer:
         check_length(video, clip.seconds, len(phones), where and f" ({where})")
         timings["roi"] = self._lap(t0, "ROI", f"{len(clip.crops)} frames at {VIDEO_FPS:g} fps")
         t0 = time.perf_counter()
-        out = self._infer(phones, midi, counts, clip.crops, ref)
+        out = self._infer(phones, midi, counts, clip.crops, ref, durations_only=timing_only)
+        if timing_only:
+            out.update(feat=np.zeros((int(out["duration"].sum()), 0), np.float32))
         timings["model"] = self._lap(t0, "model", f"{len(out['feat'])} mel frames")
         t0 = time.perf_counter()
-        wav = np.asarray(self.vocoder(out["feat"]), dtype=np.float32)
+        wav = np.zeros(0, np.float32) if timing_only else np.asarray(self.vocoder(out["feat"]), dtype=np.float32)
         peak = float(np.max(np.abs(wav))) if wav.size else 0.0
         if peak > 1.0:
             wav = wav / peak * 0.99
@@ -243,7 +249,7 @@ class Performer:
         return round(dt, 4)
 
     def _infer(self, phones: List[str], midi: List[int], counts: List[int], crops: np.ndarray,
-               ref: Dict[str, torch.Tensor]) -> Dict[str, np.ndarray]:
+               ref: Dict[str, torch.Tensor], durations_only: bool = False) -> Dict[str, np.ndarray]:
         """The inputs stage 7's preprocessor would give, without label or score durations."""
         ids = torch.tensor([self.token2id[p] for p in phones], dtype=torch.long, device=self.device)
         n = len(phones)
@@ -257,7 +263,9 @@ class Performer:
         with torch.no_grad():
             out = self.model.inference(**batch, ref_feats=ref["ref_feats"].to(self.device),
                                        ref_pitch=ref["ref_pitch"].to(self.device), use_teacher_forcing=False,
-                                       **self.decode_conf)
+                                       durations_only=durations_only, **self.decode_conf)
+        if durations_only:
+            out["feat_gen"] = out["duration"].new_zeros((0, 0), dtype=torch.float32)
         mel = out.get("feat_gen_denorm", out.get("feat_gen"))
         if mel is None or out.get("duration") is None:
             raise RuntimeError(f"{type(self.model.svs).__name__} returned no mel or no durations")

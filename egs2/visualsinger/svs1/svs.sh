@@ -393,7 +393,8 @@ fi
 # Stage 9: pack_model -> ${svs_exp}/packed/<system>.zip (newer than ${svs_exp}/.done: done)
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
     # The stage-two system (--train_config) as one zip in espnet's pack convention
-    # (config, model file, stats, token list, lip-reading heads, vocoder, meta.yaml), which
+    # (config, model file, stats, token list, lip-reading heads, vocoder, meta.yaml, and stage 3's
+    # explicit lip front end from the training set's lip_report.json), which
     # `python -m espnet2_ext.bin.perform --model <zip>` loads from any directory.
     pack=${svs_exp}/packed/$(basename "${svs_exp}" | sed 's/^svs_//').zip
     log "Stage 9: Packing ${svs_exp} -> ${pack}"
@@ -406,7 +407,8 @@ if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
         [ -n "${pack_voc}" ] && pack_opts="--vocoder_checkpoint ${pack_voc}"
         # shellcheck disable=SC2086
         ${python} -m espnet2_ext.bin.pack_model --exp_dir "${svs_exp}" --out "${pack}" \
-            --model_file "${inference_model}" --vocoder "${vocoder}" --crop_scale "${lip_crop_scale}" \
+            --model_file "${inference_model}" --vocoder "${vocoder}" \
+            --lip_report "${data_feats}/${train_set}/lip_report.json" \
             --decode_config "${inference_config}" ${pack_opts}
     fi
 fi
