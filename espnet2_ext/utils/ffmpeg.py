@@ -2,8 +2,9 @@
 
     ffmpeg_file(path)                 -> "file:/abs/path" (the form every file argument takes)
     run_ffmpeg([...], what=...)       [exe, "-nostdin", "-y", "-loglevel", "error", *args]
-                                      --subprocess.run, never a shell--> RuntimeError on failure,
-                                      naming ``what`` and the end of ffmpeg's stderr
+                                      --subprocess.run, never a shell--> FFmpegError (a RuntimeError)
+                                      on failure: one line naming ``what`` and ffmpeg's reason (its
+                                      last line that gives one); the whole stderr at DEBUG
     ffmpeg_to(out, [...], what=...)   run_ffmpeg with the output written beside ``out`` and renamed
                                       over it on success (nothing half-written is left)
 
@@ -13,7 +14,9 @@ a pipe and ``name:rest`` is a protocol URL (``concat:``, ``http:``). An absolute
 ``file:`` protocol is none of these, so ``ffmpeg_file`` is applied to every path handed to ffmpeg.
 """
 
+import logging
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
@@ -40,25 +43,57 @@ def ffmpeg_cmd(args: Sequence[str]) -> List[str]:
     return [ffmpeg_exe(), "-nostdin", "-hide_banner", "-y", "-loglevel", "error", *[str(a) for a in args]]
 
 
-def run_ffmpeg(args: Sequence[str], what: str, input: Optional[bytes] = None) -> subprocess.CompletedProcess:
-    """Run ffmpeg with ``args`` (paths already through ``ffmpeg_file``); RuntimeError naming ``what``.
+# Lines around ffmpeg's reason for a failure that add nothing to it: its summaries ("Error opening
+# input files: ...", "Conversion failed!"), the line naming the file and hints.
+_BOILERPLATE = re.compile(r"^(conversion failed|error splitting the argument list|at least one output file must be specified|exiting normally|"
+                          r"error opening (input|output) files?\b|error parsing options for|failed to set value|"
+                          r"to ignore this, add a trailing)", re.IGNORECASE)
+_PREFIX = re.compile(r"^\[[^\]]* @ (0x)?[0-9a-fA-F]+\]\s*")  # "[in#0 @ 0x55d0c2a4b6c0] "
 
-    ``input`` is fed to stdin (for ``-i -``), in which case ``-nostdin`` is left out.
-    """
+
+class FFmpegError(RuntimeError):
+    """ffmpeg failed: one line naming the job, its files and ffmpeg's reason."""
+
+
+def ffmpeg_reason(stderr: str) -> str:
+    """The last line of ffmpeg's ``stderr`` that says what went wrong (not its closing boilerplate),
+    without the ``[demuxer @ 0x...]`` prefix and the ``file:`` of our paths; "" when there is none."""
+    lines = [_PREFIX.sub("", ln).replace("file:/", "/").strip() for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln]
+    reasons = [ln for ln in lines if not _BOILERPLATE.match(ln)]
+    return (reasons or lines or [""])[-1]
+
+
+def ffmpeg_error(what: str, returncode: int, stderr: Union[str, bytes]) -> FFmpegError:
+    """The FFmpegError of a failed run (``what``: the job and its files); ``stderr`` whole at DEBUG."""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", errors="replace")
+    logging.debug("%s: ffmpeg exited with %s; its stderr:\n%s", what, returncode, stderr.rstrip())
+    reason = ffmpeg_reason(stderr)
+    return FFmpegError(f"{what}: ffmpeg failed" + (f": {reason}" if reason else f" (exit {returncode})"))
+
+
+def run_ffmpeg(args: Sequence[str], what: str, input: Optional[bytes] = None) -> subprocess.CompletedProcess:
+    """Run ffmpeg with ``args`` (paths through ``ffmpeg_file``; ``input`` fed to stdin, for ``-i -``);
+    FFmpegError naming ``what`` when it fails."""
     cmd = ffmpeg_cmd(args)
     if input is not None:
         cmd.remove("-nostdin")
     proc = subprocess.run(cmd, input=input, capture_output=True)
     if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", errors="replace").strip()
-        raise RuntimeError(f"{what}: ffmpeg failed (exit {proc.returncode}): {err[-500:]}")
+        raise ffmpeg_error(what, proc.returncode, proc.stderr)
     return proc
 
 
 def ffmpeg_to(out: PathLike, args: Sequence[str], what: str, input: Optional[bytes] = None) -> Path:
-    """Run ffmpeg with ``args`` followed by a temporary output beside ``out`` (same extension, so
-    ffmpeg picks the same container), then rename it to ``out``; returns ``out``."""
+    """run_ffmpeg with ``args`` and a temporary output beside ``out`` (same extension), renamed to
+    ``out`` on success: a failure leaves nothing there."""
     out = Path(out)
     with atomic_path(out, suffix=out.suffix) as tmp:
-        run_ffmpeg([*args, ffmpeg_file(tmp)], what, input=input)
+        try:
+            run_ffmpeg([*args, ffmpeg_file(tmp)], what, input=input)
+        except FFmpegError as e:  # ffmpeg's reason names the temporary file: name ``out`` instead
+            raise FFmpegError(str(e).replace(os.path.abspath(tmp), os.path.abspath(out))) from e
     return out
+
+
