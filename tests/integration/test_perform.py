@@ -109,6 +109,27 @@ def test_a_pack_that_needs_the_face_mesh_is_an_error_without_it(system, monkeypa
         Performer.from_pretrained(system["pack"])
 
 
+def test_a_line_read_below_the_threshold_warns_naming_it_and_its_frames(system, caplog):
+    import logging
+
+    p = system["performer"]
+    kept = p.min_confidence
+    try:
+        p.min_confidence = 1.01  # no reading reaches it
+        with caplog.at_level(logging.WARNING):
+            perf = p(system["video"], system["lyrics"], system["notes"], system["wav"], where="line 2")
+        assert perf.confident is False
+        warned = [r.getMessage() for r in caplog.records if "the lips were read with confidence" in r.getMessage()]
+        assert len(warned) == 1 and "(line 2)" in warned[0] and "Frames not read" in warned[0]
+        caplog.clear()
+        p.min_confidence = 0.0
+        with caplog.at_level(logging.WARNING):
+            assert p(system["video"], system["lyrics"], system["notes"], system["wav"], timing_only=True).confident
+        assert not any("the lips were read" in r.getMessage() for r in caplog.records)
+    finally:
+        p.min_confidence = kept
+
+
 def test_a_30_fps_reencode_gives_durations_within_one_video_frame(system, tmp_path):
     from espnet2_ext.utils.media import probe_video, run_ffmpeg
 
@@ -165,6 +186,8 @@ def test_cli_outputs_with_awkward_paths(system, tmp_path, monkeypatch):
     rec = json.loads((out / "-我的 视频.json").read_text())
     line = rec["lines"][0]
     assert phones == [p for p, d in zip(line["phones"], line["durations_frames"]) if d > 0]
+    assert 0.0 <= line["lip_confidence"] <= 1.0 and isinstance(line["confident"], bool)
+    assert isinstance(line["unread_frames"], str)
     assert rec["vocoder"] == "griffin_lim" and set(rec["lines"][0]["timings_s"]) == {"features", "roi", "model", "vocoder"}
     ends = [e.end for e in tg.getTier("phones").entries]
     assert ends[-1] == pytest.approx(line["boundaries_s"][-1], abs=1e-4)
