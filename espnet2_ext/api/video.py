@@ -21,6 +21,7 @@ import numpy as np
 
 from espnet2_ext.api.errors import InputError
 from espnet2_ext.lip.video_io import EXPECTED_FPS
+from espnet2_ext.utils.frames import frame_ranges
 from espnet2_ext.utils.media import VideoInfo, probe_video, to_fps
 
 VIDEO_FPS = EXPECTED_FPS  # the rate of the lip stream in training (stage 3) and of the model's video_fps
@@ -65,20 +66,6 @@ class Clip:
         return len(self.crops) / VIDEO_FPS
 
 
-def _frame_ranges(mask: np.ndarray) -> str:
-    """'3-7, 12' for the True frames of a (T,) mask (0-based)."""
-    idx = np.flatnonzero(mask)
-    if not len(idx):
-        return ""
-    runs, st = [], idx[0]
-    for a, b in zip(idx[:-1], idx[1:]):
-        if b != a + 1:
-            runs.append((st, a))
-            st = b
-    runs.append((st, idx[-1]))
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
-
-
 def _faceless_frames(extractor, src: Path) -> str:
     """'; no face in frames 0-12, 40-49' from the extractor's detection pass, when it has one."""
     track = getattr(extractor, "track", None)
@@ -88,7 +75,7 @@ def _faceless_frames(extractor, src: Path) -> str:
 
     raw = track(GrayVideo(src))[0]
     missing = np.isnan(np.asarray(raw, float)[:, 0])
-    return f"; no face in frames {_frame_ranges(missing)} (0-based at {VIDEO_FPS:g} fps)" if missing.any() else ""
+    return f"; no face in frames {frame_ranges(missing)} (0-based at {VIDEO_FPS:g} fps)" if missing.any() else ""
 
 
 def inspect_video(path: Union[str, Path]) -> VideoInfo:
@@ -139,5 +126,5 @@ def read_clip(extractor, path: Union[str, Path], info: VideoInfo, start: Optiona
     missing = ~np.asarray(track.detected, bool)
     if missing.any():
         logging.warning("%s: no face detected in frames %s (of %d, 0-based at %g fps): the mouth track is "
-                        "interpolated there", path, _frame_ranges(missing), len(missing), VIDEO_FPS)
+                        "interpolated there", path, frame_ranges(missing), len(missing), VIDEO_FPS)
     return Clip(path, float(start or 0.0), np.asarray(track.crops), info)

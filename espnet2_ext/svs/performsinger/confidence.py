@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from espnet2_ext.svs.alignment import video_overlap
+from espnet2_ext.utils.frames import frame_ranges
 
 LOW_FRAME = 0.5  # a frame whose confidence is below this is reported as not read
 MIN_LIP_CONFIDENCE = 0.5  # a line below this gets perform's warning (chosen on dev: README, "Reading confidence")
@@ -34,20 +35,6 @@ def reading_confidence(logp: torch.Tensor, durations: torch.Tensor, frame_rate: 
     a = video_overlap(d, torch.ones_like(d, dtype=torch.float32), t_v, frame_rate, video_fps)[0]  # (N, T_v)
     frame = (a * logp.float().exp()).sum(0).clamp(0.0, 1.0)  # (T_v,)
     return frame, frame.mean() if t_v else frame.new_zeros(())
-
-
-def frame_ranges(mask: np.ndarray) -> str:
-    """'3-7, 12' for the True entries of a (T,) mask (0-based frame numbers)."""
-    idx = np.flatnonzero(np.asarray(mask, bool))
-    if not len(idx):
-        return ""
-    runs, st = [], idx[0]
-    for a, b in zip(idx[:-1], idx[1:]):
-        if b != a + 1:
-            runs.append((st, a))
-            st = b
-    runs.append((st, idx[-1]))
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def low_frames(frame_conf: np.ndarray, threshold: float = LOW_FRAME) -> str:

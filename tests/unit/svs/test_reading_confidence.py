@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from espnet2_ext.svs.performsinger.confidence import frame_ranges, low_frames, reading_confidence
+from espnet2_ext.svs.performsinger.confidence import low_frames, reading_confidence
+from espnet2_ext.utils.frames import frame_ranges
 
 FPS, RATE = 25.0, 86.1328125  # video frames and mel frames per second (22050 / 256)
 
