@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 
@@ -90,30 +90,26 @@ def lr_lambda(conf: Dict, steps_per_epoch: int):
     return factor
 
 
-def train(args, conf: Dict) -> Dict:
-    """args: train_lip_scp, train_label, valid_lip_scp, valid_label, out_dir, resume. Returns the log."""
+def check_config(args, conf: Dict):
+    """The config over CONFIG_DEFAULTS (unknown keys refused) -> (conf, augment); nothing written yet."""
     unknown = sorted(set(conf) - set(CONFIG_DEFAULTS))
     if unknown:
         raise ValueError(f"{args.config}: unknown keys {unknown}; known: {sorted(CONFIG_DEFAULTS)}")
     conf = {**CONFIG_DEFAULTS, **conf}
-    augment = check_augment(conf["augment"], args.config)
-    device = device_for(int(getattr(args, "ngpu", 0)), "lip-reading pretraining")
-    if conf["use_amp"] and device.type != "cuda":
-        raise ValueError(f"{args.config}: use_amp: true needs a GPU (--ngpu 1); set use_amp: false on the CPU")
-    torch.set_num_threads(int(conf["num_threads"]))
-    torch.manual_seed(int(conf["seed"]))
-    out = args.out_dir
+    return conf, check_augment(conf["augment"], args.config)
+
+
+def run_paths(out: str, resume: bool) -> Tuple[str, str, str]:
+    """-> (checkpoint.pth, lip_encoder.pth, log.json) under ``out``, which must not hold a run unless resuming."""
     ckpt_path, enc_path, log_path = (os.path.join(out, f) for f in ("checkpoint.pth", "lip_encoder.pth", "log.json"))
     os.makedirs(out, exist_ok=True)
-    if not args.resume and any(os.path.exists(p) for p in (ckpt_path, enc_path)):
+    if not resume and any(os.path.exists(p) for p in (ckpt_path, enc_path)):
         raise FileExistsError(f"{out} already holds a pretraining run; pass --resume or use another --out_dir")
-    state = None
-    if args.resume and os.path.exists(ckpt_path):
-        state = load_checkpoint(ckpt_path, what="lip pretraining checkpoint")
-        phones = state["phones"]
-    else:
-        phones = build_vocab(args.train_label)
-    vocab = {p: i for i, p in enumerate(phones)}
+    return ckpt_path, enc_path, log_path
+
+
+def build_loaders(args, conf: Dict, augment, vocab: Dict[str, int]):
+    """-> (train set, its shuffling generator, train loader, valid loader); skipped utterances logged."""
     tr = LipFrameDataset(args.train_lip_scp, args.train_label, vocab, train=True, fps=conf["fps"], seed=conf["seed"],
                          augment=augment)
     va = LipFrameDataset(args.valid_lip_scp, args.valid_label, vocab, train=False, fps=conf["fps"])
@@ -123,47 +119,88 @@ def train(args, conf: Dict) -> Dict:
     g = torch.Generator().manual_seed(int(conf["seed"]))
     tr_loader = torch.utils.data.DataLoader(tr, batch_size=int(conf["batch_size"]), shuffle=True, collate_fn=collate, generator=g)
     va_loader = torch.utils.data.DataLoader(va, batch_size=int(conf["batch_size"]), shuffle=False, collate_fn=collate)
+    return tr, g, tr_loader, va_loader
+
+
+def build_model_and_optimiser(args, conf: Dict, n_phones: int, steps_per_epoch: int, device: torch.device):
+    """-> (LipReader on ``device``, its encoder conf, GradScaler or None, AdamW, LambdaLR)."""
     enc_conf = {k: v for k, v in dict(conf["encoder_conf"]).items() if k not in ("pretrained", "freeze")}
-    model = LipReader(enc_conf, len(phones), int(conf["head_hidden"])).to(device)
+    model = LipReader(enc_conf, n_phones, int(conf["head_hidden"])).to(device)
     scaler = torch.amp.GradScaler("cuda") if conf["use_amp"] else None
     opt = torch.optim.AdamW(model.parameters(), lr=float(conf["lr"]), weight_decay=float(conf["weight_decay"]))
     try:
-        factor = lr_lambda(conf, len(tr_loader))
+        factor = lr_lambda(conf, steps_per_epoch)
     except ValueError as e:
         raise ValueError(f"{args.config}: {e}") from e
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    log = dict(phones=phones, chance=None, epochs=[])
-    start = 0
+    return model, enc_conf, scaler, opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def restore_training(state: Dict, model: LipReader, opt, sched, scaler) -> Tuple[Dict, int]:
+    """Load a checkpoint's model, optimiser, scheduler and scaler states -> (its log, epochs finished)."""
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    if "scheduler" in state:
+        sched.load_state_dict(state["scheduler"])
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    return state["log"], state["epoch"]
+
+
+def chance_accuracy(tr: LipFrameDataset, n_phones: int) -> float:
+    """Frame accuracy of always guessing the most frequent training class (reads, so draws, every crop)."""
+    counts = torch.zeros(n_phones)
+    for i in range(len(tr)):
+        y = tr[i][1]
+        y = y[y != IGNORE]
+        counts += torch.bincount(y, minlength=n_phones).float()
+    return float(counts.max() / counts.sum().clamp(min=1))
+
+
+def run_epoch(model: LipReader, opt, sched, scaler, tr_loader, va_loader, device: torch.device, epoch: int) -> Dict:
+    """Train one epoch, then evaluate on valid -> the epoch's record (epoch counted from 1)."""
+    model.train()
+    t0, tot, n = time.time(), 0.0, 0
+    for batch in tr_loader:
+        tot, n = tot + train_step(model, opt, sched, scaler, batch, device), n + 1
+    acc = evaluate(model, va_loader, device)
+    return dict(epoch=epoch + 1, train_loss=tot / max(n, 1), valid_frame_acc=acc, seconds=time.time() - t0)
+
+
+def train(args, conf: Dict) -> Dict:
+    """args: train_lip_scp, train_label, valid_lip_scp, valid_label, out_dir, resume. Returns the log.
+
+    The steps run in the order the random draws depend on: torch's seed, the loaders, the model's
+    initialisation, the chance count (it draws training crops), then a resumed run's random states.
+    """
+    conf, augment = check_config(args, conf)
+    device = device_for(int(getattr(args, "ngpu", 0)), "lip-reading pretraining")
+    if conf["use_amp"] and device.type != "cuda":
+        raise ValueError(f"{args.config}: use_amp: true needs a GPU (--ngpu 1); set use_amp: false on the CPU")
+    torch.set_num_threads(int(conf["num_threads"]))
+    torch.manual_seed(int(conf["seed"]))
+    ckpt_path, enc_path, log_path = run_paths(args.out_dir, args.resume)
+    state = None
+    if args.resume and os.path.exists(ckpt_path):
+        state = load_checkpoint(ckpt_path, what="lip pretraining checkpoint")
+        phones = state["phones"]
+    else:
+        phones = build_vocab(args.train_label)
+    tr, g, tr_loader, va_loader = build_loaders(args, conf, augment, {p: i for i, p in enumerate(phones)})
+    model, enc_conf, scaler, opt, sched = build_model_and_optimiser(args, conf, len(phones), len(tr_loader), device)
+    log, start = dict(phones=phones, chance=None, epochs=[]), 0
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if "scheduler" in state:
-            sched.load_state_dict(state["scheduler"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        log = state["log"]
-        start = state["epoch"]
+        log, start = restore_training(state, model, opt, sched, scaler)
         logging.info(f"resumed from {ckpt_path} after epoch {start}")
-    if log["chance"] is None:  # accuracy of always guessing the most frequent training class
-        counts = torch.zeros(len(phones))
-        for i in range(len(tr)):
-            y = tr[i][1]
-            y = y[y != IGNORE]
-            counts += torch.bincount(y, minlength=len(phones)).float()
-        log["chance"] = float(counts.max() / counts.sum().clamp(min=1))
+    if log["chance"] is None:
+        log["chance"] = chance_accuracy(tr, len(phones))
     if state is not None and "random" in state:  # after the chance count, which draws crops too
         restore_random_states(state["random"], g, tr.rng)
     for epoch in range(start, int(conf["epochs"])):
-        model.train()
-        t0, tot, n = time.time(), 0.0, 0
-        for batch in tr_loader:
-            tot, n = tot + train_step(model, opt, sched, scaler, batch, device), n + 1
-        acc = evaluate(model, va_loader, device)
-        rec = dict(epoch=epoch + 1, train_loss=tot / max(n, 1), valid_frame_acc=acc, seconds=time.time() - t0)
+        rec = run_epoch(model, opt, sched, scaler, tr_loader, va_loader, device, epoch)
         log["epochs"].append(rec)
-        logging.info(f"epoch {epoch + 1}: train loss {rec['train_loss']:.4f}, valid frame acc {acc:.4f} (chance {log['chance']:.4f})")
-        best = max(r["valid_frame_acc"] for r in log["epochs"])
-        if acc >= best:
+        logging.info(f"epoch {epoch + 1}: train loss {rec['train_loss']:.4f}, "
+                     f"valid frame acc {rec['valid_frame_acc']:.4f} (chance {log['chance']:.4f})")
+        if rec["valid_frame_acc"] >= max(r["valid_frame_acc"] for r in log["epochs"]):
             save_lip_encoder(model.encoder, enc_path, enc_conf, overwrite=True)
             log["best_epoch"] = epoch + 1
         save_checkpoint(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),

@@ -25,6 +25,7 @@ from espnet.nets.pytorch_backend.transformer.encoder import Encoder
 from espnet2.svs.abs_svs import AbsSVS
 from espnet2.torch_utils.device_funcs import force_gatherable
 
+import espnet2_ext.svs.hpmdubbing.needs as system_needs
 from espnet2_ext.svs.conf import merge_conf
 from espnet2_ext.svs.hpmdubbing.alignment import durations_from_attention
 from espnet2_ext.svs.hpmdubbing.length import interpolate_to_lengths, mel_length_from_video
@@ -256,12 +257,8 @@ class HPMDubbing(AbsSVS):
     @classmethod
     def needs(cls, svs_conf: Optional[dict]):
         """What this system needs from the recipe: a SystemNeeds (espnet2_ext/svs/hpmdubbing/needs.py)."""
-        from espnet2_ext.svs.hpmdubbing import needs
-
-        return needs.needs(svs_conf)
+        return system_needs.needs(svs_conf)
 
     def configure_decode(self, **options) -> str:
         """No decode option applies (hpmdubbing/needs.py); -> what durations come from."""
-        from espnet2_ext.svs.hpmdubbing import needs
-
-        return needs.configure_decode(self, **options)
+        return system_needs.configure_decode(self, **options)
