@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from espnet2_ext.data.demo_lyrics import LYRIC_SETS, LYRICS  # noqa: F401  (LYRICS: re-exported)
-from espnet2_ext.data.phones import lyric_chars, lyric_to_phones
+from espnet2_ext.data.phones import INITIALS, lyric_chars, lyric_to_phones
 from espnet2_ext.data.synth_audio import SingerVoice, synthesize
 from espnet2_ext.data.synth_video import (FPS, VIDEO_DIFFICULTIES, FaceLook, encode_mp4, frame_shapes, mouth_tracks,
                                           render_frames, singer_look)
@@ -226,3 +226,162 @@ def _reuse_corpus(out: Path, options: dict) -> dict:
         raise ValueError(f"{done}: the corpus there was generated with other options ({'; '.join(diff)}); {fix}")
     logging.info("demo corpus already in %s with the same options (remove it to regenerate)", out)
     return {k: v for k, v in recorded.items() if k != "options"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Audio-only songs of extra singers in the Opencpop and M4Singer layouts (stage one's extra
+# corpora, docs/corpora.md): the same planner and synthesiser, no video. Their own singers and
+# random streams (a fourth seed word 2), so the audio-visual corpora stay byte-identical.
+AUDIO_ONLY_SINGERS: List[SingerVoice] = [
+    SingerVoice("singerH", 1.10, -7.0, 0.09, 0.006, 5.7, 40.0, 2),
+    SingerVoice("singerI", 0.90, -8.5, 0.05, 0.012, 5.2, 30.0, -5),
+    SingerVoice("singerJ", 1.22, -5.0, 0.15, 0.009, 6.0, 50.0, 6),
+]
+AUDIO_ONLY_INDEX = {v.name: i for i, v in enumerate(AUDIO_ONLY_SINGERS)}
+AUDIO_ONLY_LAYOUTS = ("opencpop", "m4singer")
+AUDIO_ONLY_FS = {"opencpop": 44100, "m4singer": 48000}  # the corpora's own rates
+SLUR_PROB = 0.25  # a sung final of >= 0.3 s is sung on two notes (a slur) with this probability
+M4SINGER_SONGS = ("练习曲 一", "练习曲 二")  # song names (Chinese, with a space, as M4Singer's can be)
+
+
+def add_slurs(utt: Utterance, rng: np.random.Generator, prob: float = SLUR_PROB) -> List[tuple]:
+    """The plan's phones as (st, et, phone, midi, syllable, slur): a long sung final is split in two
+    notes, the second a step away and flagged as slur (its own syllable index, for the F0 track)."""
+    out, extra = [], max(s for *_, s in utt.phones) + 1
+    for st, et, ph, midi, syl in utt.phones:
+        if syl >= 0 and ph not in INITIALS and et - st >= 0.3 and rng.random() < prob:
+            cut = st + (et - st) * float(rng.uniform(0.5, 0.7))
+            out.append((st, cut, ph, midi, syl, 0))
+            out.append((cut, et, ph, int(np.clip(midi + rng.choice([-2, -1, 1, 2]), 36, 79)), extra, 1))
+            extra += 1
+        else:
+            out.append((st, et, ph, midi, syl, 0))
+    return out
+
+
+def corpus_phones(phones: List[tuple]) -> List[tuple]:
+    """(st, et, phone, midi, syllable, slur) in the project's spelling -> the corpora's (audio_corpus.
+    corpus_spelling: glides y/w, finals iu/ui/un), with each phone's note duration:
+    (phone, midi, note_dur, dur, slur)."""
+    from espnet2_ext.data.audio_corpus import corpus_spelling
+
+    out, i = [], 0
+    while i < len(phones):
+        st, et, ph, midi, syl, slur = phones[i]
+        if syl < 0 or slur:  # rest, or a slur note: repeats the final as it was written
+            out.append((out[-1][0] if slur else ph, midi, et - st, et - st, slur))
+            i += 1
+            continue
+        initial = ph if ph in INITIALS else ""
+        j = i + 1 if initial else i
+        _, f_et, final, _, _, _ = phones[j]
+        spelled = corpus_spelling(initial, final)
+        note_dur = f_et - st
+        if initial:
+            durs = [phones[i][1] - st, f_et - phones[j][0]]
+        elif len(spelled) == 2:  # a glide: 30 % of the final, at most 60 ms
+            g = min(0.06, 0.3 * (f_et - st))
+            durs = [g, f_et - st - g]
+        else:
+            durs = [f_et - st]
+        out += [(p, midi, note_dur, d, 0) for p, d in zip(spelled, durs)]
+        i = j + 1
+    return out
+
+
+def _make_audio_only(job) -> dict:
+    """Worker: (out, layout, seed, si, ui, fs, lyrics, uid) -> the utterance's line / item fields; writes its wav."""
+    out, layout, seed, si, ui, fs, lyrics, uid = job
+    voice = AUDIO_ONLY_SINGERS[si]
+    rng = np.random.default_rng(np.random.SeedSequence([seed, si, ui, 2, *LYRIC_STREAMS[lyrics][1]]))
+    utt = plan_utterance(uid, voice, rng, LYRIC_SETS[lyrics])
+    phones = add_slurs(utt, rng)
+    n = int(round(utt.duration * fs))
+    wav = synthesize([(p, st, et, m) for st, et, p, m, _, _ in phones], [s for *_, s, _ in phones], voice, fs, n, rng)
+    spelled = corpus_phones(phones)
+    if layout == "m4singer":  # M4Singer writes its rests <SP>, <AP>
+        spelled = [(f"<{p}>" if p in ("SP", "AP") else p, *rest) for p, *rest in spelled]
+    lyric = "".join(ch for _, _, ch in utt.words if ch not in ("SP", "AP"))
+    fields = dict(lyrics=lyric, phones=[p for p, *_ in spelled], midis=[m for _, m, *_ in spelled],
+                  note_durs=[d for _, _, d, _, _ in spelled], durs=[d for *_, d, _ in spelled],
+                  slurs=[s for *_, s in spelled], seconds=utt.duration)
+    if layout == "opencpop":
+        path = out / "segments" / "wavs" / f"{uid}.wav"
+    else:
+        singer, song, idx = uid.split("#")
+        path = out / f"{singer}#{song}" / f"{idx}.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(path, lambda p: sf.write(str(p), wav, fs, subtype="PCM_16", format="WAV"))
+    return fields
+
+
+def make_audio_only_corpus(out: Path, layout: str, singers: Optional[List[str]] = None, seed: int = 0,
+                           fs: Optional[int] = None, utts_per_singer: int = 30, scale: float = 1.0,
+                           lyrics: str = "demo", nj: int = 1, overwrite: bool = False, reuse: bool = False) -> dict:
+    """Audio-only songs of AUDIO_ONLY_SINGERS in the Opencpop or M4Singer layout (opencpop.py,
+    m4singer.py) into ``out``; statistics (utterances, seconds, elapsed).
+
+    Opencpop's layout has one singer (default singerH) and puts every 10th utterance into test.txt;
+    M4Singer's takes several (default all three), songs of 5 utterances. fs: the corpus's rate
+    (default: the real corpus's, 44.1 / 48 kHz). ``out/.done`` records the options (``reuse`` as in
+    make_demo_corpus).
+    """
+    from espnet2_ext.data.m4singer import m4singer_item
+    from espnet2_ext.data.opencpop import opencpop_line
+
+    out = Path(out)
+    if layout not in AUDIO_ONLY_LAYOUTS:
+        raise ValueError(f"--audio_only_layout must be one of {AUDIO_ONLY_LAYOUTS}, got {layout!r}")
+    if singers is None:
+        singers = ["singerH"] if layout == "opencpop" else [v.name for v in AUDIO_ONLY_SINGERS]
+    unknown = [s for s in singers if s not in AUDIO_ONLY_INDEX]
+    if unknown or not singers:
+        raise ValueError(f"--singers {unknown or singers}: the audio-only singers are {sorted(AUDIO_ONLY_INDEX)}")
+    if layout == "opencpop" and len(singers) != 1:
+        raise ValueError(f"the Opencpop layout holds one singer, got --singers {singers}")
+    if lyrics not in LYRIC_SETS:
+        raise ValueError(f"--lyrics must be one of {sorted(LYRIC_SETS)}, got {lyrics!r}")
+    if nj < 1:
+        raise ValueError(f"--nj must be >= 1, got {nj}")
+    fs = fs or AUDIO_ONLY_FS[layout]
+    options = {"layout": layout, "seed": seed, "fs": fs, "singers": list(singers), "utts_per_singer": utts_per_singer,
+               "scale": scale, "lyrics": lyrics}
+    if reuse and (out / ".done").exists():
+        return _reuse_corpus(out, options)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty (pass --overwrite to replace its files)")
+    (out / ".done").unlink(missing_ok=True)
+    t0 = time.time()
+    n = max(1, int(round(utts_per_singer * scale)))
+    jobs = []
+    for name in singers:
+        for ui in range(n):
+            if layout == "opencpop":
+                uid = f"{2001 + ui // 10:04d}{ui % 10 + 1:06d}"
+            else:
+                uid = f"{name}#{M4SINGER_SONGS[(ui // 5) % len(M4SINGER_SONGS)]}#{ui:04d}"
+            jobs.append((out, layout, seed, AUDIO_ONLY_INDEX[name], ui, fs, lyrics, uid))
+    out.mkdir(parents=True, exist_ok=True)
+    if nj == 1:
+        results = [_make_audio_only(j) for j in jobs]
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(nj) as pool:
+            results = pool.map(_make_audio_only, jobs, chunksize=1)
+    fields = [{k: v for k, v in r.items() if k != "seconds"} for r in results]
+    if layout == "opencpop":
+        (out / "segments").mkdir(exist_ok=True)
+        lines = {"train": "", "test": ""}
+        for k, (job, f) in enumerate(zip(jobs, fields)):
+            lines["test" if k % 10 == 9 else "train"] += opencpop_line(job[-1], **f)
+        for split, text in lines.items():
+            _atomic(out / "segments" / f"{split}.txt", lambda p, t=text: p.write_text(t, encoding="utf-8"))
+    else:
+        items = [m4singer_item(*job[-1].split("#"), txt=f.pop("lyrics"), **f) for job, f in zip(jobs, fields)]
+        _atomic(out / "meta.json", lambda p: p.write_text(json.dumps(items, ensure_ascii=False, indent=1), encoding="utf-8"))
+    stats = {"utterances": len(jobs), "seconds": round(float(sum(r["seconds"] for r in results)), 2),
+             "elapsed": round(time.time() - t0, 1)}
+    logging.info("%s layout, %s: %d utterances each", layout, " ".join(singers), n)
+    (out / ".done").write_text(json.dumps(dict(stats, options=options)) + "\n")
+    return stats

@@ -3,6 +3,8 @@
 #   ./run.sh                                  all 8 stages, CPU demo configs
 #   ./run.sh --stage 6 --stop_stage 8 --train_config conf/train_sma.yaml     an ablation
 #   VISUALSINGER=/data/VisualSinger ./run.sh                                   the real corpus (db.sh)
+#   ./run.sh --stage_one_corpora "opencpop:/data/Opencpop m4singer:/data/m4singer"
+#                                     stage one also on audio-only corpora (docs/corpora.md)
 set -e
 set -u
 set -o pipefail

@@ -2,6 +2,7 @@
 # Stage script of the multimodal, duration-free SVS recipe (PerformSinger).
 #
 #   1 data prep      local/data.sh                      -> data/{train,dev,test,test_ood}
+#                    (+ --stage_one_corpora: audio-only corpora -> data/<name>_train, data/train_stage_one)
 #   2 audio feats    wav formatting, F0, GE2E d-vectors -> dump/raw/<set>/{wav.scp,pitch.scp,spembs.scp}
 #   3 lip ROI        face + mouth tracking, 96x96 crops -> dump/raw/<set>/{lip.scp,lip_report.json}
 #   4 tokens/stats   token list, references (setting 1 in place, sets 2-4), espnet stats
@@ -66,6 +67,7 @@ lip_controls="shuffle swap"  # control sets of test with broken lip timing (fram
 max_excluded_fraction=0.1  # stage 3 fails when more utterances have no detectable face
 lip_front_end=auto  # stage 3 face front end: auto (MediaPipe face mesh if installed, else Haar), mediapipe, haar
 lip_crop_scale=0.65  # Haar front end only: side of the mouth crop as a fraction of the face width
+stage_one_corpora="" # audio-only corpora stage one also trains on: "[<name>=]<layout>:<dir> ..." (docs/corpora.md)
 
 # Training
 stage_one_config=conf/train_stylesinger.yaml   # stage 5 (no video)
@@ -116,6 +118,8 @@ Options:
     --gpu_inference         # Decode on a GPU in stage 7 (default: ${gpu_inference})
     --fs, --n_fft, --n_shift, --win_length, --n_mels, --fmin, --fmax  # mel pipeline
     --local_data_opts       # Options of local/data.sh (default: "${local_data_opts}")
+    --stage_one_corpora     # Audio-only corpora (opencpop / m4singer layout) stage one also trains on,
+                            # "[<name>=]<layout>:<dir> ..." (docs/corpora.md; default: "${stage_one_corpora}")
     --stage_one_config      # Stage-one (no video) config (default: ${stage_one_config})
     --train_config          # Stage-two config (default: ${train_config})
     --init_from_stage_one   # Initialise the stage-two model from stage one (default: ${init_from_stage_one})
@@ -262,6 +266,79 @@ stats_dir=${expdir}/svs_stats_raw_phn
 fbank_conf="{fs: ${fs}, n_fft: ${n_fft}, hop_length: ${n_shift}, win_length: ${win_length}, n_mels: ${n_mels}, fmin: ${fmin}, fmax: ${fmax}}"
 all_sets="${train_set} ${valid_set} ${test_sets}"
 
+# --stage_one_corpora (docs/corpora.md): stage 1 also writes data/<name>_train of each corpus and
+# their union with ${train_set}, data/train_stage_one; stage 2 processes them (stage 3 leaves them
+# out: no video); stage 4 makes the token list from the union (own dir) and its statistics
+# (${stats_dir}_stage_one); stage 5 trains on the union, and stage 6 normalises with its statistics
+# when it starts from stage one. ${expdir}/stage_one_corpora records the corpora: an exp dir is
+# never reused with other ones.
+stage_one_train_set=${train_set}
+stage_one_stats_dir=${stats_dir}
+stage_one_sets=""
+if [ -n "${stage_one_corpora}" ]; then
+    # "name=layout:/absolute/dir ..." (checked)
+    stage_one_corpora=$(${python} -m espnet2_ext.bin.prepare_stage_one_corpora --corpora "${stage_one_corpora}" --print_corpora)
+    for corpus in ${stage_one_corpora}; do stage_one_sets+=" ${corpus%%=*}_train"; done
+    stage_one_sets=${stage_one_sets# }
+    stage_one_train_set=train_stage_one
+    stage_one_stats_dir=${stats_dir}_stage_one
+    token_list=${dumpdir}/token_list_stage_one/phn/tokens.txt
+fi
+if [ -f "${expdir}/stage_one_corpora" ] && [ "$(cat "${expdir}/stage_one_corpora")" != "${stage_one_corpora}" ]; then
+    log "Error: ${expdir} holds systems of --stage_one_corpora '$(cat "${expdir}/stage_one_corpora")', not '${stage_one_corpora}': pass another --expdir"
+    exit 1
+elif [ -n "${stage_one_corpora}" ] && [ ! -f "${expdir}/stage_one_corpora" ]; then
+    if [ -f "${stage_one_exp}/.done" ]; then
+        log "Error: ${stage_one_exp} was trained without --stage_one_corpora: pass another --expdir"
+        exit 1
+    fi
+    mkdir -p "${expdir}"
+    echo "${stage_one_corpora}" > "${expdir}/stage_one_corpora"
+fi
+# Runs "$@" with train_set and stats_dir of stage one's training (the union with --stage_one_corpora).
+with_stage_one_data() {
+    local saved_set=${train_set} saved_stats=${stats_dir}
+    train_set=${stage_one_train_set} stats_dir=${stage_one_stats_dir}
+    "$@"
+    train_set=${saved_set} stats_dir=${saved_stats}
+}
+# Stage 1 of --stage_one_corpora: data/<name>_train of each corpus (espnet2_ext/bin/prepare_stage_one_corpora.py)
+# and data/train_stage_one, their union with data/${train_set}; its .done records the corpora and fs.
+stage_one_data() {
+    local marker=data/${stage_one_train_set}/.done record="${stage_one_corpora} fs=${fs}" dset srcs=()
+    if [ -f "${marker}" ] && [ "$(cat "${marker}")" = "${record}" ]; then
+        log "${marker} exists: skipping the stage-one corpora"
+        return 0
+    elif [ -f "${marker}" ]; then
+        log "Error: ${marker} records '$(cat "${marker}")', not '${record}': remove data/${stage_one_train_set}, data/<name>_train and ${data_feats}/ of them to prepare others"
+        exit 1
+    fi
+    log "Stage 1: stage-one corpora ${stage_one_corpora} -> data/{${stage_one_sets// /,}}, data/${stage_one_train_set}"
+    ${python} -m espnet2_ext.bin.prepare_stage_one_corpora --corpora "${stage_one_corpora}" --out data \
+        --fs "${fs}" --nj "${nj}" --overwrite true
+    for dset in ${stage_one_sets}; do
+        utils/validate_data_dir.sh --no-feats "data/${dset}"
+        srcs+=("data/${dset}")
+    done
+    utils/combine_data.sh --extra-files "label score.scp" --overwrite true "data/${stage_one_train_set}" "data/${train_set}" "${srcs[@]}"
+    echo "${record}" > "${marker}"
+}
+# Stage 2 of --stage_one_corpora: ${data_feats}/train_stage_one, the union of the dumped sets (again
+# when one of them was dumped after it).
+stage_one_dump() {
+    local out=${data_feats}/${stage_one_train_set} dset srcs=() stale=false
+    for dset in ${train_set} ${stage_one_sets}; do
+        srcs+=("${data_feats}/${dset}")
+        [ "${data_feats}/${dset}/.audio.done" -nt "${out}/.audio.done" ] && stale=true
+    done
+    if ! "${stale}"; then
+        log "${out}/.audio.done exists: skipping"
+        return 0
+    fi
+    utils/combine_data.sh --extra-files "label score.scp pitch.scp spembs.scp" --overwrite true "${out}" "${srcs[@]}"
+    touch "${out}/.audio.done"
+}
+
 # ----------------------------------------------------------------------------------------------
 # Stage 1: local/data.sh -> data/<set> (Kaldi-style data dirs), validated; marker data/.done
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
@@ -276,6 +353,9 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
         done
         touch data/.done
     fi
+    if [ -n "${stage_one_corpora}" ]; then
+        stage_one_data
+    fi
 fi
 
 # ----------------------------------------------------------------------------------------------
@@ -283,7 +363,15 @@ fi
 # marker ${data_feats}/<set>/.audio.done
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     log "Stage 2: Audio features (wav at ${fs} Hz, F0, GE2E d-vectors) -> ${data_feats}/<set>"
-    run_pending_sets .audio.done audio_features  # local/features.sh
+    if [ -n "${stage_one_corpora}" ]; then
+        av_sets=${all_sets}
+        all_sets+=" ${stage_one_sets}"  # the audio-only corpora too (stage 3 leaves them out)
+        run_pending_sets .audio.done audio_features  # local/features.sh
+        all_sets=${av_sets}
+        stage_one_dump
+    else
+        run_pending_sets .audio.done audio_features  # local/features.sh
+    fi
 fi
 
 # ----------------------------------------------------------------------------------------------
@@ -300,14 +388,20 @@ fi
 # -> ${data_feats}/test_lip<mode>; collect_stats (local/train.sh) -> ${stats_dir}. A marker for each.
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     log "Stage 4: Token list, reference sets, statistics -> ${token_list}, ${stats_dir}"
-    if [ ! -f "${dumpdir}/token_list/.done" ]; then
-        ${python} -m espnet2_ext.bin.make_token_list --text "${data_feats}/${train_set}/text" --out "${token_list}"
-        touch "${dumpdir}/token_list/.done"
+    token_dir=${token_list%/phn/tokens.txt}
+    if [ ! -f "${token_dir}/.done" ]; then
+        # the phones of stage one's training set (with --stage_one_corpora: of every corpus)
+        ${python} -m espnet2_ext.bin.make_token_list --text "${data_feats}/${stage_one_train_set}/text" --out "${token_list}"
+        touch "${token_dir}/.done"
     fi
     reference_sets  # local/features.sh: markers <set>/.ref.done, test_ref<k>/.done, test_lip<mode>/.done
     if [ ! -f "${stats_dir}/.done" ]; then
         collect_stats
         touch "${stats_dir}/.done"
+    fi
+    if [ -n "${stage_one_corpora}" ] && [ ! -f "${stage_one_stats_dir}/.done" ]; then
+        with_stage_one_data collect_stats  # -> ${stage_one_stats_dir}: stage one's shapes and feature statistics
+        touch "${stage_one_stats_dir}/.done"
     fi
 fi
 
@@ -323,7 +417,7 @@ fi
 # the --train_config system needs it (or --lip_pretrain true), pretrain_lip_encoder -> ${expdir}/lip_pretrain.
 # Markers ${stage_one_exp}/.done, ${expdir}/lip_pretrain/.done
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
-    log "Stage 5: Stage-one training (${stage_one_config}, no video) -> ${stage_one_exp}"
+    log "Stage 5: Stage-one training (${stage_one_config}, no video, on ${stage_one_train_set}) -> ${stage_one_exp}"
     # The lip encoder's lip-reading pretraining needs no stage-one model: it runs beside it.
     lip_pid=""
     wants_lip_pretrain=$(need "${train_config}" pretrain_lip_encoder)
@@ -339,7 +433,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     else
         nthreads=${train_nthreads}
         [ -n "${lip_pid}" ] && nthreads=1
-        train_system "${stage_one_config}" "${stage_one_exp}"
+        with_stage_one_data train_system "${stage_one_config}" "${stage_one_exp}"
         unset nthreads
         touch "${stage_one_exp}/.done"
     fi
@@ -358,6 +452,10 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
         log "${svs_exp}/.done exists: skipping"
     else
         stage_two_opts  # local/train.sh: --stage_one_checkpoint, lip encoder weights, fitted heads -> opts
+        if [ -n "${stage_one_corpora}" ] && [ "${init_from_stage_one}" = true ]; then
+            # the feature normalisation of the stage-one model it starts from (the union's statistics)
+            opts+=(--normalize_conf "stats_file=${stage_one_stats_dir}/train/feats_stats.npz")
+        fi
         train_system "${train_config}" "${svs_exp}" "${opts[@]}"
         touch "${svs_exp}/.done"
     fi
