@@ -14,7 +14,9 @@ DDP worker processes, which re-import this package.
                              the same for a training config (base_config chain merged); errors name the file
 """
 
+import contextlib
 import importlib
+import sys
 from typing import Dict, Optional
 
 from espnet2_ext.svs.needs import SystemNeeds
@@ -40,7 +42,10 @@ def system_needs(name: str, svs_conf: Optional[dict]) -> SystemNeeds:
     """
     if name in SYSTEMS:
         return importlib.import_module(SYSTEMS[name][2]).needs(svs_conf)
-    from espnet2.tasks import svs as svs_task  # seconds to import: only for espnet's own classes
+    # seconds to import: only for espnet's own classes. espnet prints import notices (flash-attn
+    # missing) to stdout, which the recipe reads ($(need ...)): they go to stderr
+    with contextlib.redirect_stdout(sys.stderr):
+        from espnet2.tasks import svs as svs_task
 
     if name in svs_task.svs_choices.classes:
         return SystemNeeds()
