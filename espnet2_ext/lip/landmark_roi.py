@@ -73,6 +73,11 @@ class LandmarkRoiExtractor:
             flat = savgol_filter(flat, sw, self.conf["landmark_savgol_order"], axis=0, mode="interp")
         return flat.reshape(T, K, 2)
 
+    def track(self, video: GrayVideo) -> tuple:
+        """Pass 1 alone -> (raw (T_v, 3) mouth x, y, face width, NaN rows where no face,), as the
+        Haar extractor's ``track`` (api/video.py names the faceless frames with it)."""
+        return (_summary(self.landmarker(video)),)
+
     def __call__(self, path) -> LipTrack:
         t0 = time.perf_counter()
         # a file, or any re-iterable of (H, W) uint8 frames with path / width / height / fps / backend
