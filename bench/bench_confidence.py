@@ -9,14 +9,15 @@ For every utterance of each data dir, ``Performer(..., timing_only=True)`` from 
 
     demo      the utterance's own video (lines the model can read)
     shuffle   the same frames in a random order (no timing left in them)
-    cover     the same video with a grey box over the mouth (positions from the face mesh)
+    cover     the same video with a grey box over the mouth, jaw and chin (positions from the face mesh)
     real      a real face: skimage's astronaut photo, its own lips (the demo faces are drawn from this
               photo with a painted mouth), with a slow head motion and a mouth that opens and closes
               at random, as long as the utterance
 
-and records the line confidence (svs/performsinger/confidence.py). Writes <out>/confidence.tsv
-(data dir, utt, condition, confidence) and <out>/summary.json: per data dir and condition the
-min / 5th percentile / median / max, and, on the first data dir (dev: where the threshold is
+and records the line confidence (svs/performsinger/confidence.py) and the mean error of the inner
+phone boundaries against the data dir's ``label`` (ms). Writes <out>/confidence.tsv (data dir, utt,
+condition, confidence, boundary error) and <out>/summary.json: per data dir and condition the
+min / 5th percentile / median / max of both, and, on the first data dir (dev: where the threshold is
 chosen), the interval between the lowest demo line and the highest control line and its midpoint.
 """
 
@@ -64,15 +65,17 @@ def shuffled(frames, rng):
 
 
 def covered(frames, path: Path):
-    """A grey box over the mouth in every frame (mouth centre and face width from the face mesh)."""
+    """A grey box over the mouth, the jaw and the chin in every frame (the demo faces move the jaw
+    with the phones, so a box over the lips alone leaves the timing visible below it; mouth centre
+    and face width from the face mesh)."""
     from espnet2_ext.lip.front_end import build_extractor
 
     track = build_extractor({"front_end": "mediapipe"})(str(path))
     out = []
     for f, (cx, cy, fw) in zip(frames, track.smoothed):
         g = f.copy()
-        hw, hh = 0.3 * fw, 0.2 * fw
-        cv2.rectangle(g, (int(cx - hw), int(cy - hh)), (int(cx + hw), int(cy + hh)), (128, 128, 128), -1)
+        cv2.rectangle(g, (int(cx - 0.35 * fw), int(cy - 0.2 * fw)), (int(cx + 0.35 * fw), int(cy + 0.5 * fw)),
+                      (128, 128, 128), -1)
         out.append(g)
     return out
 
@@ -122,6 +125,25 @@ def control_video(cond: str, video: Path, tmp: Path, rng) -> Path:
     return out
 
 
+def read_labels(path: Path) -> dict:
+    """utt -> (N + 1,) true phone boundaries in seconds, from a data dir's ``label`` (start end phone ...)."""
+    out = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            f = line.split()
+            if len(f) > 1:
+                t = np.asarray(f[1:], object).reshape(-1, 3)
+                out[f[0]] = np.concatenate([t[:, 0].astype(float), [float(t[-1, 1])]])
+    return out
+
+
+def boundary_error_ms(perf, truth) -> float:
+    """Mean |error| of the inner phone boundaries in ms (nan without a truth of the same phones)."""
+    if truth is None or len(truth) != len(perf.boundaries):
+        return float("nan")
+    return float(np.abs((perf.boundaries - perf.start)[1:-1] - truth[1:-1]).mean() * 1000)
+
+
 def summarize(values):
     v = np.asarray(values, float)
     return dict(n=len(v), min=float(v.min()), p5=float(np.percentile(v, 5)), median=float(np.median(v)),
@@ -149,6 +171,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_confidence_") as tmp:
         for data in map(Path, a.data_dirs):
             utts = sorted(read_scp_dict(data / "video.scp"))
+            truth = read_labels(data / "label")
             if a.max_utts:
                 utts = utts[: a.max_utts]
             for utt in utts:
@@ -156,17 +179,21 @@ def main(argv=None) -> None:
                 for cond in a.conditions:
                     video = control_video(cond, Path(u.video), Path(tmp), rng)
                     perf = performer(video, u.lyrics, u.notes, u.reference, timing_only=True)
-                    rows.append((str(data), utt, cond, perf.lip_confidence))
-                    print(f"{data.name}\t{utt}\t{cond}\t{perf.lip_confidence:.4f}", flush=True)
-    (out / "confidence.tsv").write_text("".join(f"{d}\t{u}\t{c}\t{v:.4f}\n" for d, u, c, v in rows))
+                    err = boundary_error_ms(perf, truth.get(utt))
+                    rows.append((str(data), utt, cond, perf.lip_confidence, err))
+                    print(f"{data.name}\t{utt}\t{cond}\t{perf.lip_confidence:.4f}\t{err:.1f}", flush=True)
+    (out / "confidence.tsv").write_text("data\tutt\tcondition\tconfidence\tboundary_err_ms\n" + "".join(
+        f"{d}\t{u}\t{c}\t{v:.4f}\t{e:.1f}\n" for d, u, c, v, e in rows))
     summary = {}
     for data in a.data_dirs:
-        summary[data] = {c: summarize([v for d, _, cc, v in rows if d == str(Path(data)) and cc == c])
+        summary[data] = {c: dict(confidence=summarize([v for d, _, cc, v, _ in rows if d == str(Path(data)) and cc == c]),
+                                 boundary_err_ms=summarize([e for d, _, cc, _, e in rows
+                                                            if d == str(Path(data)) and cc == c and np.isfinite(e)]))
                          for c in a.conditions}
     dev = summary[a.data_dirs[0]]
     if "demo" in dev and any(c != "demo" for c in dev):
-        lo = dev["demo"]["min"]
-        hi = max(dev[c]["max"] for c in dev if c != "demo")
+        lo = dev["demo"]["confidence"]["min"]
+        hi = max(dev[c]["confidence"]["max"] for c in dev if c != "demo")
         summary["threshold_on_first"] = dict(lowest_demo=lo, highest_control=hi, separated=lo > hi,
                                              midpoint=(lo + hi) / 2, in_use=performer.min_confidence)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

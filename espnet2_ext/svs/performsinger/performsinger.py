@@ -249,7 +249,7 @@ class PerformSinger(AbsSVS):
         return mel.float(), f0
 
     def _reading(self, timing, d: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """{"lip_confidence": (), "frame_confidence": (T_v,)} of a video-driven timing (confidence.py),
+        """{"lip_confidence": (), "frame_confidence": (T_v,), "phone_confidence": (N,)} of a video-driven timing (confidence.py),
         {} when the durations did not come from the video."""
         if not isinstance(self.timing_source, VideoSource) or (timing.fout is None and timing.lip_logp is None):
             return {}
@@ -258,8 +258,8 @@ class PerformSinger(AbsSVS):
             return {}
         t_v = int(timing.lip_lengths[0]) if timing.lip_lengths is not None else logp.shape[-1]
         n = int(timing.pmask[0].sum())
-        frame, line = reading_confidence(logp[0, :n, :t_v], d[0, :n], timing.frame_rate, timing.video_fps)
-        return {"lip_confidence": line, "frame_confidence": frame}
+        frame, phone, line = reading_confidence(logp[0, :n, :t_v], d[0, :n], timing.frame_rate, timing.video_fps)
+        return {"lip_confidence": line, "frame_confidence": frame, "phone_confidence": phone}
 
     @torch.no_grad()
     def inference(
@@ -286,7 +286,8 @@ class PerformSinger(AbsSVS):
         before any mel or F0 is generated (to score the timing; local/score_durations.py).
         Returns feat_gen (T, odim) normalised mel, duration (N,) frames, f0 (T,) Hz,
         attn (N, T_v) fusion attention (use_visual only), and where the durations were read off the
-        video, lip_confidence () and frame_confidence (T_v,) (confidence.py; also with durations_only).
+        video, lip_confidence (), frame_confidence (T_v,) and phone_confidence (N,) (confidence.py; also with
+        durations_only).
         """
         text, label, melody, spembs = inputs.batch_of_one(text, label, melody, spembs)
         phones = label.get("lab", text)
