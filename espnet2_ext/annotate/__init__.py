@@ -1,0 +1,1 @@
+"""Corpus building from raw performance videos and their lyrics (docs/annotate.md)."""

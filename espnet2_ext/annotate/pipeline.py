@@ -1,0 +1,469 @@
+"""Performance videos + lyrics -> the VisualSinger corpus layout, with no hand annotation.
+
+    DIR/<singer>/<song>.mp4 (+ <song>.wav isolated vocals, optional) + <song>.txt (lyrics)
+      --scan: pair the files; a song that cannot be used is one problem line naming it-->
+      --prepare (nj processes): lyrics -> phones (lyrics.py); audio -> features (audio.py); the video's
+        face and mouth crops (lip front end); checks: under 2 s, no singing, lyrics too long for it,
+        no face, unreadable files-->
+      --aligner.train_aligner on every good song (flat start, 2 GMM stages) --> audio alignment
+      --(lips) lip classifier trained on that alignment --> alignment of audio and lips-->
+      --per song: lines that do not fit the audio are named and left out; segment.cut_song;
+        notes.syllable_notes; review confidence-->
+      CORPUS/<singer>/<utt>.{wav,mp4,TextGrid,notes}, CORPUS/segments.tsv, CORPUS/review.tsv,
+      CORPUS/problems.txt, CORPUS/.annotate/written.tsv
+
+Every output utterance is read back with data/visualsinger.load_utterance (stage 1's reader). A re-run
+never writes over a reviewed TextGrid (review.py); a song holding one keeps its cuts from
+segments.tsv.
+"""
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from espnet2_ext.annotate import lips as LP
+from espnet2_ext.annotate.aligner import AlignerConfig, align_all, phone_log_posteriors, train_aligner
+from espnet2_ext.annotate.align import AlignedUnit, unit_scores, units_from_path
+from espnet2_ext.annotate.audio import FRAME_S, AudioError, SongAudio, load_song_audio
+from espnet2_ext.annotate.gmm import breathy_frames, quiet_frames
+from espnet2_ext.annotate.hmm import Graph, build_graph, min_frames
+from espnet2_ext.annotate.lyrics import LyricLine, LyricsError, read_lyrics
+from espnet2_ext.annotate.notes import syllable_notes
+from espnet2_ext.annotate.review import (UttReview, is_reviewed, read_written, sha1, utterance_review, write_review,
+                                         write_written)
+from espnet2_ext.annotate.segment import Utterance, cut_song, line_spans, utterance_units
+from espnet2_ext.data.phones import FINALS
+from espnet2_ext.data.textgrid_io import write_textgrid
+from espnet2_ext.utils.fileio import atomic_path, atomic_write_text
+
+VIDEO_EXT = ".mp4"
+MIN_SONG_SECONDS = 2.0
+MIN_SINGING_SECONDS = 0.5
+LIP_WEIGHT = 3.0
+
+
+class AnnotateError(ValueError):
+    """Nothing could be annotated (every song is named in the problems)."""
+
+
+@dataclass
+class Options:
+    min_rest: float = 0.3  # s, the rests between lines that cut
+    min_seconds: float = 2.0
+    max_seconds: float = 15.0
+    pad: float = 0.05  # s of rest kept before the first and after the last line of an utterance
+    lips: str = "auto"  # auto: when the face mesh or Haar front end finds faces; on; off
+    lip_weight: float = LIP_WEIGHT
+    lip_front_end: str = "auto"
+    separator: Optional[str] = None
+    vad: bool = True
+    fs: int = 0  # rate of the utterance wavs (0: the song's own)
+    nj: int = 1
+    seed: int = 0
+    validate: bool = True
+    aligner: AlignerConfig = field(default_factory=AlignerConfig)
+
+
+@dataclass
+class SongInput:
+    singer: str
+    name: str
+    video: Path
+    lyrics: Path
+    vocals: Optional[Path] = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.singer}/{self.name}"
+
+
+@dataclass
+class Problem:
+    song: str  # <singer>/<song>
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.song}: {self.message}"
+
+
+@dataclass
+class SongData:
+    inp: SongInput
+    lines: List[LyricLine]
+    audio: SongAudio
+    graph: Graph
+    lip_raw: Optional[np.ndarray] = None  # (T_v, LIP_SIZE^2) crop features
+    units: List[AlignedUnit] = field(default_factory=list)
+
+    @property
+    def voiced(self) -> np.ndarray:
+        return self.audio.f0 > 0
+
+
+# ------------------------------------------------------------------------------------------------ scan
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def song_id(name: str) -> str:
+    """A song name as a piece of a Kaldi utterance id (ASCII letters, digits, _ and -)."""
+    s = _SAFE.sub("-", name).strip("-")
+    if not s or s != name and not re.search(r"[A-Za-z0-9]", s):
+        import hashlib
+
+        s = (s + "-" if s else "song-") + hashlib.sha1(name.encode()).hexdigest()[:6]
+    return s
+
+
+def utt_id(singer: str, song: str, k: int) -> str:
+    """<singer>_<song>_<k:03d> (a song name that already starts with <singer>_ is not repeated)."""
+    sid = song_id(song[len(singer) + 1:] if song.startswith(singer + "_") and len(song) > len(singer) + 1 else song)
+    return f"{singer}_{sid}_{k:03d}"
+
+
+def scan_performances(root: Path) -> Tuple[List[SongInput], List[Problem]]:
+    """DIR/<singer>/<song>.{mp4,txt[,wav]} -> songs and the problems of files that do not pair up."""
+    root = Path(root)
+    if not root.is_dir():
+        raise AnnotateError(f"{root}: performances directory not found")
+    songs, problems = [], []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files: Dict[str, Dict[str, Path]] = {}
+        for f in sorted(d.iterdir()):
+            if f.is_file() and f.suffix.lower() in (VIDEO_EXT, ".txt", ".wav") and not f.name.startswith("."):
+                files.setdefault(f.stem, {})[f.suffix.lower()] = f
+        for stem, fs in sorted(files.items()):
+            key = f"{d.name}/{stem}"
+            if re.search(r"\s", d.name):
+                problems.append(Problem(key, f"the singer folder name {d.name!r} holds whitespace, which no utterance "
+                                             "id can (rename the folder)"))
+                continue
+            if VIDEO_EXT not in fs:
+                problems.append(Problem(key, f"no video {stem}{VIDEO_EXT} beside {', '.join(sorted(p.name for p in fs.values()))}"))
+                continue
+            if ".txt" not in fs:
+                problems.append(Problem(key, f"no lyrics {stem}.txt beside {fs[VIDEO_EXT].name}"))
+                continue
+            songs.append(SongInput(d.name, stem, fs[VIDEO_EXT], fs[".txt"], fs.get(".wav")))
+    if not songs and not problems:
+        raise AnnotateError(f"{root}: no <singer>/<song>{VIDEO_EXT} with its <song>.txt found")
+    return songs, problems
+
+
+# ------------------------------------------------------------------------------------------------ prepare
+_EXTRACTOR = {}
+
+
+def _extractor(front_end: str, stride: int):
+    from espnet2_ext.lip.front_end import build_extractor
+
+    key = (front_end, stride)
+    if key not in _EXTRACTOR:
+        conf = {"front_end": front_end}
+        ex = build_extractor(conf)
+        if ex.roi_conf["front_end"] == "mediapipe" and stride > 1:
+            ex = build_extractor(dict(conf, front_end="mediapipe", landmark_conf={"stride": stride}))
+        _EXTRACTOR[key] = ex
+    return _EXTRACTOR[key]
+
+
+def prepare_song(inp: SongInput, opts: Options, work: Path):
+    """-> SongData, or a Problem naming why the song cannot be used."""
+    from espnet2_ext.lip.roi import NoFaceError
+    from espnet2_ext.lip.video_io import VideoReadError
+
+    try:
+        lines = read_lyrics(inp.lyrics)
+    except LyricsError as e:
+        return Problem(inp.key, str(e))
+    try:
+        cache = work / "vocals" / inp.singer / f"{inp.name}.wav"
+        audio = load_song_audio(inp.video, inp.vocals, opts.separator, cache, opts.vad)
+    except AudioError as e:
+        return Problem(inp.key, str(e))
+    if audio.duration < MIN_SONG_SECONDS:
+        return Problem(inp.key, f"the song lasts {audio.duration:.2f} s, under {MIN_SONG_SECONDS:g} s: left out")
+    voiced_s = float((audio.f0 > 0).sum()) * FRAME_S
+    if voiced_s < MIN_SINGING_SECONDS:
+        return Problem(inp.key, f"no singing found ({voiced_s:.2f} s of voiced sound in {audio.duration:.1f} s"
+                                f"{', silero-vad hears no voice' if opts.vad and audio.vad.max() < 0.5 else ''}): left out")
+    graph = build_graph([[s.phones for s in line.syllables] for line in lines])
+    n_syl = sum(len(line.syllables) for line in lines)
+    need = min_frames(graph) * FRAME_S
+    if need > audio.duration or voiced_s < 0.06 * n_syl:
+        return Problem(inp.key, f"the lyrics ({len(lines)} lines, {n_syl} syllables) cannot fit the audio "
+                                f"({audio.duration:.1f} s, {voiced_s:.1f} s of it sung; they need at least "
+                                f"{max(need, 0.06 * n_syl):.1f} s): wrong lyrics file? left out")
+    want_lips = opts.lips != "off"
+    try:
+        track = _extractor(opts.lip_front_end, 1 if want_lips else 10)(inp.video)
+    except NoFaceError as e:
+        return Problem(inp.key, f"no face in the video ({str(e).split(': ', 1)[-1]}): song left out")
+    except (VideoReadError, ValueError, RuntimeError) as e:
+        return Problem(inp.key, f"unreadable video {inp.video} ({str(e).splitlines()[0][:200]})")
+    lip_raw = LP.crop_features(track.crops) if want_lips else None
+    return SongData(inp, lines, audio, graph, lip_raw)
+
+
+def _prepare_job(args):
+    inp, opts, work = args
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        return prepare_song(inp, opts, work)
+    except Exception as e:  # noqa: BLE001 - one bad song must not stop the others; named in problems
+        logging.exception("preparing %s", inp.key)
+        return Problem(inp.key, f"failed: {type(e).__name__}: {e}")
+
+
+def prepare_all(songs: Sequence[SongInput], opts: Options, work: Path) -> Tuple[List[SongData], List[Problem]]:
+    jobs = [(s, opts, work) for s in songs]
+    if opts.nj > 1 and len(jobs) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(min(opts.nj, len(jobs))) as pool:
+            results = pool.map(_prepare_job, jobs, chunksize=1)
+    else:
+        results = [_prepare_job(j) for j in jobs]
+    good = [r for r in results if isinstance(r, SongData)]
+    return good, [r for r in results if isinstance(r, Problem)]
+
+
+# ------------------------------------------------------------------------------------------------ align
+def align_songs(data: List[SongData], opts: Options) -> Dict[str, float]:
+    """Train the aligner on every song, align (audio, then audio + lips); sets each song's units.
+    Returns timings (seconds) of the steps."""
+    t0 = time.time()
+    cfg = AlignerConfig(**{**opts.aligner.__dict__, "nj": opts.nj})
+    mfccs = [d.audio.mfcc for d in data]
+    voiced = [d.voiced for d in data]
+    quiet = [quiet_frames(d.audio.energy, d.audio.vad, d.audio.f0) for d in data]
+    breathy = [breathy_frames(d.audio.energy, d.audio.f0) for d in data]
+    graphs = [d.graph for d in data]
+    model = train_aligner(mfccs, voiced, quiet, breathy, graphs, cfg)
+    emissions = [model.emissions(m, v) for m, v in zip(mfccs, voiced)]
+    paths = align_all(emissions, graphs, opts.nj)
+    times = {"train_audio_aligner": time.time() - t0}
+    use_lips = opts.lips != "off" and all(d.lip_raw is not None for d in data)
+    if use_lips:
+        t1 = time.time()
+        units = [units_from_path(p, d.graph, d.audio.duration) for p, d in zip(paths, data)]
+        pca = LP.fit_pca([d.lip_raw for d in data])
+        feats = [pca(d.lip_raw) for d in data]
+        clf = LP.train_lips(feats, units, seed=opts.seed)
+        combined = [e + LP.lip_emissions(clf.log_scores(LP.stack_context(z)), len(e), opts.lip_weight)
+                    for e, z in zip(emissions, feats)]
+        paths = align_all(combined, graphs, opts.nj)
+        times["train_lips"] = time.time() - t1
+    for d, p, e in zip(data, paths, emissions):
+        d.units = units_from_path(p, d.graph, d.audio.duration)
+        unit_scores(d.units, p, d.graph, phone_log_posteriors(e))
+    return times
+
+
+# ------------------------------------------------------------------------------------------------ write
+def line_problems(d: SongData) -> Dict[int, str]:
+    """{line index: why the line does not fit the audio} after alignment."""
+    out = {}
+    spans = line_spans(d.units)
+    voiced = d.voiced
+    for li, line in enumerate(d.lines):
+        us = [u for u in d.units if u.line == li]
+        st, et = spans[li]
+        n = len(line.syllables)
+        finals = [u for u in us if u.phone in FINALS]
+        fr = np.concatenate([np.arange(u.first, u.end) for u in finals]) if finals else np.zeros(0, int)
+        vfrac = float(voiced[fr].mean()) if len(fr) else 0.0
+        per_syl = (et - st) / n
+        where = f"{d.inp.lyrics.name}:{line.no}: lyric line {line.text!r}"
+        if per_syl < 0.08 or vfrac < 0.3:
+            out[li] = (f"{where} does not fit the audio (aligned to {et - st:.2f} s at {st:.2f} s, "
+                       f"{100 * vfrac:.0f} % voiced): wrong or extra line? its utterance is left out")
+        elif per_syl > 2.5:
+            out[li] = (f"{where} is aligned over {et - st:.1f} s ({per_syl:.1f} s a syllable): the lyrics may miss a "
+                       "sung line; its utterance is left out")
+    return out
+
+
+@dataclass
+class UttOut:
+    utt: str
+    song: SongData
+    seg: Utterance
+    units: List[AlignedUnit]
+    notes: Dict[int, int]
+
+
+def textgrid_tiers(d: SongData, units: Sequence[AlignedUnit]):
+    """(words, phones) tiers of an utterance's units; word labels from the lyrics (pinyin: its proxy
+    character, lyrics.py)."""
+    labels = [s.label for line in d.lines for s in line.syllables]
+    words, phones = [], []
+    for u in units:
+        phones.append((u.st, u.et, u.phone))
+        if u.is_rest:
+            words.append([u.st, u.et, u.phone, -1])
+        elif words and words[-1][3] == u.syllable:
+            words[-1][1] = u.et
+        else:
+            words.append([u.st, u.et, labels[u.syllable], u.syllable])
+    return [(a, b, t) for a, b, t, _ in words], phones
+
+
+def notes_text(units: Sequence[AlignedUnit], notes: Dict[int, int]) -> str:
+    return "".join(f"{u.phone} {0 if u.is_rest else notes[u.syllable]}\n" for u in units)
+
+
+def write_media(song: SongData, seg: Utterance, base: Path, fs: int) -> None:
+    """<utt>.wav (the song's audio between the cuts) and <utt>.mp4 (its video, 25 fps, no audio)."""
+    import soundfile as sf
+
+    from espnet2_ext.utils.ffmpeg import ffmpeg_file, ffmpeg_to
+
+    a = song.audio
+    wav, rate = a.wav, a.fs
+    if fs and fs != rate:
+        from espnet2_ext.annotate.audio import decode_audio
+
+        wav, rate = decode_audio(song.inp.vocals or song.inp.video, fs), fs
+    x = wav[int(round(seg.start * rate)):int(round(seg.end * rate))]
+    with atomic_path(base.with_suffix(".wav"), ".wav") as tmp:
+        sf.write(str(tmp), x, rate, subtype="PCM_16", format="WAV")
+    ffmpeg_to(base.with_suffix(".mp4"), [
+        "-ss", f"{seg.start:.6f}", "-i", ffmpeg_file(song.inp.video), "-t", f"{seg.end - seg.start:.6f}",
+        "-map", "0:v:0", "-an", "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p",
+        "-r", "25", "-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact"],
+        f"cutting {song.inp.video} at {seg.start:.3f}-{seg.end:.3f} s")
+
+
+def read_segments_tsv(path: Path) -> Dict[str, List[Tuple[str, float, float]]]:
+    """CORPUS/segments.tsv -> {<singer>/<song>: [(utt, start, end)]}."""
+    out: Dict[str, List[Tuple[str, float, float]]] = {}
+    if not Path(path).is_file():
+        return out
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 4:
+            out.setdefault(parts[1], []).append((parts[0], float(parts[2]), float(parts[3])))
+    return out
+
+
+def annotate(performances: Path, out: Path, opts: Optional[Options] = None) -> dict:
+    """The whole pipeline (module docstring); returns a summary."""
+    opts = opts or Options()
+    t0 = time.time()
+    performances, out = Path(performances), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / ".annotate"
+    work.mkdir(exist_ok=True)
+    songs, problems = scan_performances(performances)
+    for p in problems:
+        logging.error("%s", p)
+    logging.info("%d songs in %s: preparing (lyrics, audio features, faces) with %d jobs", len(songs), performances,
+                 opts.nj)
+    data, bad = prepare_all(songs, opts, work)
+    for p in bad:
+        logging.error("%s", p)
+    problems += bad
+    timing = {"prepare": time.time() - t0}
+    if not data:
+        _finish(out, problems, [], {})
+        raise AnnotateError(f"no song of {performances} could be annotated ({len(problems)} problems, "
+                            f"listed in {out / 'problems.txt'})")
+    if opts.lips == "on" and any(d.lip_raw is None for d in data):
+        raise AnnotateError("--lips on: some songs have no lip stream")
+    timing.update(align_songs(data, opts))
+    t1 = time.time()
+    written = read_written(work / "written.tsv")
+    old_segments = read_segments_tsv(out / "segments.tsv")
+    seg_lines, reviews = [], []
+    for d in data:
+        p, rows, segs = write_song(d, out, opts, written, old_segments.get(d.inp.key, []))
+        problems += p
+        reviews += rows
+        seg_lines += segs
+    timing["write"] = time.time() - t1
+    _finish(out, problems, reviews, written, seg_lines)
+    seconds = sum(d.audio.duration for d in data)
+    summary = dict(songs=len(songs), annotated_songs=len(data), utterances=len(seg_lines), problems=len(problems),
+                   song_seconds=round(seconds, 2), elapsed=round(time.time() - t0, 1),
+                   timing={k: round(v, 1) for k, v in timing.items()},
+                   lips=opts.lips != "off" and all(d.lip_raw is not None for d in data))
+    logging.info("%d utterances from %d of %d songs (%.1f min of singing) in %.0f s; %d problems (%s)",
+                 len(seg_lines), len(data), len(songs), seconds / 60, summary["elapsed"], len(problems),
+                 out / "problems.txt")
+    return summary
+
+
+def _finish(out: Path, problems, reviews, written, seg_lines=()):
+    atomic_write_text(out / "problems.txt", "".join(f"{p}\n" for p in problems))
+    if reviews:
+        write_review(out / "review.tsv", reviews)
+    atomic_write_text(out / "segments.tsv", "".join(f"{u}\t{k}\t{s:.3f}\t{e:.3f}\n" for u, k, s, e in sorted(seg_lines)))
+    write_written(out / ".annotate" / "written.tsv", written)
+
+
+def write_song(d: SongData, out: Path, opts: Options, written: Dict[str, str],
+               old: List[Tuple[str, float, float]]):
+    """Cut, note and write one song's utterances. -> (problems, review rows, segments.tsv rows)."""
+    from espnet2_ext.data.visualsinger import CorpusError, load_utterance
+
+    key, singer = d.inp.key, d.inp.singer
+    problems: List[Problem] = []
+    bad_lines = line_problems(d)
+    for msg in bad_lines.values():
+        problems.append(Problem(key, msg))
+    reviewed = {u for u, _, _ in old if is_reviewed(out, f"{singer}/{u}.TextGrid", written)}
+    spans = line_spans(d.units)
+    if reviewed:  # keep the song's cuts: the corrected TextGrids belong to them
+        segs = []
+        for u, st, et in old:
+            lines = [li for li, (a, b) in spans.items() if st <= (a + b) / 2 < et]
+            segs.append((u, Utterance(lines, st, et)))
+        logging.info("%s: %d reviewed utterances: its cuts are kept from segments.tsv", key, len(reviewed))
+    else:
+        for u, _, _ in old:  # the song is cut anew: its old files go
+            for ext in (".wav", ".mp4", ".TextGrid", ".notes"):
+                (out / singer / (u + ext)).unlink(missing_ok=True)
+        cut = cut_song(d.units, d.audio.duration, opts.min_rest, opts.min_seconds, opts.max_seconds, opts.pad)
+        segs = [(utt_id(singer, d.inp.name, k + 1), s) for k, s in enumerate(cut)]
+    notes = syllable_notes(d.units, d.audio.f0)
+    (out / singer).mkdir(parents=True, exist_ok=True)
+    rows, seg_rows = [], []
+    for utt, seg in segs:
+        for msg in seg.problems:
+            problems.append(Problem(key, f"utterance {utt} (lines {', '.join(str(d.lines[i].no) for i in seg.lines)}): "
+                                         f"{msg}"))
+        if any(li in bad_lines for li in seg.lines):
+            continue
+        rel_tg = f"{singer}/{utt}.TextGrid"
+        base = out / singer / utt
+        if utt in reviewed:
+            rows.append(UttReview(utt, key, seg.start, seg.end, 0.0, 0, 0, 0, [], "reviewed", rel_tg))
+            seg_rows.append((utt, key, seg.start, seg.end))
+            continue
+        try:
+            units = utterance_units(d.units, seg)
+        except ValueError as e:
+            problems.append(Problem(key, f"utterance {utt}: {e}; kept as it was"))
+            continue
+        words, phones = textgrid_tiers(d, units)
+        write_media(d, seg, base, opts.fs)
+        write_textgrid(base.with_suffix(".TextGrid"), [("words", words), ("phones", phones)],
+                       round(seg.end - seg.start, 6))
+        atomic_write_text(base.with_suffix(".notes"), notes_text(units, {s: n for s, (n, _) in notes.items()}))
+        written[rel_tg] = sha1(base.with_suffix(".TextGrid"))
+        written[f"{singer}/{utt}.notes"] = sha1(base.with_suffix(".notes"))
+        if opts.validate:
+            try:
+                load_utterance(out, singer, utt)
+            except CorpusError as e:
+                problems.append(Problem(key, f"utterance {utt} fails the corpus check: {e}"))
+        rows.append(utterance_review(utt, key, seg.start, seg.end, units, d.voiced, rel_tg))
+        seg_rows.append((utt, key, seg.start, seg.end))
+    return problems, rows, seg_rows
