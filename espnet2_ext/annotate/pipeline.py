@@ -159,14 +159,17 @@ _EXTRACTOR = {}
 
 
 def _extractor(front_end: str, stride: int):
+    """The lip front end (lip/front_end.py); with the face mesh and ``stride`` > 1 it tracks every
+    stride-th frame only (the face check of a run without the lips)."""
     from espnet2_ext.lip.front_end import build_extractor
+    from espnet2_ext.lip.landmark_roi import DEFAULT_LANDMARK_ROI_CONF
 
     key = (front_end, stride)
     if key not in _EXTRACTOR:
-        conf = {"front_end": front_end}
-        ex = build_extractor(conf)
+        ex = build_extractor({"front_end": front_end})
         if ex.roi_conf["front_end"] == "mediapipe" and stride > 1:
-            ex = build_extractor(dict(conf, front_end="mediapipe", landmark_conf={"stride": stride}))
+            ex = build_extractor({"front_end": "mediapipe", "landmark_conf": {"stride": stride},
+                                  "min_face_fraction": DEFAULT_LANDMARK_ROI_CONF["min_face_fraction"] / stride})
         _EXTRACTOR[key] = ex
     return _EXTRACTOR[key]
 
