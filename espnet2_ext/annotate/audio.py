@@ -92,9 +92,12 @@ def decode_audio(path: Path, fs: Optional[int] = None) -> np.ndarray:
 
 def run_separator(command: str, src: Path, out: Path) -> Path:
     """Run the user's vocal separator: ``command`` with {input} (the song's audio as a wav) and
-    {output} (the vocals wav it must write) replaced by quoted paths; AudioError naming the song."""
-    if "{input}" not in command or "{output}" not in command:
-        raise AudioError(f"--separator {command!r} must name {{input}} and {{output}}")
+    {output} (the vocals wav it must write) replaced by quoted paths, or, when it names neither, with
+    the two paths appended as arguments; AudioError naming the song."""
+    if ("{input}" in command) != ("{output}" in command):
+        raise AudioError(f"--separator {command!r} must name both {{input}} and {{output}}, or neither")
+    if "{input}" not in command:
+        command += " {input} {output}"
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         mix = Path(tmp) / "mix.wav"

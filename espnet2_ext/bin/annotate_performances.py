@@ -45,7 +45,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--lip_front_end", default="auto", choices=["auto", "mediapipe", "haar"])
     p.add_argument("--separator", default=None,
                    help="command that writes the vocals of a song without <song>.wav: {input} (the video's "
-                        "track as a wav) and {output} (the vocals wav to write) are replaced by paths")
+                        "track as a wav) and {output} (the vocals wav to write) are replaced by paths; a command "
+                        "naming neither gets the two paths as its last arguments. MDX / VR weights do not ship: "
+                        "bring your own separator")
     p.add_argument("--vad", type=str2bool, default=True, help="compute silero-vad (a signal of the no-singing check)")
     p.add_argument("--min_rest", type=float, default=0.3, help="s: rests between lines this long cut")
     p.add_argument("--min_seconds", type=float, default=2.0)

@@ -84,3 +84,14 @@ def test_utterance_ids_are_kaldi_safe():
     assert utt_id("singerE", "singerE_song00", 3) == "singerE_song00_003"
     assert utt_id("singerE", "My Song (live)", 1) == "singerE_My-Song-live_001"
     assert utt_id("s", "月亮", 2).startswith("s_song-") and " " not in utt_id("s", "月 亮", 2)
+
+
+def test_separator_hook_runs_the_users_command_and_names_a_failing_one(song, tmp_path):
+    from espnet2_ext.annotate.audio import AudioError, load_song_audio
+
+    s = song("sep")
+    cache = tmp_path / "work" / "sep.wav"
+    a = load_song_audio(s.video, separator="cp", cache=cache, vad=False)  # "cp <mix.wav> <vocals.wav>"
+    assert cache.is_file() and a.duration == pytest.approx(3.0, abs=0.1)
+    with pytest.raises(AudioError, match=r"sep\.mp4: the separator failed \(exit 1"):
+        load_song_audio(s.video, separator="false {input} {output}", cache=tmp_path / "work" / "x.wav", vad=False)

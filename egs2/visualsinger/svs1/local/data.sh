@@ -10,6 +10,11 @@ log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[0]##*/}:${BASH_LINE
 
 corpus=""            # corpus in the VisualSinger layout (empty: generate the demo corpus)
 raw_performances=""  # song-level videos + .segments to cut first (into --corpus or downloads/cut_corpus)
+performances=""      # song-level videos + lyrics, no annotation (<singer>/<song>.{mp4,txt[,wav]}): annotated
+                     # automatically into --corpus or downloads/annotated_corpus (docs/annotate.md)
+annotate_separator="" # vocal separator for songs without <song>.wav: a command run as CMD <mix.wav> <vocals.wav>
+annotate_opts=""     # more options of espnet2_ext.bin.annotate_performances (e.g. "--lips off")
+annotate_again=false # re-annotate a corpus already annotated (TextGrids a person corrected are kept)
 fs=22050
 seed=0
 ood_singers=""       # held-out singers (default: the two last in sorted order)
@@ -33,6 +38,17 @@ if [ -n "${raw_performances}" ]; then
         log "Cutting song-level performances ${raw_performances} into ${corpus}"
         ${python} -m espnet2_ext.bin.cut_performances --raw "${raw_performances}" --out "${corpus}"
         touch "${corpus}/.done"
+    fi
+fi
+
+if [ -n "${performances}" ]; then
+    [ -z "${corpus}" ] && corpus=downloads/annotated_corpus
+    if [ ! -e "${corpus}/.annotate.done" ] || [ "${annotate_again}" = true ]; then
+        log "Annotating performances ${performances} into ${corpus} (problems: ${corpus}/problems.txt, review: ${corpus}/review.tsv)"
+        # shellcheck disable=SC2086
+        ${python} -m espnet2_ext.bin.annotate_performances --performances "${performances}" --out "${corpus}" \
+            --nj "${nj}" --seed "${seed}" ${annotate_separator:+--separator "${annotate_separator}"} ${annotate_opts}
+        touch "${corpus}/.annotate.done"
     fi
 fi
 
