@@ -22,9 +22,12 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from espnet2_ext.annotate import gmm as G
-from espnet2_ext.annotate.hmm import Graph, forward_backward, viterbi, voicing_prior
+from espnet2_ext.annotate.hmm import (Graph, band_around, diagonal_band, forward_backward, needs_band, viterbi,
+                                      voicing_prior)
 
 VOICING_WEIGHT = 3.0
+FIRST_BAND_MARGIN = 3000  # frames (30 s of singing) around the diagonal, before any alignment (long songs)
+BAND_MARGIN = 300  # frames (3 s) around the first stage's alignment
 
 
 @dataclass
@@ -52,14 +55,15 @@ def _map(fn, items, nj):
         return list(pool.map(fn, items))
 
 
-def baum_welch(gmm: G.DiagGMM, feats, graphs, priors, iterations, splits, nj, name) -> G.DiagGMM:
-    """gmm.baum_welch with the songs' E-steps in ``nj`` threads."""
+def baum_welch(gmm: G.DiagGMM, feats, graphs, priors, iterations, splits, nj, name, bands) -> G.DiagGMM:
+    """Baum-Welch iterations over every song (E-steps in ``nj`` threads), splitting the components at
+    ``splits``; bands: per song None or the (lo, hi) state range per frame."""
     for it in range(iterations):
         if it in splits:
             gmm = gmm.split()
 
         def e_step(k, gmm=gmm):
-            occ, ll = forward_backward(gmm.loglik(feats[k]) + priors[k], graphs[k])
+            occ, ll = forward_backward(gmm.loglik(feats[k]) + priors[k], graphs[k], bands[k])
             return occ, ll
 
         results = _map(e_step, range(len(feats)), nj)
@@ -80,6 +84,7 @@ class TrainedAligner:
     stage1: G.DiagGMM
     stage2: G.DiagGMM
     config: AlignerConfig
+    bands: List  # per song: None (every state) or the (lo, hi) band around the first stage's alignment
 
     def emissions(self, mfcc: np.ndarray, voiced: np.ndarray) -> np.ndarray:
         """(T, M) stage-2 emissions of one song, voicing prior included."""
@@ -89,17 +94,22 @@ class TrainedAligner:
 def train_aligner(mfccs: Sequence[np.ndarray], voiced: Sequence[np.ndarray], quiet: Sequence[np.ndarray],
                   breathy: Sequence[np.ndarray], graphs: Sequence[Graph],
                   config: Optional[AlignerConfig] = None) -> TrainedAligner:
-    """Both GMM stages on every song (module docstring)."""
+    """Both GMM stages on every song (module docstring). A long song (hmm.needs_band) is searched in a
+    band: around the diagonal of its sung frames in stage 1, around stage 1's alignment after."""
     c = config or AlignerConfig()
     priors = [voicing_prior(v, c.voicing_weight) for v in voiced]
+    bands1 = [diagonal_band(g, ~q, FIRST_BAND_MARGIN) if needs_band(len(m), g) else None
+              for m, g, q in zip(mfccs, graphs, quiet)]
     f1 = [stage1_features(m) for m in mfccs]
     g1 = baum_welch(G.flat_start(f1, quiet, breathy), f1, graphs, priors, c.stage1_iterations, c.stage1_splits, c.nj,
-                    "aligner stage 1 (flat start, MFCC + deltas)")
-    paths = _map(lambda k: viterbi(g1.loglik(f1[k]) + priors[k], graphs[k])[0], range(len(f1)), c.nj)
+                    "aligner stage 1 (flat start, MFCC + deltas)", bands1)
+    paths = _map(lambda k: viterbi(g1.loglik(f1[k]) + priors[k], graphs[k], bands1[k])[0], range(len(f1)), c.nj)
+    bands2 = [band_around(p, g.num_states, BAND_MARGIN) if b is not None else None
+              for p, g, b in zip(paths, graphs, bands1)]
     f2 = [stage2_features(m) for m in mfccs]
     g2 = baum_welch(G.from_alignment(f2, graphs, paths), f2, graphs, priors, c.stage2_iterations, c.stage2_splits,
-                    c.nj, "aligner stage 2 (static MFCC)")
-    return TrainedAligner(g1, g2, c)
+                    c.nj, "aligner stage 2 (static MFCC)", bands2)
+    return TrainedAligner(g1, g2, c, bands2)
 
 
 def phone_log_posteriors(e: np.ndarray) -> np.ndarray:
@@ -116,5 +126,7 @@ def phone_log_posteriors(e: np.ndarray) -> np.ndarray:
     return out
 
 
-def align_all(emissions: Sequence[np.ndarray], graphs: Sequence[Graph], nj: int = 1) -> List[np.ndarray]:
-    return _map(lambda k: viterbi(emissions[k], graphs[k])[0], range(len(graphs)), nj)
+def align_all(emissions: Sequence[np.ndarray], graphs: Sequence[Graph], nj: int = 1,
+              bands: Optional[Sequence] = None) -> List[np.ndarray]:
+    bands = bands or [None] * len(graphs)
+    return _map(lambda k: viterbi(emissions[k], graphs[k], bands[k])[0], range(len(graphs)), nj)

@@ -14,7 +14,9 @@
 Transitions: a state loops on itself or moves to the next state; skippable (rest) units can be
 jumped over. The path starts in the first unit's entry or any entry not behind a compulsory unit,
 and ends likewise at the end. ``band``: an optional (lo, hi) state
-range per frame outside which the path may not go (long songs); the default is every state.
+range per frame outside which the path may not go; songs of more than FULL_BAND_CELLS frames x
+states use one (diagonal_band before any alignment, band_around an alignment after), which keeps
+the memory of a 5-minute song in tens of megabytes.
 """
 
 from dataclasses import dataclass
@@ -174,15 +176,39 @@ def full_band(t: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
     return np.zeros(t, np.int64), np.full(t, n, np.int64)
 
 
+FULL_BAND_CELLS = 30_000_000  # frames x states up to which the passes search every state (float64: 240 MB)
+
+
+def diagonal_band(g: Graph, active: np.ndarray, margin: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) state range per frame for a song's first passes, when no alignment exists yet: the
+    states whose share of the compulsory states is within ``margin`` frames (in active time) of the
+    frame's share of the song's active (sung) frames. Long instrumental breaks do not move it."""
+    comp = ~g.optional[g.unit_of]
+    pos = (np.cumsum(comp) - comp) / max(int(comp.sum()), 1)  # (N,) non-decreasing
+    act = np.cumsum(np.asarray(active, bool))
+    total = max(int(act[-1]), 1)
+    share = act / total
+    m = margin / total
+    lo = np.searchsorted(pos, share - m, side="left").astype(np.int64)
+    hi = np.searchsorted(pos, share + m, side="right").astype(np.int64)
+    lo = np.minimum(lo, g.num_states - 1)
+    hi = np.maximum(hi, lo + 1)
+    lo[0], hi[-1] = 0, g.num_states
+    return np.minimum.accumulate(lo[::-1])[::-1], np.maximum.accumulate(hi)
+
+
+def needs_band(t: int, g: Graph) -> bool:
+    return t * g.num_states > FULL_BAND_CELLS
+
+
 def band_around(path: np.ndarray, n: int, margin: int) -> Tuple[np.ndarray, np.ndarray]:
     """(lo, hi) state range per frame: the states a path visits within +/- ``margin`` frames."""
     t = len(path)
     lo = np.empty(t, np.int64)
     hi = np.empty(t, np.int64)
-    for i in range(t):
-        a, b = max(0, i - margin), min(t, i + margin + 1)
-        lo[i] = path[a:b].min()
-        hi[i] = path[a:b].max() + 1
+    for i in range(t):  # the path is non-decreasing: its min / max over a window are its ends
+        lo[i] = path[max(0, i - margin)]
+        hi[i] = path[min(t - 1, i + margin)] + 1
     lo = np.maximum(0, lo - 2)
     hi = np.minimum(n, hi + 2)
     hi[-1] = n
@@ -203,7 +229,10 @@ def _lse(a, b):
 def _viterbi(E, column, self_w, pred, pred_w, start_w, end_w, lo, hi):
     t_len, n = E.shape[0], column.shape[0]
     p_max = pred.shape[1]
-    back = np.full((t_len, n), -1, np.int8)
+    width = 0
+    for t in range(t_len):
+        width = max(width, hi[t] - lo[t])
+    back = np.full((t_len, width), -1, np.int8)
     prev = np.full(n, NEG)
     cur = np.full(n, NEG)
     for j in range(lo[0], hi[0]):
@@ -224,7 +253,7 @@ def _viterbi(E, column, self_w, pred, pred_w, start_w, end_w, lo, hi):
                         best, b = v, c
             if best > NEG:
                 cur[j] = best + E[t, column[j]]
-            back[t, j] = b
+            back[t, j - lo[t]] = b
         prev, cur = cur, prev
     j = -1
     score = NEG
@@ -236,7 +265,7 @@ def _viterbi(E, column, self_w, pred, pred_w, start_w, end_w, lo, hi):
         return path, NEG
     for t in range(t_len - 1, -1, -1):
         path[t] = j
-        c = back[t, j]
+        c = back[t, j - lo[t]]
         if c >= 0:
             j = pred[j, c]
     return path, score

@@ -98,7 +98,8 @@ class SongData:
     audio: SongAudio
     graph: Graph
     lip_raw: Optional[np.ndarray] = None  # (T_v, LIP_SIZE^2) crop features
-    units: List[AlignedUnit] = field(default_factory=list)
+    units: List[AlignedUnit] = field(default_factory=list)  # the alignment written (audio + lips when used)
+    audio_units: List[AlignedUnit] = field(default_factory=list)  # the alignment of the audio alone
 
     @property
     def voiced(self) -> np.ndarray:
@@ -250,22 +251,26 @@ def align_songs(data: List[SongData], opts: Options) -> Dict[str, float]:
     graphs = [d.graph for d in data]
     model = train_aligner(mfccs, voiced, quiet, breathy, graphs, cfg)
     emissions = [model.emissions(m, v) for m, v in zip(mfccs, voiced)]
-    paths = align_all(emissions, graphs, opts.nj)
+    paths = align_all(emissions, graphs, opts.nj, model.bands)
     times = {"train_audio_aligner": time.time() - t0}
+    posts = [phone_log_posteriors(e) for e in emissions]
+    for d, p, lp in zip(data, paths, posts):
+        d.audio_units = units_from_path(p, d.graph, d.audio.duration)
+        unit_scores(d.audio_units, p, d.graph, lp)
+        d.units = d.audio_units
     use_lips = opts.lips != "off" and all(d.lip_raw is not None for d in data)
     if use_lips:
         t1 = time.time()
-        units = [units_from_path(p, d.graph, d.audio.duration) for p, d in zip(paths, data)]
         pca = LP.fit_pca([d.lip_raw for d in data])
         feats = [pca(d.lip_raw) for d in data]
-        clf = LP.train_lips(feats, units, seed=opts.seed)
+        clf = LP.train_lips(feats, [d.audio_units for d in data], seed=opts.seed)
         combined = [e + LP.lip_emissions(clf.log_scores(LP.stack_context(z)), len(e), opts.lip_weight)
                     for e, z in zip(emissions, feats)]
-        paths = align_all(combined, graphs, opts.nj)
+        paths = align_all(combined, graphs, opts.nj, model.bands)
+        for d, p, lp in zip(data, paths, posts):
+            d.units = units_from_path(p, d.graph, d.audio.duration)
+            unit_scores(d.units, p, d.graph, lp)
         times["train_lips"] = time.time() - t1
-    for d, p, e in zip(data, paths, emissions):
-        d.units = units_from_path(p, d.graph, d.audio.duration)
-        unit_scores(d.units, p, d.graph, phone_log_posteriors(e))
     return times
 
 
@@ -382,25 +387,38 @@ def annotate(performances: Path, out: Path, opts: Optional[Options] = None) -> d
         raise AnnotateError("--lips on: some songs have no lip stream")
     timing.update(align_songs(data, opts))
     t1 = time.time()
-    written = read_written(work / "written.tsv")
-    old_segments = read_segments_tsv(out / "segments.tsv")
-    seg_lines, reviews = [], []
-    for d in data:
-        p, rows, segs = write_song(d, out, opts, written, old_segments.get(d.inp.key, []))
-        problems += p
-        reviews += rows
-        seg_lines += segs
+    problems, n_utts = write_corpus(data, out, opts, problems)
     timing["write"] = time.time() - t1
-    _finish(out, problems, reviews, written, seg_lines)
     seconds = sum(d.audio.duration for d in data)
-    summary = dict(songs=len(songs), annotated_songs=len(data), utterances=len(seg_lines), problems=len(problems),
+    summary = dict(songs=len(songs), annotated_songs=len(data), utterances=n_utts, problems=len(problems),
                    song_seconds=round(seconds, 2), elapsed=round(time.time() - t0, 1),
                    timing={k: round(v, 1) for k, v in timing.items()},
                    lips=opts.lips != "off" and all(d.lip_raw is not None for d in data))
     logging.info("%d utterances from %d of %d songs (%.1f min of singing) in %.0f s; %d problems (%s)",
-                 len(seg_lines), len(data), len(songs), seconds / 60, summary["elapsed"], len(problems),
+                 n_utts, len(data), len(songs), seconds / 60, summary["elapsed"], len(problems),
                  out / "problems.txt")
     return summary
+
+
+def write_corpus(data: Sequence[SongData], out: Path, opts: Options, problems: List[Problem]
+                 ) -> Tuple[List[Problem], int]:
+    """Every aligned song's utterances, segments.tsv, review.tsv, problems.txt into ``out``.
+    -> (all problems, number of utterances)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ".annotate").mkdir(exist_ok=True)
+    problems = list(problems)
+    written = read_written(out / ".annotate" / "written.tsv")
+    old_segments = read_segments_tsv(out / "segments.tsv")
+    seg_lines, reviews = [], []
+    for d in data:
+        p, rows, segs = write_song(d, out, opts, written, old_segments.get(d.inp.key, []))
+        for x in p:
+            logging.warning("%s", x)
+        problems += p
+        reviews += rows
+        seg_lines += segs
+    _finish(out, problems, reviews, written, seg_lines)
+    return problems, len(seg_lines)
 
 
 def _finish(out: Path, problems, reviews, written, seg_lines=()):

@@ -7,7 +7,8 @@ import pytest
 
 from espnet2_ext.annotate.align import units_from_path
 from espnet2_ext.annotate.hmm import (BREATH, NUM_COLUMNS, PHONE_INDEX, REST, REST_MIN_FRAMES, STATES_PER_PHONE,
-                                      build_graph, forward_backward, min_frames, viterbi, voicing_prior)
+                                      band_around, build_graph, diagonal_band, forward_backward, min_frames, viterbi,
+                                      voicing_prior)
 
 LINES = [[["n", "i"], ["h", "ao"]], [["uo"]]]
 
@@ -72,6 +73,24 @@ def test_forward_backward_occupancies_sum_to_one_and_peak_on_the_viterbi_path():
     np.testing.assert_allclose(occ.sum(1), 1.0, atol=1e-4)
     path, score = viterbi(e, g)
     assert (occ.argmax(1) == g.column[path]).mean() > 0.97 and ll >= score - 1e-6
+
+
+def test_banded_passes_find_the_path_of_the_full_ones():
+    g = build_graph(LINES)
+    seg = [("SP", 120), ("n", 6), ("i", 15), ("SP", 10), ("h", 8), ("ao", 20), ("SP", 90), ("AP", 9), ("uo", 25),
+           ("SP", 7)]
+    e = planted(seg)
+    full, _ = viterbi(e, g)
+    active = np.array([lab not in ("SP", "AP") for lab, n in seg for _ in range(n)])
+    band = diagonal_band(g, active, margin=25)
+    assert (band[1] - band[0]).max() < g.num_states  # a real band
+    banded, _ = viterbi(e, g, band)
+    np.testing.assert_array_equal(banded, full)
+    around = band_around(full, g.num_states, 5)
+    np.testing.assert_array_equal(viterbi(e, g, around)[0], full)
+    occ_full, ll_full = forward_backward(e, g)
+    occ, ll = forward_backward(e, g, around)
+    assert abs(ll - ll_full) < 1e-3 and np.abs(occ - occ_full).max() < 1e-3
 
 
 def test_voicing_prior_favours_voiced_finals_and_voiceless_initials():
