@@ -34,8 +34,8 @@ from espnet2_ext.annotate.gmm import breathy_frames, quiet_frames
 from espnet2_ext.annotate.hmm import Graph, build_graph, min_frames
 from espnet2_ext.annotate.lyrics import LyricLine, LyricsError, read_lyrics
 from espnet2_ext.annotate.notes import syllable_notes
-from espnet2_ext.annotate.review import (UttReview, is_reviewed, read_written, sha1, utterance_review, write_review,
-                                         write_written)
+from espnet2_ext.annotate.review import (UttReview, is_reviewed, low_posterior_threshold, read_written, sha1,
+                                         utterance_review, write_review, write_written)
 from espnet2_ext.annotate.segment import Utterance, cut_song, line_spans, utterance_units
 from espnet2_ext.data.phones import FINALS
 from espnet2_ext.data.textgrid_io import write_textgrid
@@ -56,7 +56,7 @@ class Options:
     min_rest: float = 0.3  # s, the rests between lines that cut
     min_seconds: float = 2.0
     max_seconds: float = 15.0
-    pad: float = 0.05  # s of rest kept before the first and after the last line of an utterance
+    pad: float = 0.04  # s of rest kept before the first and after the last line of an utterance
     lips: str = "auto"  # auto: when the face mesh or Haar front end finds faces; on; off
     lip_weight: float = LIP_WEIGHT
     lip_front_end: str = "auto"
@@ -410,8 +410,9 @@ def write_corpus(data: Sequence[SongData], out: Path, opts: Options, problems: L
     written = read_written(out / ".annotate" / "written.tsv")
     old_segments = read_segments_tsv(out / "segments.tsv")
     seg_lines, reviews = [], []
+    low = low_posterior_threshold([u.score for d in data for u in d.units if not u.is_rest])
     for d in data:
-        p, rows, segs = write_song(d, out, opts, written, old_segments.get(d.inp.key, []))
+        p, rows, segs = write_song(d, out, opts, written, old_segments.get(d.inp.key, []), low)
         for x in p:
             logging.warning("%s", x)
         problems += p
@@ -430,7 +431,7 @@ def _finish(out: Path, problems, reviews, written, seg_lines=()):
 
 
 def write_song(d: SongData, out: Path, opts: Options, written: Dict[str, str],
-               old: List[Tuple[str, float, float]]):
+               old: List[Tuple[str, float, float]], low_threshold: float):
     """Cut, note and write one song's utterances. -> (problems, review rows, segments.tsv rows)."""
     from espnet2_ext.data.visualsinger import CorpusError, load_utterance
 
@@ -485,6 +486,6 @@ def write_song(d: SongData, out: Path, opts: Options, written: Dict[str, str],
                 load_utterance(out, singer, utt)
             except CorpusError as e:
                 problems.append(Problem(key, f"utterance {utt} fails the corpus check: {e}"))
-        rows.append(utterance_review(utt, key, seg.start, seg.end, units, d.voiced, rel_tg))
+        rows.append(utterance_review(utt, key, seg.start, seg.end, units, d.voiced, rel_tg, low_threshold))
         seg_rows.append((utt, key, seg.start, seg.end))
     return problems, rows, seg_rows

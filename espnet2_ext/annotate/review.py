@@ -1,8 +1,9 @@
 """Alignment confidence per utterance, review.tsv, and the protection of TextGrids a person corrected.
 
     each phone: mean log posterior of its phone (the audio model's posterior, flat prior, summed over
-      the phone's states) over its frames; flags: low posterior (< LOW_POSTERIOR), under 20 ms,
-      a final (vowel) with under half of its frames voiced
+      the phone's states) over its frames; flags: low posterior (among the corpus's lowest
+      LOW_POSTERIOR_PERCENT %, and under log 0.2), under 20 ms, a final (vowel) with under half of its
+      frames voiced
     utterance confidence = mean phone log posterior - FLAG_COST * number of flags
     review.tsv: one row per utterance, worst (lowest confidence) first; reviewed utterances last
 
@@ -24,6 +25,7 @@ from espnet2_ext.data.phones import FINALS
 from espnet2_ext.utils.fileio import atomic_write_text
 
 LOW_POSTERIOR = float(np.log(0.2))
+LOW_POSTERIOR_PERCENT = 5.0
 SHORT_PHONE = 0.02
 FLAG_COST = 1.0
 REVIEW_COLUMNS = ("rank", "utt", "song", "start_s", "end_s", "confidence", "low_posterior_phones", "short_phones",
@@ -45,13 +47,19 @@ class UttReview:
     textgrid: str = ""
 
 
-def phone_flags(units: Sequence[AlignedUnit], voiced: np.ndarray) -> Tuple[int, int, int]:
+def low_posterior_threshold(scores: Sequence[float]) -> float:
+    """The corpus's flag threshold: its LOW_POSTERIOR_PERCENT percentile, at most LOW_POSTERIOR."""
+    return min(LOW_POSTERIOR, float(np.percentile(scores, LOW_POSTERIOR_PERCENT))) if len(scores) else LOW_POSTERIOR
+
+
+def phone_flags(units: Sequence[AlignedUnit], voiced: np.ndarray, low_threshold: float = LOW_POSTERIOR
+                ) -> Tuple[int, int, int]:
     """(low posterior, short, unvoiced vowel) counts of the sung phones of an utterance's units."""
     low = short = unv = 0
     for u in units:
         if u.is_rest:
             continue
-        low += u.score < LOW_POSTERIOR
+        low += u.score < low_threshold
         short += (u.et - u.st) < SHORT_PHONE - 1e-9
         if u.phone in FINALS and u.end > u.first:
             unv += voiced[u.first:u.end].mean() < 0.5
@@ -59,9 +67,9 @@ def phone_flags(units: Sequence[AlignedUnit], voiced: np.ndarray) -> Tuple[int, 
 
 
 def utterance_review(utt: str, song: str, start: float, end: float, units: Sequence[AlignedUnit],
-                     voiced: np.ndarray, textgrid: str) -> UttReview:
+                     voiced: np.ndarray, textgrid: str, low_threshold: float = LOW_POSTERIOR) -> UttReview:
     sung = [u for u in units if not u.is_rest]
-    low, short, unv = phone_flags(units, voiced)
+    low, short, unv = phone_flags(units, voiced, low_threshold)
     mean = float(np.mean([u.score for u in sung])) if sung else 0.0
     worst = sorted(sung, key=lambda u: u.score)[:3]
     return UttReview(utt, song, start, end, mean - FLAG_COST * (low + short + unv), low, short, unv,

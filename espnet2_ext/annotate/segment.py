@@ -5,9 +5,10 @@
       a stretch longer than ``max_seconds`` is cut at its longest rest between lines (recursively);
       a stretch shorter than ``min_seconds`` joins the neighbour it is closer to (the shorter rest),
       when the two together stay within ``max_seconds``
-      --utterance [first line start - pad, last line end + pad], each end moved to the nearest
-        video frame boundary (1/25 s) that keeps >= 20 ms of rest beside the singing (the audio and
-        the video of an utterance start on the same frame) and never past the middle of the rest-->
+      --utterance [first line start - pad, last line end + pad], each end moved outwards to a video
+        frame boundary (1/25 s; inwards when the rest is too short), keeping >= 20 ms of rest beside
+        the singing and never past the middle of the rest (the audio and the video of an utterance
+        start on the same frame)-->
       Utterance(lines, start, end)
     an utterance's units: the song's units clipped to its span, times from its start
 """
@@ -47,7 +48,7 @@ def line_spans(units: Sequence[AlignedUnit]) -> Dict[int, Tuple[float, float]]:
 
 
 def group_lines(spans: Sequence[Tuple[float, float]], min_rest: float = 0.3, min_seconds: float = 2.0,
-                max_seconds: float = 15.0, pad: float = 0.05) -> List[List[int]]:
+                max_seconds: float = 15.0, pad: float = 0.04) -> List[List[int]]:
     """Line indices grouped into utterances (module docstring); spans in song order."""
     n = len(spans)
     gaps = [spans[i + 1][0] - spans[i][1] for i in range(n - 1)]
@@ -91,15 +92,19 @@ def group_lines(spans: Sequence[Tuple[float, float]], min_rest: float = 0.3, min
     return out
 
 
-def _snap(t: float, lo: float, hi: float) -> float:
-    """The video frame boundary nearest ``t`` within [lo, hi] (``t`` itself when none is)."""
-    cands = [np.floor(t * VIDEO_FPS) / VIDEO_FPS, np.ceil(t * VIDEO_FPS) / VIDEO_FPS]
-    ok = [c for c in cands if lo - 1e-9 <= c <= hi + 1e-9]
-    return float(min(ok, key=lambda c: abs(c - t))) if ok else t
+def _snap(t: float, lo: float, hi: float, outward: int) -> float:
+    """A video frame boundary within [lo, hi] near ``t``: the one on the side ``outward`` (-1: at or
+    before ``t``, +1: at or after) when it is in range, else the other one, else ``t`` itself."""
+    down = np.floor(round(t * VIDEO_FPS, 6)) / VIDEO_FPS
+    up = np.ceil(round(t * VIDEO_FPS, 6)) / VIDEO_FPS
+    for c in ((down, up) if outward < 0 else (up, down)):
+        if lo - 1e-9 <= c <= hi + 1e-9:
+            return float(c)
+    return t
 
 
 def cut_song(units: Sequence[AlignedUnit], duration: float, min_rest: float = 0.3, min_seconds: float = 2.0,
-             max_seconds: float = 15.0, pad: float = 0.05) -> List[Utterance]:
+             max_seconds: float = 15.0, pad: float = 0.04) -> List[Utterance]:
     """The song's utterances (module docstring); problems name what breaks the 2-15 s rule."""
     spans_d = line_spans(units)
     lines = sorted(spans_d)
@@ -114,8 +119,8 @@ def cut_song(units: Sequence[AlignedUnit], duration: float, min_rest: float = 0.
         hi = (last[1] + next_start) / 2 if gi + 1 < len(groups) else duration
         start = max(lo, first[0] - pad)
         end = min(hi, last[1] + pad)
-        start = _snap(start, lo, max(lo, first[0] - EDGE_MARGIN))
-        end = _snap(end, min(hi, last[1] + EDGE_MARGIN), hi)
+        start = _snap(start, lo, max(lo, first[0] - EDGE_MARGIN), -1)
+        end = _snap(end, min(hi, last[1] + EDGE_MARGIN), hi, +1)
         utt = Utterance([lines[i] for i in g], max(0.0, start), min(duration, end))
         if utt.duration < min_seconds:
             utt.problems.append(f"{utt.duration:.2f} s, under {min_seconds:g} s (no neighbour to join within "
