@@ -38,7 +38,8 @@ from espnet2_ext.annotate.review import (UttReview, is_reviewed, low_posterior_t
                                          utterance_review, write_review, write_written)
 from espnet2_ext.annotate.segment import Utterance, cut_song, line_spans, utterance_units
 from espnet2_ext.data.phones import FINALS
-from espnet2_ext.data.textgrid_io import write_textgrid
+from espnet2_ext.data.textgrid_io import read_textgrid, write_textgrid
+from espnet2_ext.data.visualsinger import REST_WORDS
 from espnet2_ext.utils.fileio import atomic_path, atomic_write_text
 
 VIDEO_EXT = ".mp4"
@@ -430,10 +431,73 @@ def _finish(out: Path, problems, reviews, written, seg_lines=()):
     write_written(out / ".annotate" / "written.tsv", written)
 
 
+def reviewed_notes(d: SongData, seg: Utterance, tg_path: Path) -> str:
+    """The notes of a reviewed TextGrid: one note per syllable (a non-rest interval of its words tier),
+    the most frequent semitone of the song's F0 over it (notes.py), copied to the phones inside it."""
+    from espnet2_ext.annotate.notes import mode_semitone
+    from espnet2_ext.data.phones import is_rest, normalize_phone
+
+    tiers = read_textgrid(tg_path)
+    words = [(iv.xmin, iv.xmax) for iv in tiers["words"] if iv.text.strip().lower() not in REST_WORDS]
+    out = []
+    for iv in tiers["phones"]:
+        ph = normalize_phone(iv.text)
+        note = 0
+        if not is_rest(ph):
+            mid = (iv.xmin + iv.xmax) / 2
+            span = next(((a, b) for a, b in words if a <= mid < b), (iv.xmin, iv.xmax))
+            a, b = (int(round((seg.start + t) / FRAME_S)) for t in span)
+            note = mode_semitone(d.audio.f0[a:max(b, a + 1)])[0]
+        out.append(f"{ph} {note}\n")
+    return "".join(out)
+
+
+def _write_utterance(d: SongData, seg: Utterance, utt: str, base: Path, units, notes, opts: Options) -> dict:
+    """Media, TextGrid and notes of one utterance, then stage 1's check -> the files' hashes, or the
+    check's error."""
+    from espnet2_ext.data.visualsinger import CorpusError, load_utterance
+
+    words, phones = textgrid_tiers(d, units)
+    write_media(d, seg, base, opts.fs)
+    write_textgrid(base.with_suffix(".TextGrid"), [("words", words), ("phones", phones)], round(seg.end - seg.start, 6))
+    atomic_write_text(base.with_suffix(".notes"), notes_text(units, notes))
+    res = {"TextGrid": sha1(base.with_suffix(".TextGrid")), "notes": sha1(base.with_suffix(".notes"))}
+    if opts.validate:
+        try:
+            load_utterance(base.parent.parent, base.parent.name, utt)
+        except CorpusError as e:
+            res["error"] = str(e)
+    return res
+
+
+def _keep_reviewed(d: SongData, seg: Utterance, utt: str, base: Path, written: Dict[str, str], opts: Options
+                   ) -> Optional[str]:
+    """A reviewed utterance: its TextGrid is never written; its notes follow the corrected phones
+    unless a person edited them too. -> an error of stage 1's check, or None."""
+    from espnet2_ext.data.textgrid_io import TextGridError
+    from espnet2_ext.data.visualsinger import CorpusError, load_utterance
+
+    rel = f"{base.parent.name}/{utt}.notes"
+    notes_path = base.with_suffix(".notes")
+    if not notes_path.is_file() or written.get(rel) == sha1(notes_path):
+        try:
+            atomic_write_text(notes_path, reviewed_notes(d, seg, base.with_suffix(".TextGrid")))
+            written[rel] = sha1(notes_path)
+        except (TextGridError, ValueError, KeyError) as e:
+            return f"its TextGrid cannot be read ({e})"
+    if opts.validate:
+        try:
+            load_utterance(base.parent.parent, base.parent.name, utt)
+        except CorpusError as e:
+            return str(e)
+    return None
+
+
 def write_song(d: SongData, out: Path, opts: Options, written: Dict[str, str],
                old: List[Tuple[str, float, float]], low_threshold: float):
-    """Cut, note and write one song's utterances. -> (problems, review rows, segments.tsv rows)."""
-    from espnet2_ext.data.visualsinger import CorpusError, load_utterance
+    """Cut, note and write one song's utterances (media in ``nj`` threads). -> (problems, review rows,
+    segments.tsv rows)."""
+    from concurrent.futures import ThreadPoolExecutor
 
     key, singer = d.inp.key, d.inp.singer
     problems: List[Problem] = []
@@ -448,15 +512,19 @@ def write_song(d: SongData, out: Path, opts: Options, written: Dict[str, str],
             lines = [li for li, (a, b) in spans.items() if st <= (a + b) / 2 < et]
             segs.append((u, Utterance(lines, st, et)))
         logging.info("%s: %d reviewed utterances: its cuts are kept from segments.tsv", key, len(reviewed))
+        homeless = sorted(set(spans) - {li for _, sg in segs for li in sg.lines})
+        for li in homeless:
+            problems.append(Problem(key, f"{d.inp.lyrics.name}:{d.lines[li].no}: lyric line {d.lines[li].text!r} "
+                                         "lies in none of the cuts kept for the reviewed utterances: left out"))
     else:
         for u, _, _ in old:  # the song is cut anew: its old files go
             for ext in (".wav", ".mp4", ".TextGrid", ".notes"):
                 (out / singer / (u + ext)).unlink(missing_ok=True)
         cut = cut_song(d.units, d.audio.duration, opts.min_rest, opts.min_seconds, opts.max_seconds, opts.pad)
         segs = [(utt_id(singer, d.inp.name, k + 1), s) for k, s in enumerate(cut)]
-    notes = syllable_notes(d.units, d.audio.f0)
+    notes = {s: n for s, (n, _) in syllable_notes(d.units, d.audio.f0).items()}
     (out / singer).mkdir(parents=True, exist_ok=True)
-    rows, seg_rows = [], []
+    rows, seg_rows, jobs = [], [], []
     for utt, seg in segs:
         for msg in seg.problems:
             problems.append(Problem(key, f"utterance {utt} (lines {', '.join(str(d.lines[i].no) for i in seg.lines)}): "
@@ -466,26 +534,26 @@ def write_song(d: SongData, out: Path, opts: Options, written: Dict[str, str],
         rel_tg = f"{singer}/{utt}.TextGrid"
         base = out / singer / utt
         if utt in reviewed:
+            err = _keep_reviewed(d, seg, utt, base, written, opts)
+            if err:
+                problems.append(Problem(key, f"reviewed utterance {utt} fails the corpus check: {err}"))
             rows.append(UttReview(utt, key, seg.start, seg.end, 0.0, 0, 0, 0, [], "reviewed", rel_tg))
             seg_rows.append((utt, key, seg.start, seg.end))
             continue
         try:
             units = utterance_units(d.units, seg)
         except ValueError as e:
-            problems.append(Problem(key, f"utterance {utt}: {e}; kept as it was"))
+            problems.append(Problem(key, f"utterance {utt}: {e}; left as it was"))
             continue
-        words, phones = textgrid_tiers(d, units)
-        write_media(d, seg, base, opts.fs)
-        write_textgrid(base.with_suffix(".TextGrid"), [("words", words), ("phones", phones)],
-                       round(seg.end - seg.start, 6))
-        atomic_write_text(base.with_suffix(".notes"), notes_text(units, {s: n for s, (n, _) in notes.items()}))
-        written[rel_tg] = sha1(base.with_suffix(".TextGrid"))
-        written[f"{singer}/{utt}.notes"] = sha1(base.with_suffix(".notes"))
-        if opts.validate:
-            try:
-                load_utterance(out, singer, utt)
-            except CorpusError as e:
-                problems.append(Problem(key, f"utterance {utt} fails the corpus check: {e}"))
+        jobs.append((utt, seg, base, units))
+    with ThreadPoolExecutor(max(1, opts.nj)) as pool:
+        results = list(pool.map(lambda j: _write_utterance(d, j[1], j[0], j[2], j[3], notes, opts), jobs))
+    for (utt, seg, _, units), res in zip(jobs, results):
+        rel_tg = f"{singer}/{utt}.TextGrid"
+        written[rel_tg] = res["TextGrid"]
+        written[f"{singer}/{utt}.notes"] = res["notes"]
+        if "error" in res:
+            problems.append(Problem(key, f"utterance {utt} fails the corpus check: {res['error']}"))
         rows.append(utterance_review(utt, key, seg.start, seg.end, units, d.voiced, rel_tg, low_threshold))
         seg_rows.append((utt, key, seg.start, seg.end))
     return problems, rows, seg_rows

@@ -10,7 +10,7 @@ import pytest
 
 from espnet2_ext.data.demo_songs import make_demo_songs
 from espnet2_ext.data.textgrid_io import read_textgrid
-from espnet2_ext.data.visualsinger import prepare
+from espnet2_ext.data.visualsinger import load_utterance, prepare
 
 
 def _run(perf, corpus, *extra):
@@ -54,12 +54,16 @@ def test_rerun_keeps_a_corrected_textgrid(run):
     root, perf, corpus, summary = run
     segs = [line.split("\t") for line in (corpus / "segments.tsv").read_text().splitlines()]
     tg = corpus / "singerE" / f"{segs[0][0]}.TextGrid"
-    edited = tg.read_text(encoding="utf-8").replace('"SP"', '"sil"', 1)  # a person's edit in Praat
+    text = tg.read_text(encoding="utf-8")
+    first_phone = text.index('"SP"', text.index('name = "phones"'))
+    edited = text[:first_phone] + '"AP"' + text[first_phone + 4:]  # a person's edit in Praat: a breath
     tg.write_text(edited, encoding="utf-8")
     other = corpus / "singerE" / f"{segs[-1][0]}.TextGrid"
     before_other = other.read_bytes()
     summary2, log = _run(perf, corpus, "--lips", "off")
     assert tg.read_text(encoding="utf-8") == edited
+    assert tg.with_suffix(".notes").read_text().splitlines()[0] == "AP 0"  # the notes follow the corrected phones
+    load_utterance(corpus, "singerE", segs[0][0])
     assert [line.split("\t") for line in (corpus / "segments.tsv").read_text().splitlines()] == segs
     rows = {r.split("\t")[1]: r.split("\t") for r in (corpus / "review.tsv").read_text().splitlines()[1:]}
     assert rows[segs[0][0]][10] == "reviewed"
