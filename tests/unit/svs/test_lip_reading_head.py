@@ -137,4 +137,7 @@ def test_single_head_checkpoints_from_before_heads_load_and_durations_only_stops
     batch = tiny_batch()
     full = other.inference(**_infer_inputs(batch), steps=2, seed=1)
     short = other.inference(**_infer_inputs(batch), durations_only=True)
-    assert set(short) == {"duration"} and torch.equal(short["duration"], full["duration"])
+    # no mel, no F0: the durations and how surely the lips were read (confidence.py)
+    assert set(short) == {"duration", "lip_confidence", "frame_confidence", "phone_confidence"}
+    assert torch.equal(short["duration"], full["duration"])
+    assert float(short["lip_confidence"]) == float(full["lip_confidence"])
