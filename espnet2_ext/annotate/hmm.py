@@ -435,7 +435,7 @@ def forward_backward(E: np.ndarray, g: Graph, band: Optional[Tuple[np.ndarray, n
     E = np.ascontiguousarray(E, np.float64)
     cols = np.unique(g.column)
     shift = E[:, cols].max(1)
-    P = np.exp(np.maximum(E - shift[:, None], -700.0))
+    P = np.exp(E - shift[:, None])  # underflows to 0 far below the best column (then the log domain)
     ep = lambda w: np.where(w > NEG / 2, np.exp(w), 0.0)  # noqa: E731
     occ, log_z, ok = _forward_backward_scaled(P, shift, g.column, ep(g.self_w), g.pred, ep(g.pred_w), g.succ,
                                               ep(g.succ_w), ep(g.start_w), ep(g.end_w), lo, hi, E.shape[1])
