@@ -68,6 +68,19 @@ def _melody(n: int, shift: int, rng) -> List[int]:
     return out
 
 
+def sing_syllable(phones: list, t: float, d: float, phs, midi: int, k: int, rng) -> float:
+    """Append the phones of syllable ``k`` (initial + final, or one phone) sung from ``t`` for ``d``
+    seconds on ``midi`` to ``phones``; the initial lasts 40-150 ms, at most 45 % of the syllable.
+    Returns the syllable's end."""
+    if len(phs) == 2:
+        di = min(float(rng.uniform(0.04, 0.15)), 0.45 * d)
+        phones.append((t, t + di, phs[0], midi, k))
+        phones.append((t + di, t + d, phs[1], midi, k))
+    else:
+        phones.append((t, t + d, phs[0], midi, k))
+    return t + d
+
+
 def plan_utterance(utt: str, voice: SingerVoice, rng: np.random.Generator, lyrics: List[str] = LYRICS) -> Utterance:
     """Random lyric excerpt (of ``lyrics``), melody and phone durations of one 2.5-5 s utterance."""
     target = rng.uniform(2.5, 5.0)
@@ -95,13 +108,7 @@ def plan_utterance(utt: str, voice: SingerVoice, rng: np.random.Generator, lyric
             phones.append((t, t + rd, rest, 0, -1))
             t += rd
         st = t
-        if len(phs) == 2:
-            di = min(float(rng.uniform(0.04, 0.15)), 0.45 * d)
-            phones.append((t, t + di, phs[0], midi, k))
-            phones.append((t + di, t + d, phs[1], midi, k))
-        else:
-            phones.append((t, t + d, phs[0], midi, k))
-        t += d
+        t = sing_syllable(phones, t, d, phs, midi, k, rng)
         words.append((st, t, ch))
     end = t + float(rng.uniform(0.15, 0.45))
     end = np.ceil(round(end * FPS, 6)) / FPS  # whole number of video frames

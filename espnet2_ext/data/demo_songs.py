@@ -28,7 +28,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
-from espnet2_ext.data.demo_corpus import SINGER_INDEX, SINGERS, _melody
+from espnet2_ext.data.demo_corpus import SINGER_INDEX, SINGERS, _melody, sing_syllable
 from espnet2_ext.data.demo_lyrics import LYRIC_SETS
 from espnet2_ext.data.phones import lyric_chars, lyric_to_phones
 from espnet2_ext.data.synth_audio import synthesize
@@ -104,13 +104,7 @@ def plan_song(name: str, singer: str, rng: np.random.Generator, seconds: Tuple[f
                 ap = rng.random() < 0.45
                 rest("AP" if ap else "SP", float(rng.uniform(0.15, 0.35) if ap else rng.uniform(0.08, 0.4)))
             st = t
-            if len(phs) == 2:
-                di = min(float(rng.uniform(0.04, 0.15)), 0.45 * d)
-                phones.append((t, t + di, phs[0], midi, k))
-                phones.append((t + di, t + d, phs[1], midi, k))
-            else:
-                phones.append((t, t + d, phs[0], midi, k))
-            t += d
+            t = sing_syllable(phones, t, d, phs, midi, k, rng)
             words.append((st, t, ch))
             syllables.append((st, t, ch, midi, li))
             k += 1
