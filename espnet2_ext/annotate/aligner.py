@@ -15,19 +15,25 @@ Each E-step runs the songs in ``nj`` threads (numpy and the numba passes release
 """
 
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from espnet2_ext.annotate import gmm as G
-from espnet2_ext.annotate.hmm import (Graph, band_around, diagonal_band, forward_backward, needs_band, viterbi,
-                                      voicing_prior)
+from espnet2_ext.annotate.audio import FRAME_S
+from espnet2_ext.annotate.hmm import (Graph, band_around, build_graph, diagonal_band, forward_backward, needs_band,
+                                      pause_prior, viterbi, voicing_prior)
 
 VOICING_WEIGHT = 3.0
-FIRST_BAND_MARGIN = 3000  # frames (30 s of singing) around the diagonal, before any alignment (long songs)
-BAND_MARGIN = 300  # frames (3 s) around the first stage's alignment
+LONG_SONG_SECONDS = 60.0  # longer songs: stage 1 trains on windows of them, their alignment runs in a band
+WINDOW_FRAMES = 4000  # 40 s training windows
+WINDOW_HOP = 2500  # every 25 s
+WINDOW_SLACK = 800  # lines expected within 8 s of a window belong to it; those near its edges are optional
+LONG_BAND_MARGIN = 3000  # frames (30 s of singing) around the diagonal: stage 1's alignment of a long song
+BAND_MARGIN = 300  # frames (3 s) around stage 1's alignment: stage 2 and the final alignment
 
 
 @dataclass
@@ -37,6 +43,7 @@ class AlignerConfig:
     stage2_iterations: int = 8
     stage2_splits: Sequence[int] = (1, 3, 5)
     voicing_weight: float = VOICING_WEIGHT
+    pause_weight: float = float(os.environ.get("PW", 0.0))
     nj: int = 1
 
 
@@ -63,8 +70,7 @@ def baum_welch(gmm: G.DiagGMM, feats, graphs, priors, iterations, splits, nj, na
             gmm = gmm.split()
 
         def e_step(k, gmm=gmm):
-            occ, ll = forward_backward(gmm.loglik(feats[k]) + priors[k], graphs[k], bands[k])
-            return occ, ll
+            return forward_backward(gmm.loglik(feats[k]) + priors[k], graphs[k], bands[k])
 
         results = _map(e_step, range(len(feats)), nj)
         stats = G.GMMStats(*gmm.shape)
@@ -79,6 +85,11 @@ def baum_welch(gmm: G.DiagGMM, feats, graphs, priors, iterations, splits, nj, na
     return gmm
 
 
+def phonetic_prior(voiced: np.ndarray, quiet: np.ndarray, c: AlignerConfig) -> np.ndarray:
+    """hmm.voicing_prior + hmm.pause_prior of one song."""
+    return voicing_prior(voiced, c.voicing_weight) + pause_prior(quiet, c.pause_weight)
+
+
 @dataclass
 class TrainedAligner:
     stage1: G.DiagGMM
@@ -86,26 +97,77 @@ class TrainedAligner:
     config: AlignerConfig
     bands: List  # per song: None (every state) or the (lo, hi) band around the first stage's alignment
 
-    def emissions(self, mfcc: np.ndarray, voiced: np.ndarray) -> np.ndarray:
-        """(T, M) stage-2 emissions of one song, voicing prior included."""
-        return self.stage2.loglik(stage2_features(mfcc)) + voicing_prior(voiced, self.config.voicing_weight)
+    def emissions(self, mfcc: np.ndarray, voiced: np.ndarray, quiet: np.ndarray) -> np.ndarray:
+        """(T, M) stage-2 emissions of one song, the phonetic priors included."""
+        return self.stage2.loglik(stage2_features(mfcc)) + phonetic_prior(voiced, quiet, self.config)
+
+
+def expected_line_frames(g: Graph, active: np.ndarray) -> List[Tuple[int, int]]:
+    """Where each lyric line should lie if the song's sung (active) frames were spread evenly over its
+    compulsory states: (first frame, end frame) per line."""
+    comp = ~g.optional[g.unit_of]
+    pos = (np.cumsum(comp) - comp) / max(int(comp.sum()), 1)
+    share = np.cumsum(np.asarray(active, bool)) / max(int(np.sum(active)), 1)
+    lines = np.array([g.units[u].line for u in g.unit_of])
+    out = []
+    for li in range(lines.max() + 1):
+        idx = np.flatnonzero(lines == li)
+        a = int(np.searchsorted(share, pos[idx[0]], side="left"))
+        b = int(np.searchsorted(share, pos[idx[-1]] + 1.0 / max(int(comp.sum()), 1), side="left"))
+        out.append((a, max(b, a + 1)))
+    return out
+
+
+def training_windows(g: Graph, active: np.ndarray, length: int = WINDOW_FRAMES, hop: int = WINDOW_HOP,
+                     slack: int = WINDOW_SLACK) -> List[Tuple[int, int, List[int], List[int]]]:
+    """Overlapping windows of a long song for the flat start: (first frame, end frame, its lines, the
+    lines among them that the path may skip). A window holds the lines expected (expected_line_frames)
+    within ``slack`` frames of it; those not expected well inside it are optional."""
+    t = len(active)
+    spans = expected_line_frames(g, active)
+    out, a = [], 0
+    while True:
+        b = min(t, a + length)
+        lines = [li for li, (s, e) in enumerate(spans) if e > a - slack and s < b + slack]
+        core = [li for li in lines if spans[li][0] >= a + slack and spans[li][1] <= b - slack]
+        if a == 0:  # the song's first lines cannot lie before it
+            core = sorted(set(core) | {li for li in lines if spans[li][1] <= b - slack})
+        if b == t:
+            core = sorted(set(core) | {li for li in lines if spans[li][0] >= a + slack})
+        if core:
+            out.append((a, b, lines, [li for li in lines if li not in core]))
+        if b == t:
+            return out
+        a += hop
 
 
 def train_aligner(mfccs: Sequence[np.ndarray], voiced: Sequence[np.ndarray], quiet: Sequence[np.ndarray],
-                  breathy: Sequence[np.ndarray], graphs: Sequence[Graph],
+                  breathy: Sequence[np.ndarray], song_lines: Sequence, graphs: Sequence[Graph],
                   config: Optional[AlignerConfig] = None) -> TrainedAligner:
-    """Both GMM stages on every song (module docstring). A long song (hmm.needs_band) is searched in a
-    band: around the diagonal of its sung frames in stage 1, around stage 1's alignment after."""
+    """Both GMM stages on every song (module docstring). song_lines: per song, per line, per syllable,
+    its phones (the graphs' lyrics). A song over LONG_SONG_SECONDS is trained on in overlapping windows
+    in stage 1 (a flat start spread over minutes of lyrics does not converge), then aligned whole in
+    a band: around the diagonal of its sung frames, then around that alignment."""
     c = config or AlignerConfig()
-    priors = [voicing_prior(v, c.voicing_weight) for v in voiced]
-    bands1 = [diagonal_band(g, ~q, FIRST_BAND_MARGIN) if needs_band(len(m), g) else None
-              for m, g, q in zip(mfccs, graphs, quiet)]
+    priors = [phonetic_prior(v, q, c) for v, q in zip(voiced, quiet)]
+    long = [len(m) * FRAME_S > LONG_SONG_SECONDS or needs_band(len(m), g) for m, g in zip(mfccs, graphs)]
     f1 = [stage1_features(m) for m in mfccs]
-    g1 = baum_welch(G.flat_start(f1, quiet, breathy), f1, graphs, priors, c.stage1_iterations, c.stage1_splits, c.nj,
-                    "aligner stage 1 (flat start, MFCC + deltas)", bands1)
+    x1, p1, g1s, q1, b1 = [], [], [], [], []
+    for k, (x, g) in enumerate(zip(f1, graphs)):
+        if not long[k]:
+            x1.append(x), p1.append(priors[k]), g1s.append(g), q1.append(quiet[k]), b1.append(breathy[k])
+            continue
+        for a, b, lines, optional in training_windows(g, ~quiet[k]):
+            sub = [song_lines[k][li] for li in lines]
+            x1.append(x[a:b]), p1.append(priors[k][a:b]), q1.append(quiet[k][a:b]), b1.append(breathy[k][a:b])
+            g1s.append(build_graph(sub, optional_lines=[lines.index(li) for li in optional]))
+    if any(long):
+        logging.info("aligner stage 1: %d long songs in %d training windows", sum(long), len(x1) - long.count(False))
+    g1 = baum_welch(G.flat_start(x1, q1, b1), x1, g1s, p1, c.stage1_iterations, c.stage1_splits, c.nj,
+                    "aligner stage 1 (flat start, MFCC + deltas)", [None] * len(x1))
+    bands1 = [diagonal_band(g, ~q, LONG_BAND_MARGIN) if lg else None for g, q, lg in zip(graphs, quiet, long)]
     paths = _map(lambda k: viterbi(g1.loglik(f1[k]) + priors[k], graphs[k], bands1[k])[0], range(len(f1)), c.nj)
-    bands2 = [band_around(p, g.num_states, BAND_MARGIN) if b is not None else None
-              for p, g, b in zip(paths, graphs, bands1)]
+    bands2 = [band_around(p, g.num_states, BAND_MARGIN) if lg else None for p, g, lg in zip(paths, graphs, long)]
     f2 = [stage2_features(m) for m in mfccs]
     g2 = baum_welch(G.from_alignment(f2, graphs, paths), f2, graphs, priors, c.stage2_iterations, c.stage2_splits,
                     c.nj, "aligner stage 2 (static MFCC)", bands2)

@@ -250,8 +250,9 @@ def align_songs(data: List[SongData], opts: Options) -> Dict[str, float]:
     quiet = [quiet_frames(d.audio.energy, d.audio.vad, d.audio.f0) for d in data]
     breathy = [breathy_frames(d.audio.energy, d.audio.f0) for d in data]
     graphs = [d.graph for d in data]
-    model = train_aligner(mfccs, voiced, quiet, breathy, graphs, cfg)
-    emissions = [model.emissions(m, v) for m, v in zip(mfccs, voiced)]
+    song_lines = [[[s.phones for s in line.syllables] for line in d.lines] for d in data]
+    model = train_aligner(mfccs, voiced, quiet, breathy, song_lines, graphs, cfg)
+    emissions = [model.emissions(m, v, q) for m, v, q in zip(mfccs, voiced, quiet)]
     paths = align_all(emissions, graphs, opts.nj, model.bands)
     times = {"train_audio_aligner": time.time() - t0}
     posts = [phone_log_posteriors(e) for e in emissions]

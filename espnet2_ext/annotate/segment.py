@@ -5,10 +5,10 @@
       a stretch longer than ``max_seconds`` is cut at its longest rest between lines (recursively);
       a stretch shorter than ``min_seconds`` joins the neighbour it is closer to (the shorter rest),
       when the two together stay within ``max_seconds``
-      --utterance [first line start - pad, last line end + pad], each end moved outwards to a video
-        frame boundary (1/25 s; inwards when the rest is too short), keeping >= 20 ms of rest beside
-        the singing and never past the middle of the rest (the audio and the video of an utterance
-        start on the same frame)-->
+      --utterance [first line start - pad (+ CLOSURE_PAD before a stop or affricate), last line end +
+        pad], each end moved to the nearest video frame boundary (1/25 s) that keeps >= 20 ms of rest
+        beside the singing and is not past the middle of the rest (the audio and the video of an
+        utterance start on the same frame)-->
       Utterance(lines, start, end)
     an utterance's units: the song's units clipped to its span, times from its start
 """
@@ -22,6 +22,9 @@ from espnet2_ext.annotate.align import AlignedUnit
 
 VIDEO_FPS = 25.0
 EDGE_MARGIN = 0.02  # s of rest kept at least between a cut and the singing
+CLOSURE_PAD = 0.04  # s more before a line that starts with a stop or affricate: its closure is silent and
+# the audio cannot place its start (the aligner tends to start it at the burst)
+CLOSURE_INITIALS = ("b", "p", "d", "t", "g", "k", "z", "c", "zh", "ch", "j", "q")
 
 
 @dataclass
@@ -34,6 +37,14 @@ class Utterance:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+def line_first_phones(units: Sequence[AlignedUnit]) -> Dict[int, str]:
+    out: Dict[int, str] = {}
+    for u in units:
+        if not u.is_rest:
+            out.setdefault(u.line, u.phone)
+    return out
 
 
 def line_spans(units: Sequence[AlignedUnit]) -> Dict[int, Tuple[float, float]]:
@@ -92,12 +103,12 @@ def group_lines(spans: Sequence[Tuple[float, float]], min_rest: float = 0.3, min
     return out
 
 
-def _snap(t: float, lo: float, hi: float, outward: int) -> float:
-    """A video frame boundary within [lo, hi] near ``t``: the one on the side ``outward`` (-1: at or
-    before ``t``, +1: at or after) when it is in range, else the other one, else ``t`` itself."""
+def _snap(t: float, lo: float, hi: float) -> float:
+    """The video frame boundary nearest ``t`` within [lo, hi]; the other neighbour when the nearest is
+    out of range; ``t`` itself when both are."""
     down = np.floor(round(t * VIDEO_FPS, 6)) / VIDEO_FPS
     up = np.ceil(round(t * VIDEO_FPS, 6)) / VIDEO_FPS
-    for c in ((down, up) if outward < 0 else (up, down)):
+    for c in sorted((down, up), key=lambda c: abs(c - t)):
         if lo - 1e-9 <= c <= hi + 1e-9:
             return float(c)
     return t
@@ -107,6 +118,7 @@ def cut_song(units: Sequence[AlignedUnit], duration: float, min_rest: float = 0.
              max_seconds: float = 15.0, pad: float = 0.04) -> List[Utterance]:
     """The song's utterances (module docstring); problems name what breaks the 2-15 s rule."""
     spans_d = line_spans(units)
+    firsts = line_first_phones(units)
     lines = sorted(spans_d)
     spans = [spans_d[i] for i in lines]
     out = []
@@ -117,10 +129,10 @@ def cut_song(units: Sequence[AlignedUnit], duration: float, min_rest: float = 0.
         next_start = spans[groups[gi + 1][0]][0] if gi + 1 < len(groups) else duration
         lo = (prev_end + first[0]) / 2 if gi > 0 else 0.0
         hi = (last[1] + next_start) / 2 if gi + 1 < len(groups) else duration
-        start = max(lo, first[0] - pad)
+        start = max(lo, first[0] - pad - (CLOSURE_PAD if firsts[lines[g[0]]] in CLOSURE_INITIALS else 0.0))
         end = min(hi, last[1] + pad)
-        start = _snap(start, lo, max(lo, first[0] - EDGE_MARGIN), -1)
-        end = _snap(end, min(hi, last[1] + EDGE_MARGIN), hi, +1)
+        start = _snap(start, lo, max(lo, first[0] - EDGE_MARGIN))
+        end = _snap(end, min(hi, last[1] + EDGE_MARGIN), hi)
         utt = Utterance([lines[i] for i in g], max(0.0, start), min(duration, end))
         if utt.duration < min_seconds:
             utt.problems.append(f"{utt.duration:.2f} s, under {min_seconds:g} s (no neighbour to join within "
