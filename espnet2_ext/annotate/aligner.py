@@ -15,7 +15,6 @@ Each E-step runs the songs in ``nj`` threads (numpy and the numba passes release
 """
 
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -43,7 +42,7 @@ class AlignerConfig:
     stage2_iterations: int = 8
     stage2_splits: Sequence[int] = (1, 3, 5)
     voicing_weight: float = VOICING_WEIGHT
-    pause_weight: float = float(os.environ.get("PW", 0.0))
+    pause_weight: float = 0.0  # hmm.pause_prior: measured no help (4-min song, banded flat start), off
     nj: int = 1
 
 
