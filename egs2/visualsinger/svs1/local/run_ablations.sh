@@ -5,18 +5,23 @@
 #   local/run_ablations.sh --systems "performsinger performsinger_single_stage" --seeds "0 1 2 3"
 #
 #   stage 6 of each (system, seed), up to --jobs at once, one CPU thread each:
-#       seed 0 -> exp/svs_<system>  (the one ./run.sh trains; skipped when its .done exists)
-#       seed k -> exp/svs_<system>_seed<k>   (./run.sh --tag <system>_seed<k> --train_args "--seed k"
+#       seed 0 -> <expdir>/svs_<system>  (the one ./run.sh trains; skipped when its .done exists)
+#       seed k -> <expdir>/svs_<system>_seed<k> (./run.sh --tag <system>_seed<k> --train_args "--seed k"
 #                                             --lip_reader_fit_args "--seed k": the head fit, if any)
+#       The stage-one system (--stage_one_system, the baseline) trains from scratch for seed k
+#       (--init_from_stage_one false: stage 5's training with another seed); two-stage systems
+#       start every seed from the one stage-one model of stage 5.
 #   stages 7-8 of all of them in one ./run.sh call (test sets only)
-#       -> exp/svs_*/<decode tag>/<set>/scores.json, and exp/RESULTS.md with a table of
+#       -> <expdir>/svs_*/<decode tag>/<set>/scores.json, and <expdir>/RESULTS.md with a table of
 #          mean ± sd over the seeds of each system
 # Every step is a run.sh step with its .done marker: a re-run resumes where it stopped.
 set -euo pipefail
 
-systems="performsinger performsinger_single_stage sma hpmdubbing hpmdubbing_p"
+systems="stylesinger performsinger performsinger_single_stage sma hpmdubbing hpmdubbing_p"
 seeds="0 1 2"
 jobs=2
+stage_one_system=stylesinger  # name x of conf/train_x.yaml that stage 5 trains (run.sh's --stage_one_config)
+expdir=exp    # the recipe's --expdir (one per --stage_one_corpora setting)
 run_opts=""   # extra options of every ./run.sh call (e.g. --inference_config conf/decode_ddim10.yaml)
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
@@ -26,10 +31,13 @@ while [ $# -gt 0 ]; do
         --seeds) seeds=$2; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
         --run_opts) run_opts=$2; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"
-                   echo "Options: --systems \"${systems}\" --seeds \"${seeds}\" --jobs ${jobs} --run_opts \"${run_opts}\""
+        --stage_one_system) stage_one_system=$2; shift 2 ;;
+        --expdir) expdir=$2; shift 2 ;;
+        -h|--help) sed -n '2,16p' "$0"
+                   echo "Options: --systems \"${systems}\" --seeds \"${seeds}\" --jobs ${jobs} --run_opts \"${run_opts}\"" \
+                        "--stage_one_system ${stage_one_system} --expdir ${expdir}"
                    exit 0 ;;
-        *) log "Error: unknown option $1 (options: --systems, --seeds, --jobs, --run_opts)"; exit 1 ;;
+        *) log "Error: unknown option $1 (options: --systems, --seeds, --jobs, --run_opts, --stage_one_system, --expdir)"; exit 1 ;;
     esac
 done
 case "${jobs}" in ''|*[!0-9]*|0) log "Error: --jobs must be a positive integer, got '${jobs}'"; exit 1 ;; esac
@@ -44,7 +52,7 @@ exp_name() {  # system seed -> exp dir name
     if [ "$2" = 0 ]; then echo "svs_$1"; else echo "svs_$1_seed$2"; fi
 }
 
-log "Stage 6 of $(echo ${systems} | wc -w) systems x seeds {${seeds}}, ${jobs} at a time (logs: exp/<system>/run_ablations.log)"
+log "Stage 6 of $(echo ${systems} | wc -w) systems x seeds {${seeds}}, ${jobs} at a time (logs: ${expdir}/<system>/run_ablations.log)"
 names=() decode_systems=""
 for s in ${systems}; do
     for k in ${seeds}; do
@@ -52,26 +60,29 @@ for s in ${systems}; do
         decode_systems+=" ${name}"
         tag_opts=()
         [ "${k}" != 0 ] && tag_opts=(--tag "${s}_seed${k}" --train_args "--seed ${k}" --lip_reader_fit_args "--seed ${k}")
+        [ "${k}" != 0 ] && [ "${s}" = "${stage_one_system}" ] && tag_opts+=(--init_from_stage_one false)
         while [ "$(jobs -rp | wc -l)" -ge "${jobs}" ]; do wait -n || true; done
-        mkdir -p "exp/${name}"
+        mkdir -p "${expdir}/${name}"
         # shellcheck disable=SC2086
-        ./run.sh --stage 6 --stop_stage 6 --train_config "conf/train_${s}.yaml" --train_nthreads 1 \
-            "${tag_opts[@]}" ${run_opts} > "exp/${name}/run_ablations.log" 2>&1 &
+        ./run.sh --stage 6 --stop_stage 6 --train_config "conf/train_${s}.yaml" --train_nthreads 1 --expdir "${expdir}" \
+            --stage_one_config "conf/train_${stage_one_system}.yaml" "${tag_opts[@]}" ${run_opts} \
+            > "${expdir}/${name}/run_ablations.log" 2>&1 &
         names+=("${name}")
         log "started ${name} (pid $!)"
     done
 done
 wait || true
 failed=""
-for name in "${names[@]}"; do  # stage 6 leaves exp/<name>/.done only when the training succeeded
-    [ -f "exp/${name}/.done" ] || failed+=" ${name}"
+for name in "${names[@]}"; do  # stage 6 leaves <expdir>/<name>/.done only when the training succeeded
+    [ -f "${expdir}/${name}/.done" ] || failed+=" ${name}"
 done
 if [ -n "${failed}" ]; then
-    log "Error: stage 6 failed for${failed} (see exp/<name>/run_ablations.log and exp/<name>/train.log)"
+    log "Error: stage 6 failed for${failed} (see ${expdir}/<name>/run_ablations.log and ${expdir}/<name>/train.log)"
     exit 1
 fi
 
 log "Stages 7-8 of${decode_systems}"
 # shellcheck disable=SC2086
-./run.sh --stage 7 --stop_stage 8 --decode_systems "${decode_systems# }" --ref_settings "" --lip_controls "" ${run_opts}
-log "Done: exp/RESULTS.md"
+./run.sh --stage 7 --stop_stage 8 --decode_systems "${decode_systems# }" --ref_settings "" --lip_controls "" \
+    --expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+log "Done: ${expdir}/RESULTS.md"
