@@ -10,9 +10,11 @@
       within 20 / 40 ms, syllables with the exact MIDI note; and, for reference, the lines that
       cutting at silero-vad's silences of >= 300 ms (the paper's slicer, no lyrics) would break
     timing: minutes of computing per hour of singing with --nj processes
+    --long_seconds S: also one song of S seconds by a held-out singer (singerF), annotated alone (the
+      length of a real performance: stage 1 trains on windows of it, the alignment runs in a band)
 
     python bench/bench_annotate.py [--out_dir /tmp/bench_annotate] [--songs_per_singer 2] [--seed 2026]
-        [--min_seconds 20 --max_seconds 60] [--nj 2]
+        [--min_seconds 20 --max_seconds 60] [--nj 2] [--long_seconds 240]
 
 Prints markdown tables and writes <out_dir>/results.json.
 """
@@ -58,6 +60,32 @@ def vad_broken_lines(data, truth_dir: Path, min_silence: float = 0.3) -> tuple:
     return broken, total
 
 
+def long_song(out: Path, a, results: dict) -> None:
+    """One long song of singerF annotated alone (its own corpus): scores and time."""
+    songs_dir = out / "long_song"
+    stamp = out / "long_song.json"
+    gen = dict(seconds=a.long_seconds, seed=a.seed)
+    if not (stamp.is_file() and json.loads(stamp.read_text()) == gen):
+        make_demo_songs(songs_dir, singers=["singerF"], songs_per_singer=1, seed=a.seed + 1,
+                        seconds=(a.long_seconds, a.long_seconds), overwrite=True)
+        stamp.write_text(json.dumps(gen))
+    opts = Options(lips="on", nj=a.nj, lip_weight=a.lip_weight, seed=0)
+    t0 = time.time()
+    songs, _ = scan_performances(songs_dir)
+    data, _ = prepare_all(songs, opts, out / "work_long")
+    timing = align_songs(data, opts)
+    write_corpus(data, out / "corpus_long", opts, [])
+    minutes = sum(d.audio.duration for d in data) / 60
+    r = evaluate_corpus(out / "corpus_long", songs_dir / ".truth")
+    results["long_song"] = dict(minutes=round(minutes, 2), elapsed=round(time.time() - t0, 1),
+                                timing={k: round(v, 1) for k, v in timing.items()}, **r)
+    print(f"\nOne {minutes:.1f}-min song of singerF annotated alone (audio + lips): {100 * r['lines_whole']:.1f} % "
+          f"of {r['lines']} lines whole, cuts within 100 ms {100 * r['cuts_within_100ms']:.1f} %, boundaries "
+          f"within 20 / 40 ms {100 * r['boundaries_within_20ms']:.1f} / {100 * r['boundaries_within_40ms']:.1f} %, "
+          f"exact notes {100 * r['notes_exact']:.1f} %; {results['long_song']['elapsed']:.0f} s.")
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out_dir", default="/tmp/bench_annotate")
@@ -67,6 +95,7 @@ def main() -> None:
     p.add_argument("--max_seconds", type=float, default=60.0)
     p.add_argument("--nj", type=int, default=2)
     p.add_argument("--lip_weight", type=float, default=Options.lip_weight)
+    p.add_argument("--long_seconds", type=float, default=0.0, help="also one song this long (0: none)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     out = Path(a.out_dir)
@@ -128,6 +157,8 @@ def main() -> None:
     print(f"\nTime with --nj {a.nj}: prepare {tm['prepare']} s, audio aligner {tm['train_audio_aligner']} s, lips "
           f"{tm.get('train_lips', 0)} s, writing {tm['write']} s: {tm['total']} s for {hours * 60:.1f} min of "
           f"singing = {tm['minutes_per_hour']} min per hour of singing.")
+    if a.long_seconds > 0:
+        long_song(out, a, results)
     held = results["audio+lips"]["held_out"]
     missed = [k for k, v in TARGETS.items() if held[k] is None or held[k] < v]
     print("\nTargets on the held-out singers (audio + lips): " + ("all met" if not missed else f"missed {missed}"))
