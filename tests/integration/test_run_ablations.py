@@ -8,12 +8,13 @@ from tests.support.shell import run, write
 
 
 FAKE_RUN_SH = r"""#!/usr/bin/env bash
-# records its arguments; stage 6 marks exp/<name>/.done unless the config is listed in FAIL
+# records its arguments; stage 6 marks <expdir>/<name>/.done unless the config is listed in FAIL
 echo "$*" >> calls.txt
-conf="" tag="" stage=""
+conf="" tag="" stage="" expdir=exp
 while [ $# -gt 0 ]; do
     case "$1" in
         --train_config) conf=$2; shift 2 ;;
+        --expdir) expdir=$2; shift 2 ;;
         --tag) tag=$2; shift 2 ;;
         --stage) stage=$2; shift 2 ;;
         *) shift ;;
@@ -23,7 +24,7 @@ done
 name=$(basename "${conf}" .yaml); name=svs_${name#train_}
 [ -n "${tag}" ] && name=svs_${tag}
 case " ${FAIL:-} " in *" ${conf} "*) exit 1 ;; esac
-mkdir -p "exp/${name}" && sleep 0.2 && touch "exp/${name}/.done"
+mkdir -p "${expdir}/${name}" && sleep 0.2 && touch "${expdir}/${name}/.done"
 """
 
 
@@ -50,6 +51,25 @@ def test_run_ablations_trains_every_system_and_seed_then_scores_them_once(tmp_pa
     score = [c for c in calls if "--stage 7" in c]
     assert len(score) == 1 and calls[-1] == score[0]
     assert "--decode_systems svs_a svs_a_seed3 svs_b svs_b_seed3" in score[0]
+
+
+def test_run_ablations_trains_the_stage_one_system_from_scratch_for_other_seeds(tmp_path):
+    """The baseline over seeds: seed k of the stage-one system is stage 5's training with seed k, not
+    a stage two started from stage 5's model; two-stage systems start every seed from that model."""
+    script = _ablation_dir(tmp_path)
+    run([script, "--systems", "a b", "--seeds", "0 1", "--stage_one_system", "a"], tmp_path, check=True)
+    train = [c for c in (tmp_path / "calls.txt").read_text().splitlines() if "--stage 6" in c]
+    scratch = [c for c in train if "--init_from_stage_one false" in c]
+    assert len(scratch) == 1 and "--tag a_seed1" in scratch[0]
+    assert all("--stage_one_config conf/train_a.yaml" in c for c in train)
+
+
+def test_run_ablations_expdir_holds_every_training_and_the_scoring(tmp_path):
+    script = _ablation_dir(tmp_path)
+    run([script, "--systems", "a", "--seeds", "0 2", "--expdir", "exp_other"], tmp_path, check=True)
+    assert (tmp_path / "exp_other" / "svs_a_seed2" / ".done").is_file() and not (tmp_path / "exp").exists()
+    calls = (tmp_path / "calls.txt").read_text().splitlines()
+    assert all("--expdir exp_other" in c for c in calls) and "--stage 7" in calls[-1]
 
 
 def test_run_ablations_names_failed_trainings_and_does_not_score(tmp_path):
