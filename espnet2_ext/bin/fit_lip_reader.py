@@ -11,12 +11,22 @@ The encoder and head sizes and the number of heads come from the SVS config
 that loads them with ``lip_reader_conf: {pretrained: <out_dir>/lip_reader.pth}``. Head j of K is
 fitted with seed K * seed + j. Writes <out_dir>/lip_reader.pth (each head's best valid epoch),
 <out_dir>/lip_reader.log.json, <out_dir>/fit.log. See espnet2_ext/lipread/head_fit.py.
+
+``--cache_dir DIR`` keeps every finished fit under ``DIR/<key>/``, the key a SHA-256 of all the fit
+reads: the encoder's weights and options, the heads' size and number, the token list, the fit
+options (seed included), the device kind, and the label files, lip.scp files and every crop they
+list. A fit whose key is there is copied instead of run (two systems of the same lip side and seed,
+e.g. +SMA and VCFM-T, share their heads).
 """
 
 import argparse
+import hashlib
+import json
 import logging
 import os
+import shutil
 import sys
+from typing import Dict, List
 
 from espnet2_ext.utils.config import load_config
 from espnet2_ext.utils.device import device_for
@@ -42,7 +52,60 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue every head after the last finished epoch of its checkpoint <out_dir>/heads/head<j>.pth")
     p.add_argument("--ngpu", type=int, default=0, help="0: CPU; 1: encoder and heads on the GPU")
+    p.add_argument("--cache_dir", default=None,
+                   help="reuse a finished fit of the same inputs from here, and keep this one here (module docstring)")
     return p
+
+
+FIT_OUTPUTS = ("lip_reader.pth", "lip_reader.log.json")
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fit_key(enc_conf: Dict, weights: str, head_conf: Dict, tokens: List[str], fit_conf: Dict, device: str,
+            data: Dict[str, str]) -> str:
+    """SHA-256 of everything a fit reads (module docstring): equal keys give equal heads."""
+    files = {}
+    for name, path in sorted(data.items()):
+        files[name] = _sha256_file(path)
+        if name.endswith("lip_scp"):
+            with open(path, encoding="utf-8") as f:
+                crops = [line.split(maxsplit=1)[1].strip() for line in f if line.strip()]
+            files[name + ".crops"] = [_sha256_file(c) for c in crops]
+    record = dict(encoder={k: v for k, v in enc_conf.items() if k != "pretrained"}, weights=_sha256_file(weights),
+                  heads=dict(hidden=int(head_conf.get("hidden", 64)), heads=int(head_conf.get("heads", 1))),
+                  tokens=tokens, fit=fit_conf, device=device.split(":")[0], data=files)
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def reuse_fit(cache: str, out_dir: str) -> bool:
+    """Copy a cached fit into out_dir; False when the cache holds none."""
+    if not all(os.path.isfile(os.path.join(cache, f)) for f in FIT_OUTPUTS):
+        return False
+    os.makedirs(out_dir, exist_ok=True)
+    for f in FIT_OUTPUTS:
+        shutil.copy2(os.path.join(cache, f), os.path.join(out_dir, f))
+    return True
+
+
+def keep_fit(out_dir: str, cache: str) -> None:
+    """Copy a finished fit into the cache, whole or not at all (a temporary dir, then a rename)."""
+    if os.path.isdir(cache):
+        return
+    tmp = f"{cache}.tmp{os.getpid()}"
+    os.makedirs(tmp, exist_ok=True)
+    for f in FIT_OUTPUTS:
+        shutil.copy2(os.path.join(out_dir, f), os.path.join(tmp, f))
+    try:
+        os.rename(tmp, cache)
+    except OSError:  # another job kept the same fit meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv=None) -> None:
@@ -72,14 +135,22 @@ def main(argv=None) -> None:
         fit_conf["num_threads"] = args.num_threads
     os.makedirs(args.out_dir, exist_ok=True)
     log_to(os.path.join(args.out_dir, "fit.log"))  # run.pl may already send stderr there
+    data = dict(train_lip_scp=args.train_lip_scp, train_label=args.train_label,
+                valid_lip_scp=args.valid_lip_scp, valid_label=args.valid_label)
+    cache = None
+    if args.cache_dir:
+        cache = os.path.join(args.cache_dir, fit_key(enc_conf, weights, head_conf, tokens, fit_conf, str(device), data))
+        if reuse_fit(cache, args.out_dir):
+            logging.info(f"done in 0 s: reused the fit in {cache} (same encoder, heads, tokens, data and fit options) -> {out}")
+            return
     from espnet2_ext.lipread.head_fit import fit_lip_reader
     from espnet2_ext.svs.lip_encoder import LipEncoder
 
     encoder = LipEncoder({**enc_conf, "pretrained": weights, "freeze": True})
-    data = dict(train_lip_scp=args.train_lip_scp, train_label=args.train_label,
-                valid_lip_scp=args.valid_lip_scp, valid_label=args.valid_label)
     log = fit_lip_reader(encoder, tokens, int(head_conf.get("hidden", 64)), data, out, fit_conf,
                          heads=int(head_conf.get("heads", 1)), device=str(device), resume=args.resume)
+    if cache:
+        keep_fit(args.out_dir, cache)
     kept = log["kept"]
     logging.info(f"done in {log['seconds']:.0f} s: {len(log['heads'])} head(s), best epochs "
                  f"{[h['best_epoch'] for h in log['heads']]}, valid loss {kept['valid_loss']:.4f}, "

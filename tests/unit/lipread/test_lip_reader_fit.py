@@ -198,3 +198,41 @@ def test_fit_names_the_scp_and_utterance_of_a_missing_or_bad_crop_file(tmp_path)
     with pytest.raises(ValueError, match="expected \\(T_v, H, W\\) mouth crops"):
         fit_lip_reader(BrightnessEncoder(), TOKENS, 8, data, str(tmp_path / "h.pth"), dict(epochs=1))
     assert not (tmp_path / "h.pth").exists()  # nothing written before the data is read
+
+
+def test_cli_cache_reuses_a_fit_of_the_same_inputs_only(tmp_path):
+    """--cache_dir: a second system with the same lip side and seed copies the first fit; another seed,
+    or one crop changed, fits anew."""
+    data = _data(tmp_path)
+    enc_path = str(tmp_path / "lip_encoder.pth")
+    save_lip_encoder(LipEncoder(ENC), enc_path, ENC)
+    confs = []
+    for name, fusion in (("vcfm.yaml", "vcfm"), ("sma.yaml", "sma")):  # other systems, one lip side
+        confs.append(tmp_path / name)
+        confs[-1].write_text(yaml.safe_dump(dict(svs_conf=dict(
+            use_visual=True, fusion=fusion, lip_encoder_conf=ENC, lip_reader_conf=dict(hidden=8, heads=1, freeze=True)))))
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("\n".join(TOKENS) + "\n")
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("epochs: 1\nbatch_size: 4\nnum_jobs: 1\nnum_threads: 1\n")
+    cache = tmp_path / "fits"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+
+    def run_fit(conf, out, seed):
+        cmd = [sys.executable, "-m", "espnet2_ext.bin.fit_lip_reader", "--train_config", str(conf), "--lip_encoder",
+               enc_path, "--token_list", str(tokens), "--config", str(fit), "--out_dir", str(out), "--seed", str(seed),
+               "--cache_dir", str(cache), *[a for k, v in data.items() for a in (f"--{k}", v)]]
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return (out / "fit.log").read_text()
+
+    first = run_fit(confs[0], tmp_path / "a", 0)
+    assert "reused" not in first and len(list(cache.iterdir())) == 1
+    second = run_fit(confs[1], tmp_path / "b", 0)
+    assert "reused the fit" in second
+    assert (tmp_path / "a" / "lip_reader.pth").read_bytes() == (tmp_path / "b" / "lip_reader.pth").read_bytes()
+    assert "reused" not in run_fit(confs[1], tmp_path / "c", 1)  # another seed
+    crop = open(data["train_lip_scp"]).readline().split()[1]
+    np.save(crop, np.load(crop)[::-1].copy())  # one crop of the training set changed
+    assert "reused" not in run_fit(confs[1], tmp_path / "d", 0)
+    assert len(list(cache.iterdir())) == 3

@@ -88,7 +88,8 @@ fit_lip_reader_heads() {
             --lip_encoder "${encoder_weights}" --token_list "${token_list}" \
             --train_lip_scp "${data_feats}/${train_set}/lip.scp" --train_label "${data_feats}/${train_set}/label" \
             --valid_lip_scp "${data_feats}/${valid_set}/lip.scp" --valid_label "${data_feats}/${valid_set}/label" \
-            --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite --resume ${lip_reader_fit_args}
+            --config "${lip_reader_fit_config}" --out_dir "${fit_dir}" --overwrite --resume \
+            --cache_dir "${expdir}/lip_reader_fits" ${lip_reader_fit_args}
     log "Lip-reading heads: $(grep "done in" "${fit_dir}/fit.log" | tail -n 1 | sed 's/.*INFO //')"
 }
 
