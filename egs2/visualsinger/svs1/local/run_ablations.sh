@@ -11,7 +11,7 @@
 #       The stage-one system (--stage_one_system, the baseline) trains from scratch for seed k
 #       (--init_from_stage_one false: stage 5's training with another seed); two-stage systems
 #       start every seed from the one stage-one model of stage 5.
-#   stages 7-8 of all of them in one ./run.sh call (test sets only)
+#   stages 7-8 of all of them in one ./run.sh call (test sets only, none of ./run.sh's diagnostics)
 #       -> <expdir>/svs_*/<decode tag>/<set>/scores.json, and <expdir>/RESULTS.md with a table of
 #          mean ± sd over the seeds of each system
 # Every step is a run.sh step with its .done marker: a re-run resumes where it stopped.
@@ -84,5 +84,5 @@ fi
 log "Stages 7-8 of${decode_systems}"
 # shellcheck disable=SC2086
 ./run.sh --stage 7 --stop_stage 8 --decode_systems "${decode_systems# }" --ref_settings "" --lip_controls "" \
-    --expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+    --extra_inference_configs "" --timing_control false --expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
 log "Done: ${expdir}/RESULTS.md"
