@@ -18,7 +18,7 @@ the true annotation in ``exp/``) and, in ``--work`` (default ``<recipe>_auto``):
 
 Every step keeps its output and is skipped when done (``.done`` markers), so a re-run resumes.
 
-    python bench/bench_auto_annotation.py --recipe egs2/visualsinger/svs1 [--work DIR] [--nj 2]
+    python bench/bench_auto_annotation.py --recipe egs2/visualsinger/svs1 [--work DIR] [--nj 2] [--run_opts "..."]
 """
 
 import argparse
@@ -94,7 +94,8 @@ def make_work_recipe(recipe: Path, work: Path, corpora: Path, py: str) -> None:
             shutil.copytree(recipe / name, work / name, symlinks=True)
     for f in recipe.glob("*.sh"):
         shutil.copy2(f, work / f.name)
-    (work / "dump" / "raw").mkdir(parents=True, exist_ok=True)
+    for sub in ("data", "dump/raw"):
+        (work / sub).mkdir(parents=True, exist_ok=True)
     for name in TEST_SETS:
         for sub in ("data", "dump/raw"):
             link = work / sub / name
@@ -153,6 +154,7 @@ def main() -> None:
     p.add_argument("--work", type=Path, default=None, help="default: <recipe>_auto")
     p.add_argument("--nj", type=int, default=2)
     p.add_argument("--annotate_opts", default="", help="more options of annotate_performances")
+    p.add_argument("--run_opts", default="", help="more options of ./run.sh (e.g. --train_nthreads 1)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     recipe = a.recipe.resolve()
@@ -177,7 +179,7 @@ def main() -> None:
     env = dict(os.environ, ESPNET2_EXT_ROOT=str(REPO),
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     step(work, "run", lambda: subprocess.run(["./run.sh", "--stage", "2", "--stop_stage", "8", "--nj", str(a.nj)]
-                                             + DEMO_ARGS, cwd=work, env=env, check=True))
+                                             + DEMO_ARGS + a.run_opts.split(), cwd=work, env=env, check=True))
     rows = compare(recipe, work)
     (work / "comparison.json").write_text(json.dumps(rows, indent=1))
 
