@@ -33,21 +33,14 @@ from pathlib import Path
 
 from praatio import textgrid
 
+from espnet2_ext.utils.fileio import read_scp_dict
+
 REPO = Path(__file__).resolve().parent.parent
 RESTS = {"SP", "AP", ""}
 TEST_SETS = ("test", "test_ood", "test_newlyrics", "test_newlyrics_ood")
 DEMO_ARGS = ["--ref_settings", "", "--lip_controls", "", "--extra_inference_configs", "", "--timing_control", "false"]
 SYSTEMS = {"svs_stylesinger": "baseline, no video", "svs_performsinger": "VCFM-T"}
 METRICS = ("mcd", "ffe", "cos", "dur_mae_frames", "boundary_hit_40ms")
-
-
-def read_scp(path: Path) -> dict:
-    rows = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            k, v = line.split(maxsplit=1)
-            rows[k] = v
-    return rows
 
 
 def lyric_line(tg_path: Path) -> str:
@@ -61,7 +54,7 @@ def write_songs(recipe: Path, songs: Path, sets=("train", "dev")) -> dict:
     origin = {}
     for name in sets:
         d = recipe / "data" / name
-        wavs, videos, spk = read_scp(d / "wav.scp"), read_scp(d / "video.scp"), read_scp(d / "utt2spk")
+        wavs, videos, spk = (read_scp_dict(d / f) for f in ("wav.scp", "video.scp", "utt2spk"))
         for utt, wav in wavs.items():
             wav = Path(wav)
             out = songs / spk[utt]
@@ -96,11 +89,9 @@ def make_work_recipe(recipe: Path, work: Path, corpora: Path, py: str) -> None:
         shutil.copy2(f, work / f.name)
     for sub in ("data", "dump/raw"):
         (work / sub).mkdir(parents=True, exist_ok=True)
-    for name in TEST_SETS:
-        for sub in ("data", "dump/raw"):
-            link = work / sub / name
-            if not link.exists():
-                link.symlink_to((recipe / sub / name).resolve())
+        for name in TEST_SETS:
+            if not (work / sub / name).exists():
+                (work / sub / name).symlink_to((recipe / sub / name).resolve())
     for name in ("train", "dev"):
         subprocess.run([py, "-m", "espnet2_ext.bin.prepare_visualsinger", "--corpus", str(corpora / name), "--out",
                         str(work / "data"), "--set_name", name, "--overwrite", "true"], check=True)

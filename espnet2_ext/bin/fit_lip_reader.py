@@ -30,6 +30,7 @@ from typing import Dict, List
 
 from espnet2_ext.utils.config import load_config
 from espnet2_ext.utils.device import device_for
+from espnet2_ext.utils.fileio import read_scp
 from espnet2_ext.utils.logfile import log_to
 
 
@@ -75,9 +76,7 @@ def fit_key(enc_conf: Dict, weights: str, head_conf: Dict, tokens: List[str], fi
     for name, path in sorted(data.items()):
         files[name] = _sha256_file(path)
         if name.endswith("lip_scp"):
-            with open(path, encoding="utf-8") as f:
-                crops = [line.split(maxsplit=1)[1].strip() for line in f if line.strip()]
-            files[name + ".crops"] = [_sha256_file(c) for c in crops]
+            files[name + ".crops"] = [_sha256_file(crop) for _, crop in read_scp(path)]
     record = dict(encoder={k: v for k, v in enc_conf.items() if k != "pretrained"}, weights=_sha256_file(weights),
                   heads=dict(hidden=int(head_conf.get("hidden", 64)), heads=int(head_conf.get("heads", 1))),
                   tokens=tokens, fit=fit_conf, device=device.split(":")[0], data=files)
