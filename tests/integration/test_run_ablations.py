@@ -31,7 +31,7 @@ mkdir -p "${expdir}/${name}" && sleep 0.2 && touch "${expdir}/${name}/.done"
 def _ablation_dir(tmp_path):
     write(tmp_path / "run.sh", FAKE_RUN_SH)
     (tmp_path / "run.sh").chmod(0o755)
-    for s in ("a", "b"):
+    for s in ("a", "b", "stylesinger"):  # stylesinger: the default --stage_one_system
         write(tmp_path / "conf" / f"train_{s}.yaml", "svs: performsinger\n")
     (tmp_path / "local").mkdir()
     script = tmp_path / "local" / "run_ablations.sh"
@@ -80,7 +80,8 @@ def test_run_ablations_names_failed_trainings_and_does_not_score(tmp_path):
 
 
 @pytest.mark.parametrize("args,msg", [(["--jobs", "0"], "--jobs"), (["--systems", "zz"], "conf/train_zz.yaml"),
-                                      (["--systems", "a", "--seeds", "x"], "--seeds"), (["--bogus", "1"], "unknown option")])
+                                      (["--systems", "a", "--seeds", "x"], "--seeds"), (["--bogus", "1"], "unknown option"),
+                                      (["--systems", "a", "--stage_one_system", "zz"], "conf/train_zz.yaml")])
 def test_run_ablations_rejects_bad_options(tmp_path, args, msg):
     script = _ablation_dir(tmp_path)
     p = run([script] + args, tmp_path, check=False)

@@ -41,8 +41,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "${jobs}" in ''|*[!0-9]*|0) log "Error: --jobs must be a positive integer, got '${jobs}'"; exit 1 ;; esac
-for s in ${systems}; do
-    [ -f "conf/train_${s}.yaml" ] || { log "Error: conf/train_${s}.yaml not found (--systems takes names x of conf/train_x.yaml)"; exit 1; }
+for s in ${systems} ${stage_one_system}; do
+    [ -f "conf/train_${s}.yaml" ] || { log "Error: conf/train_${s}.yaml not found (--systems and --stage_one_system take names x of conf/train_x.yaml)"; exit 1; }
 done
 for k in ${seeds}; do
     case "${k}" in ''|*[!0-9]*) log "Error: --seeds takes non-negative integers, got '${k}'"; exit 1 ;; esac
