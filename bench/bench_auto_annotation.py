@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from praatio import textgrid
 
 from espnet2_ext.utils.fileio import read_scp_dict
@@ -103,19 +105,38 @@ def scores(exp: Path, system: str, dset: str):
     return json.loads(f.read_text()) if f.is_file() else None
 
 
-def compare(recipe: Path, work: Path) -> dict:
+def seed_dir(system: str, seed: int) -> str:
+    """run_ablations.sh's name of a system's exp dir for a seed."""
+    return system if seed == 0 else f"{system}_seed{seed}"
+
+
+def mean_sd(values) -> tuple:
+    v = np.asarray(values, np.float64)
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+
+def _cell(stat: tuple, fmt: str, n: int) -> str:
+    return f"{stat[0]:{fmt}}" + (f" ± {stat[1]:{fmt}}" if n > 1 else "")
+
+
+def compare(recipe: Path, work: Path, seeds=(0,)) -> dict:
+    """Both annotations' scores per system and test set: mean (and sd) over the seeds each arm has."""
     rows = {}
-    print("| system | annotation | set | MCD | FFE | Cos | dur MAE | inner 40 ms |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| system | annotation | set | seeds | MCD | FFE | Cos | dur MAE | inner 40 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for system, label in SYSTEMS.items():
         for dset in TEST_SETS:
             for ann, root in (("true", recipe), ("automatic", work)):
-                s = scores(root / "exp", system, dset)
-                if s is None:
+                found = {k: scores(root / "exp", seed_dir(system, k), dset) for k in seeds}
+                found = {k: v for k, v in found.items() if v is not None}
+                if not found:
                     continue
-                rows.setdefault(system, {}).setdefault(dset, {})[ann] = {m: s[m] for m in METRICS}
-                print(f"| {label} | {ann} | {dset} | {s['mcd']:.2f} | {s['ffe']:.3f} | {s['cos']:.3f} | "
-                      f"{s['dur_mae_frames']:.2f} | {s['boundary_hit_40ms']:.3f} |")
+                stats = {m: mean_sd([v[m] for v in found.values()]) for m in METRICS}
+                rows.setdefault(system, {}).setdefault(dset, {})[ann] = dict(
+                    seeds=sorted(found), **{m: stats[m][0] for m in METRICS}, sd={m: stats[m][1] for m in METRICS})
+
+                cells = [_cell(stats[m], fmt, len(found)) for m, fmt in zip(METRICS, (".2f", ".3f", ".3f", ".2f", ".3f"))]
+                print(f"| {label} | {ann} | {dset} | {len(found)} | " + " | ".join(cells) + " |")
     for dset, r in rows.get("svs_performsinger", {}).items():
         if "true" in r and "automatic" in r:
             t, a = r["true"], r["automatic"]
@@ -123,7 +144,7 @@ def compare(recipe: Path, work: Path) -> dict:
             ok_m = a["mcd"] <= t["mcd"] + 0.3
             print(f"{dset}: VCFM-T duration MAE {a['dur_mae_frames'] / t['dur_mae_frames']:.2f}x the true "
                   f"annotation's ({'within' if ok_d else 'beyond'} 15 %), MCD {a['mcd'] - t['mcd']:+.2f} dB "
-                  f"({'within' if ok_m else 'beyond'} 0.3 dB)")
+                  f"({'within' if ok_m else 'beyond'} 0.3 dB); seeds {a['seeds']} vs {t['seeds']}")
     return rows
 
 
@@ -146,6 +167,9 @@ def main() -> None:
     p.add_argument("--nj", type=int, default=2)
     p.add_argument("--annotate_opts", default="", help="more options of annotate_performances")
     p.add_argument("--run_opts", default="", help="more options of ./run.sh (e.g. --train_nthreads 1)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="training seeds of VCFM-T on the automatic annotation (seed k > 0 through "
+                        "local/run_ablations.sh, as the recipe's own seeds); both arms are averaged over them")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     recipe = a.recipe.resolve()
@@ -171,7 +195,12 @@ def main() -> None:
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     step(work, "run", lambda: subprocess.run(["./run.sh", "--stage", "2", "--stop_stage", "8", "--nj", str(a.nj)]
                                              + DEMO_ARGS + a.run_opts.split(), cwd=work, env=env, check=True))
-    rows = compare(recipe, work)
+    more = [k for k in a.seeds if k != 0]
+    if more:
+        step(work, "seeds_" + "_".join(map(str, more)), lambda: subprocess.run(
+            ["local/run_ablations.sh", "--systems", "performsinger", "--seeds", " ".join(map(str, more)),
+             "--run_opts", a.run_opts], cwd=work, env=env, check=True))
+    rows = compare(recipe, work, a.seeds)
     (work / "comparison.json").write_text(json.dumps(rows, indent=1))
 
 

@@ -7,6 +7,8 @@
       line edge error: |aligned first phone start - true|, |aligned last phone end - true|
       phone boundaries: every sung phone's start and end against the truth (phones matched in order,
         line by line); fractions within 20 and 40 ms
+      rest edges: the signed error (aligned - true) of the starts of phones that follow a rest in the
+        truth (onsets) and of the ends of phones that precede one (offsets); mean in ms
       notes: the MIDI note of every sung syllable against the truth (exact)
 """
 
@@ -42,7 +44,7 @@ def score_song(corpus: Path, key: str, utts: Sequence[tuple], truth: dict) -> di
     for p in t_phones:
         t_by_line.setdefault(syl_line[p[4]], []).append(p)
     whole = [0] * len(t_lines)
-    cut_err, edge_err, bnd_err, notes_ok = [], [], [], []
+    cut_err, edge_err, bnd_err, notes_ok, onset_err, offset_err = [], [], [], [], [], []
     for u, st, et in utts:
         inside = [li for li, (a, b) in enumerate(t_lines) if a >= st - 1e-6 and b <= et + 1e-6]
         for li in inside:
@@ -54,8 +56,12 @@ def score_song(corpus: Path, key: str, utts: Sequence[tuple], truth: dict) -> di
         truth_ph = [p for li in sorted(t_by_line) if li in inside for p in t_by_line[li]]
         if [p[2] for p in truth_ph] != [s[2] for s in sung]:
             continue  # a cut through a line: counted by ``whole``
-        for (a, b, _, _), p in zip(sung, truth_ph):
+        for k, ((a, b, _, _), p) in enumerate(zip(sung, truth_ph)):
             bnd_err += [a - p[0], b - p[1]]
+            if k == 0 or truth_ph[k - 1][1] < p[0] - 1e-6:
+                onset_err.append(a - p[0])
+            if k == len(truth_ph) - 1 or truth_ph[k + 1][0] > p[1] + 1e-6:
+                offset_err.append(b - p[1])
         first_syl = {}
         for (_, _, _, n), p in zip(sung, truth_ph):
             first_syl.setdefault(p[4], (n, p[3]))
@@ -64,7 +70,7 @@ def score_song(corpus: Path, key: str, utts: Sequence[tuple], truth: dict) -> di
             cut_err += [st - t_lines[inside[0]][0], et - t_lines[inside[-1]][1]]
             edge_err += [sung[0][0] - truth_ph[0][0], sung[-1][1] - truth_ph[-1][1]]
     return dict(lines=len(t_lines), whole=[w == 1 for w in whole], cut_err=cut_err, edge_err=edge_err,
-                boundary_err=bnd_err, notes_ok=notes_ok)
+                boundary_err=bnd_err, notes_ok=notes_ok, onset_err=onset_err, offset_err=offset_err)
 
 
 def summarise(raw: Sequence[dict]) -> dict:
@@ -77,12 +83,16 @@ def summarise(raw: Sequence[dict]) -> dict:
     edge = [e for r in raw for e in r["edge_err"]]
     bnd = [e for r in raw for e in r["boundary_err"]]
     notes = [n for r in raw for n in r["notes_ok"]]
+    onset = [e for r in raw for e in r["onset_err"]]
+    offset = [e for r in raw for e in r["offset_err"]]
     return dict(songs=len(raw), lines=len(whole), lines_whole=frac([0 if w else 1 for w in whole], 0),
                 cuts=len(cut), cuts_within_100ms=frac(cut, 0.1), cut_err_ms_max=float(np.max(np.abs(cut)) * 1e3) if cut else None,
                 line_edges_within_100ms=frac(edge, 0.1),
                 boundaries=len(bnd), boundaries_within_20ms=frac(bnd, 0.02), boundaries_within_40ms=frac(bnd, 0.04),
                 boundary_err_ms_mean=float(np.mean(np.abs(bnd)) * 1e3) if bnd else None,
-                syllables=len(notes), notes_exact=float(np.mean(notes)) if notes else None)
+                syllables=len(notes), notes_exact=float(np.mean(notes)) if notes else None,
+                rest_onset_err_ms_mean=float(np.mean(onset) * 1e3) if onset else None,
+                rest_offset_err_ms_mean=float(np.mean(offset) * 1e3) if offset else None)
 
 
 def evaluate_corpus(corpus: Path, truth: Path, singers: Optional[Sequence[str]] = None) -> dict:

@@ -36,7 +36,7 @@ from espnet2_ext.annotate.lyrics import LyricLine, LyricsError, read_lyrics
 from espnet2_ext.annotate.notes import syllable_notes
 from espnet2_ext.annotate.review import (UttReview, is_reviewed, low_posterior_threshold, read_written, sha1,
                                          utterance_review, write_review, write_written)
-from espnet2_ext.annotate.segment import Utterance, cut_song, line_spans, utterance_units
+from espnet2_ext.annotate.segment import PAD, Utterance, cut_song, line_spans, utterance_units
 from espnet2_ext.data.phones import FINALS
 from espnet2_ext.data.textgrid_io import read_textgrid, write_textgrid
 from espnet2_ext.data.visualsinger import REST_WORDS
@@ -57,7 +57,7 @@ class Options:
     min_rest: float = 0.3  # s, the rests between lines that cut
     min_seconds: float = 2.0
     max_seconds: float = 15.0
-    pad: float = 0.04  # s of rest kept before the first and after the last line of an utterance
+    pad: float = PAD  # s of rest kept before the first and after the last line of an utterance
     lips: str = "auto"  # auto: when the face mesh or Haar front end finds faces; on; off
     lip_weight: float = LIP_WEIGHT
     lip_front_end: str = "auto"

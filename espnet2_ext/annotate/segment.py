@@ -21,6 +21,8 @@ import numpy as np
 from espnet2_ext.annotate.align import AlignedUnit
 
 VIDEO_FPS = 25.0
+PAD = 0.02  # s of rest before the first and after the last line of an utterance: the smallest pad that kept
+# every line of the development songs whole, plus 10 ms (bench/sweep_cut_pad.py, docs/annotate.md)
 EDGE_MARGIN = 0.02  # s of rest kept at least between a cut and the singing
 CLOSURE_PAD = 0.04  # s more before a line that starts with a stop or affricate: its closure is silent and
 # the audio cannot place its start (the aligner tends to start it at the burst)
@@ -59,7 +61,7 @@ def line_spans(units: Sequence[AlignedUnit]) -> Dict[int, Tuple[float, float]]:
 
 
 def group_lines(spans: Sequence[Tuple[float, float]], min_rest: float = 0.3, min_seconds: float = 2.0,
-                max_seconds: float = 15.0, pad: float = 0.04) -> List[List[int]]:
+                max_seconds: float = 15.0, pad: float = PAD) -> List[List[int]]:
     """Line indices grouped into utterances (module docstring); spans in song order."""
     n = len(spans)
     gaps = [spans[i + 1][0] - spans[i][1] for i in range(n - 1)]
@@ -115,7 +117,7 @@ def _snap(t: float, lo: float, hi: float) -> float:
 
 
 def cut_song(units: Sequence[AlignedUnit], duration: float, min_rest: float = 0.3, min_seconds: float = 2.0,
-             max_seconds: float = 15.0, pad: float = 0.04) -> List[Utterance]:
+             max_seconds: float = 15.0, pad: float = PAD) -> List[Utterance]:
     """The song's utterances (module docstring); problems name what breaks the 2-15 s rule."""
     spans_d = line_spans(units)
     firsts = line_first_phones(units)

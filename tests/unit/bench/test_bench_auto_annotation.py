@@ -58,3 +58,29 @@ def test_songs_hold_each_lyric_line_and_the_split_follows_the_source_set(tmp_pat
         "singerA_singerA_0000_000.TextGrid", "singerA_singerA_0000_000.wav"]
     assert (tmp_path / "sets" / "dev" / "singerB" / "singerB_singerB_0003_000.wav").is_file()
     assert not (tmp_path / "sets" / "dev" / "singerA").exists()
+
+
+def test_compare_averages_each_arm_over_the_seeds_it_has(tmp_path, capsys):
+    import json
+
+    bench = _bench()
+
+    def score(root, name, mae, mcd):
+        d = root / "exp" / name / "decode_fast_griffin_lim" / "test"
+        d.mkdir(parents=True)
+        (d / "scores.json").write_text(json.dumps(dict(mcd=mcd, ffe=0.1, cos=0.8, dur_mae_frames=mae,
+                                                       boundary_hit_40ms=0.9)))
+
+    recipe, work = tmp_path / "recipe", tmp_path / "work"
+    score(recipe, "svs_performsinger", 2.0, 14.0)
+    score(recipe, "svs_performsinger_seed1", 2.2, 14.2)
+    score(recipe, "svs_performsinger_seed2", 2.4, 14.4)
+    score(work, "svs_performsinger", 2.5, 14.0)
+    score(work, "svs_performsinger_seed2", 2.9, 14.2)  # seed 1 missing: averaged over the two it has
+    rows = bench.compare(recipe, work, seeds=(0, 1, 2))
+    t, a = rows["svs_performsinger"]["test"]["true"], rows["svs_performsinger"]["test"]["automatic"]
+    assert t["seeds"] == [0, 1, 2] and abs(t["dur_mae_frames"] - 2.2) < 1e-9 and abs(t["sd"]["dur_mae_frames"] - 0.2) < 1e-9
+    assert a["seeds"] == [0, 2] and abs(a["dur_mae_frames"] - 2.7) < 1e-9
+    out = capsys.readouterr().out
+    assert "2.20 ± 0.20" in out and "1.23x the true annotation's (beyond 15 %)" in out
+    assert "svs_stylesinger" not in rows  # no scores of the baseline: no row
