@@ -4,6 +4,10 @@
       --times: a boundary between frames j - 1 and j lies at (j - 0.5) * 10 ms (the song's first unit
         starts at 0, its last ends with the audio)--> AlignedUnit(phone, line, syllable, kind, st, et)
     optional rests the path skipped do not appear
+  --shift_rest_edges: each start of a phone after a silence (SP) later by ``onset`` s, each end of a
+    phone before one earlier by ``offset`` s (the 25 ms analysis window hears a note before it starts
+    and after it ends, so the frames put silences short; the shifts are chosen on the development
+    songs, docs/annotate.md "Rest edges")
 """
 
 from dataclasses import dataclass
@@ -50,3 +54,23 @@ def unit_scores(units: List[AlignedUnit], path: np.ndarray, g: Graph, log_post: 
     lp = log_post[np.arange(len(path)), cols]
     for u in units:
         u.score = float(lp[u.first:u.end].mean()) if u.end > u.first else 0.0
+
+
+MIN_UNIT_S = 0.01  # s: a shift leaves every phone at least this long
+REST_ONSET_SHIFT = 0.01  # s; both chosen on the development songs (bench/sweep_cut_pad.py --shifts): the
+REST_OFFSET_SHIFT = 0.01  # s; lowest mean boundary error that kept every line whole
+
+
+def shift_rest_edges(units: List[AlignedUnit], onset: float, offset: float) -> List[AlignedUnit]:
+    """Give the silences back what the analysis window took: a phone after SP starts ``onset`` s later,
+    a phone before SP ends ``offset`` s earlier (in place; capped so that no phone gets shorter than
+    MIN_UNIT_S). Breaths (AP) keep their edges: they are not silent."""
+    for a, c in zip(units[:-1], units[1:]):
+        if a.phone == "SP" and not c.is_rest and onset > 0:
+            b = min(a.et + onset, max(a.et, c.et - MIN_UNIT_S))
+        elif c.phone == "SP" and not a.is_rest and offset > 0:
+            b = max(c.st - offset, min(c.st, a.st + MIN_UNIT_S))
+        else:
+            continue
+        a.et = c.st = round(b, 6)
+    return units

@@ -7,6 +7,7 @@
         no face, unreadable files-->
       --aligner.train_aligner on every good song (flat start, 2 GMM stages) --> audio alignment
       --(lips) lip classifier trained on that alignment --> alignment of audio and lips-->
+      --align.shift_rest_edges: the silences given back what the 25 ms window took from them-->
       --per song: lines that do not fit the audio are named and left out; segment.cut_song;
         notes.syllable_notes; review confidence-->
       CORPUS/<singer>/<utt>.{wav,mp4,TextGrid,notes}, CORPUS/segments.tsv, CORPUS/review.tsv,
@@ -28,7 +29,8 @@ import numpy as np
 
 from espnet2_ext.annotate import lips as LP
 from espnet2_ext.annotate.aligner import AlignerConfig, align_all, phone_log_posteriors, train_aligner
-from espnet2_ext.annotate.align import AlignedUnit, unit_scores, units_from_path
+from espnet2_ext.annotate.align import (REST_OFFSET_SHIFT, REST_ONSET_SHIFT, AlignedUnit, shift_rest_edges,
+                                        unit_scores, units_from_path)
 from espnet2_ext.annotate.audio import FRAME_S, AudioError, SongAudio, load_song_audio
 from espnet2_ext.annotate.gmm import breathy_frames, quiet_frames
 from espnet2_ext.annotate.hmm import Graph, build_graph, min_frames
@@ -58,6 +60,8 @@ class Options:
     min_seconds: float = 2.0
     max_seconds: float = 15.0
     pad: float = PAD  # s of rest kept before the first and after the last line of an utterance
+    rest_onset_shift: float = REST_ONSET_SHIFT  # s later for a phone that starts after a silence
+    rest_offset_shift: float = REST_OFFSET_SHIFT  # s earlier for a phone that ends before a silence
     lips: str = "auto"  # auto: when the face mesh or Haar front end finds faces; on; off
     lip_weight: float = LIP_WEIGHT
     lip_front_end: str = "auto"
@@ -273,7 +277,15 @@ def align_songs(data: List[SongData], opts: Options) -> Dict[str, float]:
             d.units = units_from_path(p, d.graph, d.audio.duration)
             unit_scores(d.units, p, d.graph, lp)
         times["train_lips"] = time.time() - t1
+    shift_all(data, opts.rest_onset_shift, opts.rest_offset_shift)
     return times
+
+
+def shift_all(data: Sequence[SongData], onset: float, offset: float) -> None:
+    """align.shift_rest_edges on both alignments of every song."""
+    for d in data:
+        for units in {id(d.audio_units): d.audio_units, id(d.units): d.units}.values():
+            shift_rest_edges(units, onset, offset)
 
 
 # ------------------------------------------------------------------------------------------------ write

@@ -53,6 +53,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--min_seconds", type=float, default=Options.min_seconds)
     p.add_argument("--max_seconds", type=float, default=Options.max_seconds)
     p.add_argument("--pad", type=float, default=Options.pad, help="s of rest kept around an utterance's singing")
+    p.add_argument("--rest_onset_shift", type=float, default=Options.rest_onset_shift,
+                   help="s later for a phone that starts after a silence (the 25 ms analysis window hears it early)")
+    p.add_argument("--rest_offset_shift", type=float, default=Options.rest_offset_shift,
+                   help="s earlier for a phone that ends before a silence")
     p.add_argument("--fs", type=int, default=0, help="rate of the utterance wavs (0: the song's own)")
     p.add_argument("--stage1_iterations", type=int, default=AlignerConfig.stage1_iterations)
     p.add_argument("--stage2_iterations", type=int, default=AlignerConfig.stage2_iterations)
@@ -69,6 +73,7 @@ def main(argv=None) -> None:
     a = get_parser().parse_args(argv)
     cfg = AlignerConfig(stage1_iterations=a.stage1_iterations, stage2_iterations=a.stage2_iterations)
     opts = Options(min_rest=a.min_rest, min_seconds=a.min_seconds, max_seconds=a.max_seconds, pad=a.pad, lips=a.lips,
+                   rest_onset_shift=a.rest_onset_shift, rest_offset_shift=a.rest_offset_shift,
                    lip_weight=a.lip_weight, lip_front_end=a.lip_front_end, separator=a.separator, vad=a.vad, fs=a.fs,
                    nj=a.nj, seed=a.seed, validate=a.validate, aligner=cfg)
     try:

@@ -89,3 +89,20 @@ def test_review_tsv_worst_first_reviewed_last(tmp_path):
     write_review(tmp_path / "review.tsv", rows)
     lines = (tmp_path / "review.tsv").read_text().splitlines()
     assert lines[0].startswith("rank\tutt") and [ln.split("\t")[1] for ln in lines[1:]] == ["b", "a", "c"]
+
+
+def test_shift_rest_edges_lengthens_silences_only_and_keeps_short_phones():
+    from espnet2_ext.annotate.align import MIN_UNIT_S, shift_rest_edges
+
+    units = _units([("SP", -1, -1, 0.0, 1.0), ("n", 0, 0, 1.0, 1.1), ("i", 0, 0, 1.1, 2.0), ("SP", -1, -1, 2.0, 2.5),
+                    ("AP", -1, -1, 2.5, 2.8), ("h", 0, 1, 2.8, 2.805), ("ao", 0, 1, 2.805, 3.3), ("SP", -1, -1, 3.3, 3.4),
+                    ("d", 1, 2, 3.4, 3.405), ("a", 1, 2, 3.405, 4.0)])
+    shift_rest_edges(units, 0.01, 0.02)
+    spans = [(u.phone, round(u.st, 6), round(u.et, 6)) for u in units]
+    assert spans[:4] == [("SP", 0.0, 1.01), ("n", 1.01, 1.1), ("i", 1.1, 1.98), ("SP", 1.98, 2.5)]
+    assert spans[4:7] == [("AP", 2.5, 2.8), ("h", 2.8, 2.805), ("ao", 2.805, 3.28)]  # breaths keep their edges
+    assert spans[8] == ("d", 3.4, 3.405)  # already shorter than MIN_UNIT_S: left as it is, never reversed
+    assert all(a.et == b.st for a, b in zip(units[:-1], units[1:]))
+    units = _units([("SP", -1, -1, 0.0, 1.0), ("n", 0, 0, 1.0, 1.1)])
+    shift_rest_edges(units, 0.5, 0.0)  # capped: the phone keeps MIN_UNIT_S
+    assert units[1].et - units[1].st == pytest.approx(MIN_UNIT_S)
