@@ -21,8 +21,9 @@ import numpy as np
 from espnet2_ext.annotate.align import AlignedUnit
 
 VIDEO_FPS = 25.0
-PAD = 0.02  # s of rest before the first and after the last line of an utterance: the smallest pad that kept
-# every line of the development songs whole, plus 10 ms (bench/sweep_cut_pad.py, docs/annotate.md)
+PAD = 0.02  # s of rest before the first and after the last line of an utterance: of the pads that kept every
+# line of the development songs whole, the one with the most cuts within 100 ms (tied with 30 ms: the smaller;
+# bench/sweep_cut_pad.py, docs/annotate.md "Rest edges and cut pad")
 EDGE_MARGIN = 0.02  # s of rest kept at least between a cut and the singing
 CLOSURE_PAD = 0.04  # s more before a line that starts with a stop or affricate: its closure is silent and
 # the audio cannot place its start (the aligner tends to start it at the burst)
