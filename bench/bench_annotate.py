@@ -30,7 +30,7 @@ import numpy as np
 from espnet2_ext.annotate.evaluate import evaluate_corpus
 from espnet2_ext.annotate.pipeline import Options, align_songs, prepare_all, scan_performances, write_corpus
 from espnet2_ext.data.demo_corpus import SINGERS
-from espnet2_ext.data.demo_songs import HELD_OUT_SINGERS, make_demo_songs, read_song_truth
+from espnet2_ext.data.demo_songs import HELD_OUT_SINGERS, cached_demo_songs, read_song_truth
 
 TARGETS = {"lines_whole": 1.0, "cuts_within_100ms": 1.0, "boundaries_within_40ms": 0.9,
            "boundaries_within_20ms": 0.7, "notes_exact": 0.95}
@@ -63,12 +63,8 @@ def vad_broken_lines(data, truth_dir: Path, min_silence: float = 0.3) -> tuple:
 def long_song(out: Path, a, results: dict) -> None:
     """One long song of singerF annotated alone (its own corpus): scores and time."""
     songs_dir = out / "long_song"
-    stamp = out / "long_song.json"
-    gen = dict(seconds=a.long_seconds, seed=a.seed)
-    if not (stamp.is_file() and json.loads(stamp.read_text()) == gen):
-        make_demo_songs(songs_dir, singers=["singerF"], songs_per_singer=1, seed=a.seed + 1,
-                        seconds=(a.long_seconds, a.long_seconds), overwrite=True)
-        stamp.write_text(json.dumps(gen))
+    cached_demo_songs(songs_dir, out / "long_song.json", singers=["singerF"], songs_per_singer=1, seed=a.seed + 1,
+                      seconds=(a.long_seconds, a.long_seconds))
     opts = Options(lips="on", nj=a.nj, lip_weight=a.lip_weight, seed=0)
     t0 = time.time()
     songs, _ = scan_performances(songs_dir)
@@ -100,13 +96,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     out = Path(a.out_dir)
     songs_dir = out / "songs"
-    stamp = out / "songs.json"
     gen = dict(songs_per_singer=a.songs_per_singer, seed=a.seed, seconds=[a.min_seconds, a.max_seconds])
-    if not (stamp.is_file() and json.loads(stamp.read_text()) == gen):
-        t = time.time()
-        make_demo_songs(songs_dir, singers=[v.name for v, _ in SINGERS], songs_per_singer=a.songs_per_singer,
-                        seed=a.seed, seconds=(a.min_seconds, a.max_seconds), nj=a.nj, overwrite=True)
-        stamp.write_text(json.dumps(gen))
+    t = time.time()
+    if cached_demo_songs(songs_dir, out / "songs.json", singers=[v.name for v, _ in SINGERS], nj=a.nj, **gen):
         logging.info("songs generated in %.0f s", time.time() - t)
     truth = songs_dir / ".truth"
 

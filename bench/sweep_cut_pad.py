@@ -32,7 +32,7 @@ from espnet2_ext.annotate import pipeline as P
 from espnet2_ext.annotate.align import shift_rest_edges
 from espnet2_ext.annotate.evaluate import evaluate_corpus
 from espnet2_ext.data.demo_corpus import SINGERS
-from espnet2_ext.data.demo_songs import make_demo_songs
+from espnet2_ext.data.demo_songs import cached_demo_songs
 from espnet2_ext.data.textgrid_io import read_textgrid
 
 
@@ -65,10 +65,7 @@ def main() -> None:
     songs_dir = out / "songs"
     stamp = out / "songs.json"
     gen = dict(songs_per_singer=a.songs_per_singer, seed=a.seed, seconds=[a.min_seconds, a.max_seconds])
-    if not (stamp.is_file() and json.loads(stamp.read_text()) == gen):
-        make_demo_songs(songs_dir, singers=[v.name for v, _ in SINGERS], songs_per_singer=a.songs_per_singer,
-                        seed=a.seed, seconds=(a.min_seconds, a.max_seconds), nj=a.nj, overwrite=True)
-        stamp.write_text(json.dumps(gen))
+    cached_demo_songs(songs_dir, stamp, singers=[v.name for v, _ in SINGERS], nj=a.nj, **gen)
     opts = P.Options(lips="on", nj=a.nj, seed=0, validate=False, rest_onset_shift=0.0, rest_offset_shift=0.0)
     cache = out / "aligned.pkl"
     if cache.is_file() and cache.stat().st_mtime > stamp.stat().st_mtime:

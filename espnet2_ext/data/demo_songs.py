@@ -224,3 +224,17 @@ def make_demo_songs(out: Path, truth: Optional[Path] = None, singers: Sequence[s
     logging.info("%d songs (%.1f min) in %s, truth in %s, %.1f s", stats["songs"], stats["seconds"] / 60, out, truth,
                  stats["elapsed"])
     return stats
+
+
+def cached_demo_songs(out: Path, stamp: Path, **kwargs) -> bool:
+    """make_demo_songs(out, overwrite=True, **kwargs) unless ``stamp`` records the same arguments (the
+    benches reuse their songs across runs; ``nj`` is not recorded); writes the stamp. Returns whether
+    the songs were made."""
+    stamp = Path(stamp)
+    gen = json.loads(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items() if k != "nj"}))
+    if stamp.is_file() and json.loads(stamp.read_text()) == gen:
+        return False
+    make_demo_songs(out, overwrite=True, **kwargs)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(gen))
+    return True

@@ -42,3 +42,15 @@ def test_a_wrong_note_and_a_line_cut_through_are_counted(tmp_path):
     assert r["notes_exact"] == 0.5 and r["rest_onset_err_ms_mean"] == pytest.approx(0.0, abs=1e-6)
     r = summarise([score_song(tmp_path, "singerE/song", _corpus(tmp_path, phones[:3], [0, 60, 60], end=1.55), TRUTH)])
     assert r["lines_whole"] == 0.0 and r["boundaries"] == 0 and r["rest_onset_err_ms_mean"] is None
+
+
+def test_cached_demo_songs_makes_the_songs_once_per_arguments(tmp_path, monkeypatch):
+    from espnet2_ext.data import demo_songs
+
+    calls = []
+    monkeypatch.setattr(demo_songs, "make_demo_songs", lambda out, **kw: calls.append(kw))
+    args = dict(singers=["singerE"], songs_per_singer=1, seed=3, seconds=(20.0, 30.0))
+    assert demo_songs.cached_demo_songs(tmp_path / "songs", tmp_path / "songs.json", nj=2, **args)
+    assert not demo_songs.cached_demo_songs(tmp_path / "songs", tmp_path / "songs.json", nj=1, **args)  # nj: same songs
+    assert demo_songs.cached_demo_songs(tmp_path / "songs", tmp_path / "songs.json", **{**args, "seed": 4})
+    assert [c["seed"] for c in calls] == [3, 4] and all(c["overwrite"] for c in calls)
