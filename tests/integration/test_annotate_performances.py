@@ -29,12 +29,13 @@ def run(tmp_path_factory):
     perf = root / "perf"
     make_demo_songs(perf, singers=["singerE"], songs_per_singer=2, seconds=(100.0, 100.0), max_lines=2, size=96)
     (perf / "singerE" / "lonely.txt").write_text("月亮\n", encoding="utf-8")  # lyrics without a video
-    summary, _ = _run(perf, root / "corpus")
-    return root, perf, root / "corpus", summary
+    summary, log = _run(perf, root / "corpus")
+    return root, perf, root / "corpus", summary, log
 
 
 def test_layout_reads_back_with_stage_one(run):
-    root, _, corpus, summary = run
+    root, _, corpus, summary, log = run
+    assert "min of songs: the aligner learns from the corpus itself" in log  # two short songs: warned
     assert summary["annotated_songs"] == 2 and summary["utterances"] >= 2 and summary["lips"]
     counts = prepare(corpus, root / "data", ood_singers=[], progress=False, set_name="all")
     assert counts == {"all": summary["utterances"]}
@@ -51,7 +52,7 @@ def test_layout_reads_back_with_stage_one(run):
 
 
 def test_rerun_keeps_a_corrected_textgrid(run):
-    root, perf, corpus, summary = run
+    root, perf, corpus, summary, _ = run
     segs = [line.split("\t") for line in (corpus / "segments.tsv").read_text().splitlines()]
     tg = corpus / "singerE" / f"{segs[0][0]}.TextGrid"
     text = tg.read_text(encoding="utf-8")
