@@ -151,19 +151,20 @@ def compare(recipe: Path, work: Path, seeds=(0,)) -> dict:
     return rows
 
 
-def duration_errors(exp: Path, system: str, dset: str, root: Path) -> dict:
-    """Signed phone-duration errors (predicted - true, mel frames) of one decode, split into rests
-    (SP / AP) and sung phones: {"rest": [...], "sung": [...]}."""
+def duration_errors(root: Path, system: str, dset: str):
+    """Signed phone-duration errors (predicted - true, mel frames) of one decode in ``root``'s exp/, split
+    into rests (SP / AP) and sung phones: {"rest": [...], "sung": [...]}; None when it was not scored."""
     import yaml
 
     from espnet2_ext.metrics.duration import label_to_frames
 
-    d = exp / system / "decode_fast_griffin_lim" / dset
-    sc = scores(exp, system, dset)
-    conf = yaml.safe_load((exp / system / "config.yaml").read_text())["feats_extract_conf"]
+    sc = scores(root / "exp", system, dset)
+    if sc is None:
+        return None
+    conf = yaml.safe_load((root / "exp" / system / "config.yaml").read_text())["feats_extract_conf"]
     labels = read_scp_dict(root / sc["ref_dir"] / "label")
     out = {"rest": [], "sung": []}
-    for utt, dur in read_scp_dict(d / "durations").items():
+    for utt, dur in read_scp_dict(root / "exp" / system / "decode_fast_griffin_lim" / dset / "durations").items():
         fields = labels[utt].split()
         err = np.asarray(dur.split(), np.float64) - label_to_frames(fields, conf["fs"], conf["hop_length"])
         for ph, e in zip(fields[2::3], err):
@@ -181,9 +182,8 @@ def duration_breakdown(recipe: Path, work: Path, seeds=(0,), system: str = "svs_
         for ann, root in (("true", recipe), ("automatic", work)):
             errs = {"rest": [], "sung": []}
             for k in seeds:
-                if scores(root / "exp", seed_dir(system, k), dset) is not None:
-                    for key, v in duration_errors(root / "exp", seed_dir(system, k), dset, root).items():
-                        errs[key] += v
+                for key, v in (duration_errors(root, seed_dir(system, k), dset) or {}).items():
+                    errs[key] += v
             if not errs["sung"]:
                 continue
             r = {key: dict(abs=float(np.mean(np.abs(v))), signed=float(np.mean(v)), n=len(v))

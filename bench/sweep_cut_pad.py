@@ -34,6 +34,7 @@ from espnet2_ext.annotate.evaluate import evaluate_corpus
 from espnet2_ext.data.demo_corpus import SINGERS
 from espnet2_ext.data.demo_songs import cached_demo_songs
 from espnet2_ext.data.textgrid_io import read_textgrid
+from espnet2_ext.data.visualsinger import REST_WORDS
 
 
 def edge_rests(corpus: Path) -> tuple:
@@ -41,7 +42,7 @@ def edge_rests(corpus: Path) -> tuple:
     before, after = [], []
     for tg in corpus.glob("*/*.TextGrid"):
         ph = read_textgrid(tg)["phones"]
-        sung = [iv for iv in ph if iv.text.lower() not in P.REST_WORDS]
+        sung = [iv for iv in ph if iv.text.lower() not in REST_WORDS]
         if sung:
             before.append(sung[0].xmin - ph[0].xmin)
             after.append(ph[-1].xmax - sung[-1].xmax)

@@ -231,7 +231,7 @@ def cached_demo_songs(out: Path, stamp: Path, **kwargs) -> bool:
     benches reuse their songs across runs; ``nj`` is not recorded); writes the stamp. Returns whether
     the songs were made."""
     stamp = Path(stamp)
-    gen = json.loads(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items() if k != "nj"}))
+    gen = json.loads(json.dumps({k: v for k, v in kwargs.items() if k != "nj"}))  # tuples read back as lists
     if stamp.is_file() and json.loads(stamp.read_text()) == gen:
         return False
     make_demo_songs(out, overwrite=True, **kwargs)
