@@ -1,5 +1,6 @@
 """local/run_ablations.sh against a fake run.sh: every system and seed trained, one scoring
-afterwards, failures named, bad options refused."""
+afterwards, the reference settings decoded by seed 0 of each system, failures named, bad options
+refused."""
 
 import pytest
 
@@ -42,7 +43,7 @@ def _ablation_dir(tmp_path):
 
 def test_run_ablations_trains_every_system_and_seed_then_scores_them_once(tmp_path):
     script = _ablation_dir(tmp_path)
-    run([script, "--systems", "a b", "--seeds", "0 3", "--jobs", "2"], tmp_path, check=True)
+    run([script, "--systems", "a b", "--seeds", "0 3", "--jobs", "2", "--ref_settings", ""], tmp_path, check=True)
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     train = [c for c in calls if "--stage 6" in c]
     assert len(train) == 4 and all("--train_nthreads 1" in c for c in train)
@@ -51,6 +52,23 @@ def test_run_ablations_trains_every_system_and_seed_then_scores_them_once(tmp_pa
     score = [c for c in calls if "--stage 7" in c]
     assert len(score) == 1 and calls[-1] == score[0]
     assert "--decode_systems svs_a svs_a_seed3 svs_b svs_b_seed3" in score[0]
+    assert "--ref_settings  " in score[0]  # the tables' decodes: setting 1 only
+
+
+def test_run_ablations_decodes_the_reference_settings_with_seed_zero_of_each_system(tmp_path):
+    """By default (settings 2-4): stage 4 makes the sets, each system's seed 0 decodes them as the
+    system of --train_config (run.sh gives the extra sets to that one only), then one scoring."""
+    script = _ablation_dir(tmp_path)
+    run([script, "--systems", "a b", "--seeds", "0 1"], tmp_path, check=True)
+    calls = (tmp_path / "calls.txt").read_text().splitlines()
+    tables = next(i for i, c in enumerate(calls) if "--stage 7 --stop_stage 8" in c)
+    after = calls[tables + 1:]
+    assert len(after) == 4
+    assert "--stage 4 --stop_stage 4 --ref_settings 2 3 4" in after[0]
+    assert "--stage 7 --stop_stage 7 --train_config conf/train_a.yaml --decode_systems svs_a --ref_settings 2 3 4" in after[1]
+    assert "--stage 7 --stop_stage 7 --train_config conf/train_b.yaml --decode_systems svs_b --ref_settings 2 3 4" in after[2]
+    assert "--stage 8 --stop_stage 8 --decode_systems svs_a svs_b --ref_settings 2 3 4" in after[3]
+    assert all("--stage_one_config conf/train_stylesinger.yaml" in c for c in after)
 
 
 def test_run_ablations_trains_the_stage_one_system_from_scratch_for_other_seeds(tmp_path):
@@ -69,19 +87,21 @@ def test_run_ablations_expdir_holds_every_training_and_the_scoring(tmp_path):
     run([script, "--systems", "a", "--seeds", "0 2", "--expdir", "exp_other"], tmp_path, check=True)
     assert (tmp_path / "exp_other" / "svs_a_seed2" / ".done").is_file() and not (tmp_path / "exp").exists()
     calls = (tmp_path / "calls.txt").read_text().splitlines()
-    assert all("--expdir exp_other" in c for c in calls) and "--stage 7" in calls[-1]
+    assert all("--expdir exp_other" in c for c in calls) and "--stage 8" in calls[-1]
 
 
 def test_run_ablations_names_failed_trainings_and_does_not_score(tmp_path):
     script = _ablation_dir(tmp_path)
     p = run([script, "--systems", "a b", "--seeds", "0 1"], tmp_path, env={"FAIL": "conf/train_b.yaml"}, check=False)
     assert "stage 6 failed for svs_b svs_b_seed1" in p.stdout + p.stderr
-    assert "--stage 7" not in (tmp_path / "calls.txt").read_text()
+    called = (tmp_path / "calls.txt").read_text()
+    assert "--stage 7" not in called and "--stage 4" not in called
 
 
 @pytest.mark.parametrize("args,msg", [(["--jobs", "0"], "--jobs"), (["--systems", "zz"], "conf/train_zz.yaml"),
                                       (["--systems", "a", "--seeds", "x"], "--seeds"), (["--bogus", "1"], "unknown option"),
-                                      (["--systems", "a", "--stage_one_system", "zz"], "conf/train_zz.yaml")])
+                                      (["--systems", "a", "--stage_one_system", "zz"], "conf/train_zz.yaml"),
+                                      (["--systems", "a", "--ref_settings", "1 2"], "--ref_settings")])
 def test_run_ablations_rejects_bad_options(tmp_path, args, msg):
     script = _ablation_dir(tmp_path)
     p = run([script] + args, tmp_path, check=False)
@@ -91,4 +111,5 @@ def test_run_ablations_rejects_bad_options(tmp_path, args, msg):
 def test_run_ablations_help_lists_its_defaults(tmp_path):
     script = _ablation_dir(tmp_path)
     p = run([script, "--help"], tmp_path, check=True)
-    assert '--seeds "0 1 2"' in p.stdout and "--jobs 2" in p.stdout and not (tmp_path / "calls.txt").exists()
+    assert '--seeds "0 1 2"' in p.stdout and "--jobs 2" in p.stdout and '--ref_settings "2 3 4"' in p.stdout
+    assert not (tmp_path / "calls.txt").exists()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The paper's Table 3 (and Table 1's baselines) on this recipe, over training seeds.
+# The paper's Tables 1 and 3 and its reference settings 2-4 on this recipe, over training seeds.
 # Run after ./run.sh (stages 1-5 and the default stage two must be done):
 #   local/run_ablations.sh                                   the defaults (--help lists them)
 #   local/run_ablations.sh --systems "performsinger performsinger_single_stage" --seeds "0 1 2 3"
@@ -14,6 +14,8 @@
 #   stages 7-8 of all of them in one ./run.sh call (test sets only, none of ./run.sh's diagnostics)
 #       -> <expdir>/svs_*/<decode tag>/<set>/scores.json, and <expdir>/RESULTS.md with a table of
 #          mean ± sd over the seeds of each system
+#   the paper's reference-voice settings (--ref_settings, default 2-4): seed 0 of each system also
+#       decodes dump/raw/test_ref<k> (stage 4 makes the sets; stage 7 per system, stage 8 once)
 # Every step is a run.sh step with its .done marker: a re-run resumes where it stopped.
 set -euo pipefail
 
@@ -23,6 +25,7 @@ jobs=2
 stage_one_system=stylesinger  # name x of conf/train_x.yaml that stage 5 trains (run.sh's --stage_one_config)
 expdir=exp    # the recipe's --expdir (one per --stage_one_corpora setting)
 run_opts=""   # extra options of every ./run.sh call (e.g. --inference_config conf/decode_ddim10.yaml)
+ref_settings="2 3 4"  # reference-voice settings decoded by seed 0 of each system ("" for none)
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
 while [ $# -gt 0 ]; do
@@ -33,11 +36,13 @@ while [ $# -gt 0 ]; do
         --run_opts) run_opts=$2; shift 2 ;;
         --stage_one_system) stage_one_system=$2; shift 2 ;;
         --expdir) expdir=$2; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"
+        --ref_settings) ref_settings=$2; shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0"
                    echo "Options: --systems \"${systems}\" --seeds \"${seeds}\" --jobs ${jobs} --run_opts \"${run_opts}\"" \
-                        "--stage_one_system ${stage_one_system} --expdir ${expdir}"
+                        "--stage_one_system ${stage_one_system} --expdir ${expdir} --ref_settings \"${ref_settings}\""
                    exit 0 ;;
-        *) log "Error: unknown option $1 (options: --systems, --seeds, --jobs, --run_opts, --stage_one_system, --expdir)"; exit 1 ;;
+        *) log "Error: unknown option $1 (options: --systems, --seeds, --jobs, --run_opts, --stage_one_system, --expdir," \
+               "--ref_settings)"; exit 1 ;;
     esac
 done
 case "${jobs}" in ''|*[!0-9]*|0) log "Error: --jobs must be a positive integer, got '${jobs}'"; exit 1 ;; esac
@@ -46,6 +51,9 @@ for s in ${systems} ${stage_one_system}; do
 done
 for k in ${seeds}; do
     case "${k}" in ''|*[!0-9]*) log "Error: --seeds takes non-negative integers, got '${k}'"; exit 1 ;; esac
+done
+for k in ${ref_settings}; do
+    case "${k}" in 2|3|4) ;; *) log "Error: --ref_settings takes the paper's settings 2 3 4 (1 is every decode's own), got '${k}'"; exit 1 ;; esac
 done
 
 exp_name() {  # system seed -> exp dir name
@@ -85,4 +93,23 @@ log "Stages 7-8 of${decode_systems}"
 # shellcheck disable=SC2086
 ./run.sh --stage 7 --stop_stage 8 --decode_systems "${decode_systems# }" --ref_settings "" --lip_controls "" \
     --extra_inference_configs "" --timing_control false --expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+
+if [ -n "${ref_settings}" ]; then
+    log "Reference settings {${ref_settings}} of seed 0 of each system"
+    # shellcheck disable=SC2086
+    ./run.sh --stage 4 --stop_stage 4 --ref_settings "${ref_settings}" --lip_controls "" --expdir "${expdir}" \
+        --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+    ref_systems=""
+    for s in ${systems}; do  # extra sets are decoded by the system of --train_config only: one call each
+        ref_systems+=" svs_${s}"
+        # shellcheck disable=SC2086
+        ./run.sh --stage 7 --stop_stage 7 --train_config "conf/train_${s}.yaml" --decode_systems "svs_${s}" \
+            --ref_settings "${ref_settings}" --lip_controls "" --extra_inference_configs "" --timing_control false \
+            --expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+    done
+    # shellcheck disable=SC2086
+    ./run.sh --stage 8 --stop_stage 8 --decode_systems "${ref_systems# }" --ref_settings "${ref_settings}" --lip_controls "" \
+        --extra_inference_configs "" --timing_control false --expdir "${expdir}" \
+        --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+fi
 log "Done: ${expdir}/RESULTS.md"
