@@ -56,6 +56,10 @@ for k in ${ref_settings}; do
     case "${k}" in 2|3|4) ;; *) log "Error: --ref_settings takes the paper's settings 2 3 4 (1 is every decode's own), got '${k}'"; exit 1 ;; esac
 done
 
+# Options of every ./run.sh call below: where, and which stage one; the decodes add no diagnostics.
+common_opts=(--expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml")
+no_diagnostics=(--lip_controls "" --extra_inference_configs "" --timing_control false)
+
 exp_name() {  # system seed -> exp dir name
     if [ "$2" = 0 ]; then echo "svs_$1"; else echo "svs_$1_seed$2"; fi
 }
@@ -72,9 +76,8 @@ for s in ${systems}; do
         while [ "$(jobs -rp | wc -l)" -ge "${jobs}" ]; do wait -n || true; done
         mkdir -p "${expdir}/${name}"
         # shellcheck disable=SC2086
-        ./run.sh --stage 6 --stop_stage 6 --train_config "conf/train_${s}.yaml" --train_nthreads 1 --expdir "${expdir}" \
-            --stage_one_config "conf/train_${stage_one_system}.yaml" "${tag_opts[@]}" ${run_opts} \
-            > "${expdir}/${name}/run_ablations.log" 2>&1 &
+        ./run.sh --stage 6 --stop_stage 6 --train_config "conf/train_${s}.yaml" --train_nthreads 1 "${common_opts[@]}" \
+            "${tag_opts[@]}" ${run_opts} > "${expdir}/${name}/run_ablations.log" 2>&1 &
         names+=("${name}")
         log "started ${name} (pid $!)"
     done
@@ -91,25 +94,22 @@ fi
 
 log "Stages 7-8 of${decode_systems}"
 # shellcheck disable=SC2086
-./run.sh --stage 7 --stop_stage 8 --decode_systems "${decode_systems# }" --ref_settings "" --lip_controls "" \
-    --extra_inference_configs "" --timing_control false --expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+./run.sh --stage 7 --stop_stage 8 --decode_systems "${decode_systems# }" --ref_settings "" "${no_diagnostics[@]}" \
+    "${common_opts[@]}" ${run_opts}
 
 if [ -n "${ref_settings}" ]; then
     log "Reference settings {${ref_settings}} of seed 0 of each system"
     # shellcheck disable=SC2086
-    ./run.sh --stage 4 --stop_stage 4 --ref_settings "${ref_settings}" --lip_controls "" --expdir "${expdir}" \
-        --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+    ./run.sh --stage 4 --stop_stage 4 --ref_settings "${ref_settings}" --lip_controls "" "${common_opts[@]}" ${run_opts}
     ref_systems=""
     for s in ${systems}; do  # extra sets are decoded by the system of --train_config only: one call each
         ref_systems+=" svs_${s}"
         # shellcheck disable=SC2086
         ./run.sh --stage 7 --stop_stage 7 --train_config "conf/train_${s}.yaml" --decode_systems "svs_${s}" \
-            --ref_settings "${ref_settings}" --lip_controls "" --extra_inference_configs "" --timing_control false \
-            --expdir "${expdir}" --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+            --ref_settings "${ref_settings}" "${no_diagnostics[@]}" "${common_opts[@]}" ${run_opts}
     done
     # shellcheck disable=SC2086
-    ./run.sh --stage 8 --stop_stage 8 --decode_systems "${ref_systems# }" --ref_settings "${ref_settings}" --lip_controls "" \
-        --extra_inference_configs "" --timing_control false --expdir "${expdir}" \
-        --stage_one_config "conf/train_${stage_one_system}.yaml" ${run_opts}
+    ./run.sh --stage 8 --stop_stage 8 --decode_systems "${ref_systems# }" --ref_settings "${ref_settings}" \
+        "${no_diagnostics[@]}" "${common_opts[@]}" ${run_opts}
 fi
 log "Done: ${expdir}/RESULTS.md"
